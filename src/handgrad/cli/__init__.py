@@ -1,0 +1,93 @@
+"""The ``handgrad`` command line: thin, it only parses arguments and calls the library.
+
+Each subcommand lives in its own module under `handgrad.cli.commands` and is found
+automatically. A command module defines::
+
+    GROUP = "train"          # first word (``handgrad train ...``), or None for a top-level command
+    NAME = "mlp"             # the (second) word
+    HELP = "one line shown in --help"
+    def add_arguments(parser: argparse.ArgumentParser) -> None: ...
+    def run(args: argparse.Namespace) -> int: ...   # the exit code
+
+Bad input anywhere raises `handgrad.errors.HandgradError`; `main` prints its one-line
+message and exits with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from handgrad import __version__
+from handgrad.errors import HandgradError
+
+GROUP_HELP = {
+    "check": "prove gradients right: layers, the multi-task network, your own formulas",
+    "train": "train a model into a run directory",
+    "data": "inspect and download datasets",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def _command_modules() -> list:
+    from handgrad.cli import commands
+
+    mods = [
+        importlib.import_module(f"{commands.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(commands.__path__)
+        if not info.name.startswith("_")
+    ]
+    return sorted(mods, key=lambda m: (m.GROUP or "", m.NAME))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, assembled from every command module."""
+    parser = _Parser(
+        prog="handgrad",
+        description="Neural networks with hand-derived gradients, proven right by checks.",
+    )
+    parser.add_argument("--version", action="version", version=f"handgrad {__version__}")
+    top = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    top.required = True
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for mod in _command_modules():
+        if mod.GROUP is None:
+            sub = top.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        else:
+            if mod.GROUP not in groups:
+                gp = top.add_parser(mod.GROUP, help=GROUP_HELP.get(mod.GROUP, ""))
+                groups[mod.GROUP] = gp.add_subparsers(
+                    dest="subcommand", metavar="WHAT", parser_class=_Parser
+                )
+                groups[mod.GROUP].required = True
+            sub = groups[mod.GROUP].add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(sub)
+        sub.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``handgrad`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except HandgradError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

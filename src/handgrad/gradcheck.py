@@ -1,0 +1,188 @@
+"""Gradient checking by central finite differences.
+
+For a module, the scalar objective is f(x, θ) = Σ forward(x) ⊙ dy with a fixed random
+dy, so ∂f/∂x is exactly what ``backward(dy)`` must return and ∂f/∂θ what it must
+accumulate into ``θ.grad``. For a loss, f is the loss itself. Each numeric derivative
+is (f(a + ε) − f(a − ε)) / 2ε, one entry at a time.
+
+Error measure, per entry:  rel_i = |a_i − n_i| / max(|a_i|, |n_i|, floor),
+floor = max(1e-8, 1e-3 · max_j |n_j|): entries far below the tensor's own scale are
+judged against that scale, so round-off on a near-zero entry does not fail a correct
+gradient. A tensor passes when max_i rel_i ≤ rtol.
+
+Random layers (dropout) are checked with their mask held fixed: the state of every
+`numpy.random.Generator` inside the module is restored before each forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from handgrad.nn.losses import Loss
+from handgrad.nn.module import Module
+
+
+@dataclass
+class TensorCheck:
+    """How one analytic gradient compares with its numeric estimate."""
+
+    name: str
+    shape: tuple[int, ...]
+    max_abs_err: float
+    max_rel_err: float
+    rtol: float
+    worst_index: tuple[int, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.max_rel_err <= self.rtol)
+
+
+@dataclass
+class GradReport:
+    """Per-tensor results of one gradient check (an input and every parameter)."""
+
+    subject: str
+    checks: list[TensorCheck] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(subject, tensor, shape, max abs err, max rel err, status) for each check."""
+        return [
+            (
+                self.subject,
+                c.name,
+                "x".join(map(str, c.shape)) or "scalar",
+                f"{c.max_abs_err:.2e}",
+                f"{c.max_rel_err:.2e}",
+                "ok" if c.passed else "FAIL",
+            )
+            for c in self.checks
+        ]
+
+
+def format_table(reports: list[GradReport]) -> str:
+    """A plain-text table of every tensor of every report."""
+    header = ("subject", "tensor", "shape", "max abs err", "max rel err", "status")
+    rows = [header] + [r for rep in reports for r in rep.rows()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def compare(name: str, analytic: np.ndarray, numeric: np.ndarray, rtol: float) -> TensorCheck:
+    """Compare two gradients entrywise with the relative error defined above."""
+    a = np.asarray(analytic, dtype=np.float64)
+    n = np.asarray(numeric, dtype=np.float64)
+    if a.shape != n.shape:
+        return TensorCheck(name, n.shape, np.inf, np.inf, rtol)
+    if a.size == 0:
+        return TensorCheck(name, a.shape, 0.0, 0.0, rtol)
+    abs_err = np.abs(a - n)
+    floor = max(1e-8, 1e-3 * float(np.abs(n).max()))
+    rel = abs_err / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
+    rel = np.where(np.isnan(rel), np.inf, rel)
+    worst = np.unravel_index(int(np.argmax(rel)), rel.shape)
+    return TensorCheck(
+        name,
+        a.shape,
+        float(abs_err.max()),
+        float(rel.max()),
+        rtol,
+        tuple(int(i) for i in worst),
+    )
+
+
+def numeric_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """Central differences of the scalar ``f()`` with respect to ``array`` (perturbed in place).
+
+    Shapes: array (any) → gradient (same shape, float64). ``array`` is restored exactly.
+    """
+    grad = np.zeros(array.shape, dtype=np.float64)
+    flat = array.reshape(-1)  # a view: perturbing it perturbs array
+    if not np.shares_memory(flat, array):
+        raise ValueError("numeric_gradient needs a contiguous array to perturb in place")
+    for i in range(flat.size):
+        orig = flat[i]
+        flat[i] = orig + eps
+        f_plus = f()
+        flat[i] = orig - eps
+        f_minus = f()
+        flat[i] = orig
+        grad.reshape(-1)[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def _rng_restorer(module: Module) -> Callable[[], None]:
+    """A function that puts every Generator inside ``module`` back to its current state."""
+    gens = [
+        v for m in module.modules() for v in vars(m).values() if isinstance(v, np.random.Generator)
+    ]
+    states = [g.bit_generator.state for g in gens]
+
+    def restore() -> None:
+        for g, s in zip(gens, states, strict=True):
+            g.bit_generator.state = s
+
+    return restore
+
+
+def check_module(
+    module: Module,
+    x: np.ndarray,
+    *,
+    dy: np.ndarray | None = None,
+    rng: np.random.Generator | int | None = 1234,
+    eps: float = 1e-5,
+    rtol: float = 1e-6,
+    subject: str | None = None,
+) -> GradReport:
+    """Check ``module.backward`` against finite differences at input ``x``.
+
+    Shapes: x (m, …) as the module takes it; dy (shape of the output), random N(0, 1)
+    if not given. Checks ∂f/∂x and ∂f/∂θ for every parameter θ; run it in float64.
+    """
+    x = np.array(x, copy=True)
+    restore = _rng_restorer(module)
+    restore()
+    y = module.forward(x)
+    if dy is None:
+        dy = np.random.default_rng(rng).standard_normal(y.shape).astype(y.dtype)
+    module.zero_grad()
+    dx = module.backward(dy)
+
+    def f() -> float:
+        restore()
+        return float(np.sum(module.forward(x) * dy))
+
+    report = GradReport(subject or repr(module))
+    report.checks.append(compare("x", dx, numeric_gradient(f, x, eps), rtol))
+    for name, p in module.named_parameters():
+        analytic = p.grad.copy()
+        report.checks.append(compare(name, analytic, numeric_gradient(f, p.data, eps), rtol))
+    restore()
+    return report
+
+
+def check_loss(
+    loss: Loss,
+    prediction: np.ndarray,
+    target: np.ndarray,
+    *,
+    eps: float = 1e-5,
+    rtol: float = 1e-6,
+    subject: str | None = None,
+) -> GradReport:
+    """Check ``loss.backward()`` (∂L/∂prediction) against finite differences of the loss."""
+    prediction = np.array(prediction, copy=True)
+    loss.forward(prediction, target)
+    analytic = loss.backward()
+    numeric = numeric_gradient(lambda: loss.forward(prediction, target), prediction, eps)
+    return GradReport(subject or type(loss).__name__, [compare("x", analytic, numeric, rtol)])

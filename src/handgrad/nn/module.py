@@ -1,0 +1,188 @@
+"""The `Parameter` and `Module` base of every layer, and `Sequential`.
+
+The layer contract (kept by every module in `handgrad.nn` and the models)::
+
+    y  = layer.forward(x)     # stores what backward needs, nothing more
+    dx = layer.backward(dy)   # returns ∂L/∂x; *accumulates* ∂L/∂p into p.grad
+    layer.parameters()        # list of Parameter (.data, .grad), children included
+    layer.train() / layer.eval(); layer.zero_grad()
+
+Modules find their parameters and children by looking at their attributes (a
+`Parameter`, a `Module`, or a list/tuple of modules), in definition order, like
+micrograd's ``parameters()`` composes by concatenation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from handgrad.errors import HandgradError
+
+
+class Parameter:
+    """A trainable array and its gradient (same shape and dtype)."""
+
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
+        self.grad = np.zeros_like(data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class: a forward pass, a hand-derived backward pass, and parameters."""
+
+    training: bool = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    # --- structure -------------------------------------------------------------
+    def children(self) -> Iterator[tuple[str, Module]]:
+        """Direct sub-modules as (name, module), in attribute order."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every parameter of this module and its children, with a dotted name."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.children():
+            yield from child.named_parameters(f"{prefix}{name}.")
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        """This module and all its descendants, depth first."""
+        yield self
+        for _, child in self.children():
+            yield from child.modules()
+
+    # --- modes and gradients ---------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad.fill(0)
+
+    # --- state -----------------------------------------------------------------
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-trainable state saved with the weights (e.g. running statistics)."""
+        return {}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Named copies of every parameter and buffer (e.g. for ``np.savez``)."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        for m_name, m in self._named_modules():
+            for b_name, b in m.buffers().items():
+                state[f"{m_name}{b_name}"] = b.copy()
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy arrays into this module, checking names, shapes and dtypes first.
+
+        Raises `HandgradError` naming the first mismatch; nothing is changed then.
+        """
+        targets: dict[str, np.ndarray] = {n: p.data for n, p in self.named_parameters()}
+        for m_name, m in self._named_modules():
+            for b_name, b in m.buffers().items():
+                targets[f"{m_name}{b_name}"] = b
+        missing = sorted(set(targets) - set(state))
+        extra = sorted(set(state) - set(targets))
+        if missing or extra:
+            raise HandgradError(
+                f"weights do not fit this model: missing {missing or 'none'}, "
+                f"unexpected {extra or 'none'}; check the model settings match the saved run"
+            )
+        for name, dst in targets.items():
+            src = np.asarray(state[name])
+            if src.shape != dst.shape:
+                raise HandgradError(
+                    f"weights do not fit this model: {name} has shape {src.shape}, "
+                    f"the model expects {dst.shape}"
+                )
+            if not np.can_cast(src.dtype, dst.dtype, casting="same_kind"):
+                raise HandgradError(
+                    f"weights do not fit this model: {name} has dtype {src.dtype}, "
+                    f"the model expects {dst.dtype}"
+                )
+        for name, dst in targets.items():
+            dst[...] = state[name]
+
+    def _named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        yield prefix, self
+        for name, child in self.children():
+            yield from child._named_modules(f"{prefix}{name}.")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def check_input(layer: Module, x: np.ndarray, ndim: int, features: int | None = None) -> None:
+    """Raise a `HandgradError` naming the layer and both shapes if ``x`` does not fit."""
+    if not isinstance(x, np.ndarray):
+        raise HandgradError(f"{layer!r} expects a NumPy array, got {type(x).__name__}")
+    if x.ndim != ndim or (features is not None and x.shape[-1] != features):
+        want = ("m", features) if ndim == 2 else f"{ndim}-D"
+        raise HandgradError(
+            f"{layer!r} expects input of shape {want}, got {x.shape}"
+        )
+
+
+class Sequential(Module):
+    """Layers applied in order; backward runs them in reverse.
+
+    forward:  y = f_k(… f_2(f_1(x)))
+    backward: dx = f_1'ᵀ(… f_k'ᵀ(dy))
+    """
+
+    def __init__(self, *layers: Module):
+        self.layers = list(layers)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential({inner})"

@@ -1,0 +1,49 @@
+"""Softmax and log-softmax over the last axis, stable for any finite logits.
+
+Shapes: x (m, k) → y (m, k). Both subtract the row maximum before exponentiating,
+so logits of ±1000 give exact probabilities, never inf or nan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handgrad.nn.module import Module
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """log softmax(x) = (x − max) − log Σ exp(x − max), row-wise."""
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """softmax(x)_k = exp(x_k − max) / Σ_j exp(x_j − max), row-wise."""
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+class Softmax(Module):
+    """y = softmax(x) row-wise; ∂y_i/∂x_k = y_i (δ_ik − y_k)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._y = softmax(x)
+        return self._y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = y ⊙ (dy − Σ_k dy_k y_k)   (the Jacobian-vector product, never the Jacobian)."""
+        y = self._y
+        return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+
+
+class LogSoftmax(Module):
+    """y = log softmax(x) row-wise; ∂y_i/∂x_k = δ_ik − softmax(x)_k."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._y = log_softmax(x)
+        return self._y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = dy − softmax(x) ⊙ Σ_k dy_k."""
+        return dy - np.exp(self._y) * dy.sum(axis=-1, keepdims=True)

@@ -1,0 +1,223 @@
+"""Optimisers (SGD with momentum and weight decay, Adam) and learning-rate schedules.
+
+Every optimiser updates ``Parameter.data`` in place from ``Parameter.grad`` and keeps
+its state (momentum buffers, Adam moments, step count) in NumPy arrays that
+`state_dict` / `load_state_dict` save and restore exactly, for bit-identical resumes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from handgrad.errors import HandgradError
+from handgrad.nn.module import Parameter
+
+
+def _positive(name: str, value: float) -> float:
+    if not (value > 0 and math.isfinite(value)):
+        raise HandgradError(f"{name} must be a positive number, got {value}")
+    return float(value)
+
+
+def _non_negative(name: str, value: float) -> float:
+    if not (value >= 0 and math.isfinite(value)):
+        raise HandgradError(f"{name} must be ≥ 0, got {value}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: holds the parameters, the current ``lr``, and named state arrays."""
+
+    def __init__(self, params: Sequence[Parameter], lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise HandgradError("the optimiser got no parameters to update")
+        self.lr = _positive("learning rate", lr)
+        self.base_lr = self.lr
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad.fill(0)
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def _state_arrays(self) -> dict[str, list[np.ndarray]]:
+        return {}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Flat dict of arrays: ``lr``, ``t`` and each state buffer as ``name.i``."""
+        state: dict[str, np.ndarray] = {"lr": np.array(self.lr), "t": np.array(self.t)}
+        for name, arrays in self._state_arrays().items():
+            for i, a in enumerate(arrays):
+                state[f"{name}.{i}"] = a.copy()
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what `state_dict` saved; raises `HandgradError` if it does not fit."""
+        for name, arrays in self._state_arrays().items():
+            for i, a in enumerate(arrays):
+                key = f"{name}.{i}"
+                if key not in state or np.shape(state[key]) != a.shape:
+                    raise HandgradError(
+                        f"optimiser state does not fit: {key} is missing or has the wrong shape"
+                    )
+        self.lr = float(state["lr"])
+        self.t = int(state["t"])
+        for name, arrays in self._state_arrays().items():
+            for i, a in enumerate(arrays):
+                a[...] = state[f"{name}.{i}"]
+
+    t: int = 0
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch's formulation.
+
+    g = ∇ + λ θ;  v ← μ v + g;  θ ← θ − lr · v   (or θ − lr · (g + μ v) with Nesterov).
+    With μ = 0 this is plain θ ← θ − lr · g.
+    """
+
+    def __init__(
+        self,
+        params: Sequence[Parameter],
+        lr: float = 0.1,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
+        super().__init__(params, lr)
+        self.momentum = _non_negative("momentum", momentum)
+        if self.momentum >= 1:
+            raise HandgradError(f"momentum must be in [0, 1), got {momentum}")
+        self.weight_decay = _non_negative("weight decay", weight_decay)
+        self.nesterov = nesterov
+        self.velocity = [np.zeros_like(p.data) for p in self.params] if self.momentum else []
+
+    def _state_arrays(self) -> dict[str, list[np.ndarray]]:
+        return {"velocity": self.velocity}
+
+    def step(self) -> None:
+        self.t += 1
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.momentum:
+                v = self.velocity[i]
+                v *= self.momentum
+                v += g
+                g = g + self.momentum * v if self.nesterov else v
+            p.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015), with optional decoupled weight decay (AdamW).
+
+    m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;
+    θ ← θ − lr · m̂ / (√v̂ + ε),  m̂ = m/(1−β1^t), v̂ = v/(1−β2^t).
+    """
+
+    def __init__(
+        self,
+        params: Sequence[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(params, lr)
+        b1, b2 = betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise HandgradError(f"Adam betas must be in [0, 1), got {betas}")
+        self.b1, self.b2, self.eps = float(b1), float(b2), _positive("eps", eps)
+        self.weight_decay = _non_negative("weight decay", weight_decay)
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+
+    def _state_arrays(self) -> dict[str, list[np.ndarray]]:
+        return {"m": self.m, "v": self.v}
+
+    def step(self) -> None:
+        self.t += 1
+        c1 = 1 - self.b1**self.t
+        c2 = 1 - self.b2**self.t
+        step_size = self.lr / c1
+        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+            g = p.grad
+            m *= self.b1
+            m += (1 - self.b1) * g
+            v *= self.b2
+            v += (1 - self.b2) * (g * g)
+            if self.weight_decay:
+                p.data -= (self.lr * self.weight_decay) * p.data
+            denom = np.sqrt(v / c2)
+            denom += self.eps
+            p.data -= step_size * (m / denom)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+class Schedule:
+    """Base class of per-epoch schedules: call `step()` once at the end of each epoch."""
+
+    def __init__(self, optimizer: Optimizer):
+        self.optimizer = optimizer
+        self.epoch = 0
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> float:
+        """Advance one epoch and set the optimiser's learning rate; returns it."""
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"epoch": np.array(self.epoch)}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self.epoch = int(state["epoch"])
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+
+class ConstantLR(Schedule):
+    """lr(e) = lr₀."""
+
+    def lr_at(self, epoch: int) -> float:
+        return self.optimizer.base_lr
+
+
+class StepLR(Schedule):
+    """lr(e) = lr₀ · γ^⌊e / step⌋; StepLR(step=20, gamma=0.1) is the reference run's."""
+
+    def __init__(self, optimizer: Optimizer, step: int = 20, gamma: float = 0.1):
+        super().__init__(optimizer)
+        if step < 1:
+            raise HandgradError(f"schedule step must be ≥ 1 epoch, got {step}")
+        self.step_size = int(step)
+        self.gamma = _positive("schedule gamma", gamma)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.optimizer.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineLR(Schedule):
+    """lr(e) = lr_min + ½ (lr₀ − lr_min)(1 + cos(π e / E)) over E total epochs."""
+
+    def __init__(self, optimizer: Optimizer, total_epochs: int, min_lr: float = 0.0):
+        super().__init__(optimizer)
+        if total_epochs < 1:
+            raise HandgradError(f"cosine schedule needs total epochs ≥ 1, got {total_epochs}")
+        self.total_epochs = int(total_epochs)
+        self.min_lr = _non_negative("minimum learning rate", min_lr)
+
+    def lr_at(self, epoch: int) -> float:
+        e = min(epoch, self.total_epochs)
+        cos = 0.5 * (1 + math.cos(math.pi * e / self.total_epochs))
+        return self.min_lr + (self.optimizer.base_lr - self.min_lr) * cos
