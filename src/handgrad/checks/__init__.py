@@ -1,0 +1,1 @@
+"""Gradient checks of the layers, the multi-task network, and user formulas."""

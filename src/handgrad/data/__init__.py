@@ -1,0 +1,1 @@
+"""Datasets: IDX files, MNIST / Fashion-MNIST, and generated data."""

@@ -1,0 +1,1 @@
+"""Training runs for each model: the loop, its metrics and figures, written to a run directory."""

@@ -1,0 +1,1 @@
+"""Models composed from `handgrad.nn` layers."""

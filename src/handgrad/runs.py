@@ -1,0 +1,122 @@
+"""Run directories: where one training run keeps its config, metrics, weights and figures.
+
+Layout of a run directory::
+
+    config.json      every setting of the run (enough to repeat it)
+    metrics.jsonl    one JSON object per epoch, appended as the run goes
+    summary.json     the final numbers, written at the end
+    weights.npz      the final parameters and buffers (no pickles)
+    *.png            figures
+
+Everything is written through `handgrad.io.atomic_write`, so a killed run never
+leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from handgrad.errors import HandgradError
+from handgrad.io import atomic_write
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_write(path, "w") as f:
+        json.dump(_jsonable(obj), f, indent=2)
+        f.write("\n")
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file, with a one-line `HandgradError` if it is missing or malformed."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise HandgradError(f"{path}: file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise HandgradError(f"{path}: not valid JSON ({e})") from None
+
+
+def save_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """Save named arrays as an uncompressed ``.npz``, atomically."""
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """Load an ``.npz`` written by `save_arrays` without ever unpickling.
+
+    Raises `HandgradError` with the file name if it is missing, truncated or not an npz.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise HandgradError(f"{path}: file not found")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+        raise HandgradError(f"{path}: not a readable weights file ({e}); re-create it") from None
+
+
+class Run:
+    """A run directory being written by a training command.
+
+    ``Run(out_dir, config)`` creates the directory (refusing to mix a new run into a
+    directory that already holds one, unless ``overwrite``) and writes ``config.json``.
+    """
+
+    def __init__(self, directory: str | Path, config: dict[str, Any], *, overwrite: bool = False):
+        self.path = Path(directory)
+        if (self.path / "config.json").exists() and not overwrite:
+            raise HandgradError(
+                f"{self.path} already holds a run; choose another --out or pass --overwrite"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        if overwrite:
+            (self.path / "metrics.jsonl").unlink(missing_ok=True)
+        self.config = dict(config)
+        write_json(self.path / "config.json", self.config)
+
+    def log(self, **metrics: Any) -> None:
+        """Append one epoch's metrics as a JSON line (flushed at once)."""
+        with open(self.path / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(_jsonable(metrics)) + "\n")
+
+    def file(self, name: str) -> Path:
+        """Path of a file inside the run directory."""
+        return self.path / name
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The per-epoch metrics of a run, as a list of dicts."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        raise HandgradError(f"{path}: file not found; is {run_dir} a handgrad run directory?")
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise HandgradError(f"{path}:{n}: malformed metrics line") from None
+    return rows

@@ -1,0 +1,33 @@
+"""Pieces every training loop shares: mini-batch order and per-epoch timing.
+
+The model-specific loops live in `handgrad.experiments`; they all draw batches from
+`minibatches`, which shuffles *indices* (never copies of the dataset) with the
+caller's seeded Generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from handgrad.errors import HandgradError
+
+
+def minibatches(
+    n: int, batch_size: int, rng: np.random.Generator | None = None, *, drop_last: bool = False
+) -> Iterator[np.ndarray]:
+    """Index arrays covering range(n) in batches; shuffled when ``rng`` is given.
+
+    The last batch is smaller when batch_size does not divide n (dropped if ``drop_last``).
+    """
+    if batch_size < 1:
+        raise HandgradError(f"batch size must be ≥ 1, got {batch_size}")
+    if batch_size > n:
+        raise HandgradError(
+            f"batch size {batch_size} is larger than the dataset ({n} examples); use ≤ {n}"
+        )
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        yield order[start : start + batch_size]
