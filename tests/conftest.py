@@ -1,0 +1,32 @@
+"""Shared fixtures.
+
+``shared_data``: the folder of real IDX datasets (``$HANDGRAD_DATA``, else
+``../shared/data`` beside the repository). Tests that need it skip only when it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path | None:
+    env = os.environ.get("HANDGRAD_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for c in candidates:
+        if (c / "mnist").is_dir():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    d = shared_data_dir()
+    if d is None:
+        pytest.skip("real datasets not found: set HANDGRAD_DATA or put them in ../shared/data")
+    return d
