@@ -41,6 +41,8 @@ class Linear(Module):
             Parameter(INITS["uniform"](rng, (out_features,), in_features, dtype)) if bias else None
         )
         self._x: np.ndarray | None = None
+        # Set False on a first layer fed with data: backward then skips dx = dy θ.
+        self.needs_input_grad = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """y = x θᵀ + b."""
@@ -56,11 +58,13 @@ class Linear(Module):
             y += self.bias.data
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dx = dy θ;  dθ += dyᵀ x;  db += Σ_rows dy."""
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """dx = dy θ;  dθ += dyᵀ x;  db += Σ_rows dy.  Returns None if not needs_input_grad."""
         self.weight.grad += dy.T @ self._x
         if self.bias is not None:
             self.bias.grad += dy.sum(axis=0)
+        if not self.needs_input_grad:
+            return None
         return dy @ self.weight.data
 
     def __repr__(self) -> str:
