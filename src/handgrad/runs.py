@@ -97,6 +97,20 @@ class Run:
         self.config = dict(config)
         write_json(self.path / "config.json", self.config)
 
+    @classmethod
+    def reopen(cls, directory: str | Path, metrics: list[dict[str, Any]]) -> Run:
+        """Continue writing an existing run whose checkpoint holds ``metrics``.
+
+        metrics.jsonl is rewritten (atomically) from the checkpoint's metrics, dropping
+        any line logged after the checkpoint was taken.
+        """
+        run = cls.__new__(cls)
+        run.path = Path(directory)
+        run.config = read_json(run.path / "config.json")
+        with atomic_write(run.path / "metrics.jsonl", "w") as f:
+            f.writelines(json.dumps(_jsonable(row)) + "\n" for row in metrics)
+        return run
+
     def log(self, **metrics: Any) -> None:
         """Append one epoch's metrics as a JSON line (flushed at once)."""
         with open(self.path / "metrics.jsonl", "a") as f:

@@ -1,0 +1,87 @@
+"""Training checkpoints: everything needed to continue a run bit-for-bit.
+
+A checkpoint is one ``.npz`` file (no pickles) holding, under prefixed names:
+
+    model/<name>       parameters and buffers (`Module.state_dict`)
+    optim/<name>       optimiser state (lr, step count, momentum / Adam moments)
+    sched/<name>       schedule position
+    rng/<name>         each Generator's bit-generator state, as a JSON string
+    meta/epoch         epochs completed
+    meta/metrics       the metrics logged so far, as a JSON string
+
+It is written with `handgrad.io.atomic_write`: the previous checkpoint stays in place,
+complete, until the new one has been flushed to disk and renamed over it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from handgrad.errors import HandgradError
+from handgrad.nn.module import Module
+from handgrad.optim import Optimizer, Schedule
+from handgrad.runs import load_arrays, save_arrays
+
+CHECKPOINT_NAME = "checkpoint.npz"
+
+
+@dataclass
+class TrainingState:
+    """What a training loop needs to save and restore, besides its data."""
+
+    model: Module
+    optimizer: Optimizer
+    schedule: Schedule
+    rngs: dict[str, np.random.Generator]
+    epoch: int = 0
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+    def save(self, path: str | Path) -> None:
+        """Write the checkpoint atomically to ``path``."""
+        arrays: dict[str, np.ndarray] = {}
+        for prefix, state in (
+            ("model", self.model.state_dict()),
+            ("optim", self.optimizer.state_dict()),
+            ("sched", self.schedule.state_dict()),
+        ):
+            arrays.update({f"{prefix}/{k}": v for k, v in state.items()})
+        for name, rng in self.rngs.items():
+            arrays[f"rng/{name}"] = np.array(json.dumps(rng.bit_generator.state))
+        arrays["meta/epoch"] = np.array(self.epoch)
+        arrays["meta/metrics"] = np.array(json.dumps(self.metrics))
+        save_arrays(path, arrays)
+
+    def load(self, path: str | Path) -> None:
+        """Restore everything from a checkpoint written by `save`.
+
+        Raises `HandgradError` naming the file if it is unreadable or does not fit
+        this model and optimiser; then nothing has been changed.
+        """
+        arrays = load_arrays(path)
+
+        def part(prefix: str) -> dict[str, np.ndarray]:
+            n = len(prefix) + 1
+            return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+        try:
+            rng_states = {n: json.loads(str(part("rng")[n])) for n in self.rngs}
+            epoch = int(arrays["meta/epoch"])
+            metrics = json.loads(str(arrays["meta/metrics"]))
+            self.model.load_state_dict(part("model"))
+            self.optimizer.load_state_dict(part("optim"))
+            self.schedule.load_state_dict(part("sched"))
+        except HandgradError as e:
+            raise HandgradError(f"{path}: {e}") from None
+        except (KeyError, ValueError, TypeError) as e:
+            raise HandgradError(
+                f"{path}: incomplete or foreign checkpoint ({e}); start a new run instead"
+            ) from None
+        for name, rng in self.rngs.items():
+            rng.bit_generator.state = rng_states[name]
+        self.epoch = epoch
+        self.metrics = metrics

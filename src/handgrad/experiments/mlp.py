@@ -1,0 +1,273 @@
+"""Train the MLP classifier on MNIST / Fashion-MNIST into a run directory.
+
+The defaults are the reference run of the assignment: 784-50-10 ReLU MLP, SGD with
+lr 0.1 decayed ×0.1 every 20 epochs (StepLR), batch 16, 60 epochs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from handgrad.checkpoint import CHECKPOINT_NAME, TrainingState
+from handgrad.data.mnist import ImageDataset, load_dataset
+from handgrad.errors import HandgradError
+from handgrad.models.mlp import MLP
+from handgrad.nn.losses import SoftmaxCrossEntropy
+from handgrad.optim import SGD, Adam, ConstantLR, CosineLR, Optimizer, Schedule, StepLR
+from handgrad.runs import Run, load_arrays, read_json, save_arrays, write_json
+from handgrad.train import minibatches
+
+
+@dataclass
+class MLPConfig:
+    """Every setting of an MLP run; saved as config.json in the run directory."""
+
+    dataset: str = "mnist"
+    hidden: list[int] = field(default_factory=lambda: [50])
+    activation: str = "relu"
+    dropout: float = 0.0
+    batchnorm: bool = False
+    init: str = "uniform"
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    schedule: str = "step"
+    step: int = 20
+    gamma: float = 0.1
+    batch_size: int = 16
+    epochs: int = 60
+    seed: int = 0
+    validation: int = 0
+    standardize: bool = False
+    train_subset: int = 0
+    model: str = "mlp"
+
+    def validate(self, n_train: int | None = None) -> None:
+        """Raise `HandgradError` for settings that cannot work."""
+        if self.epochs < 1:
+            raise HandgradError(f"--epochs must be ≥ 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise HandgradError(f"--batch-size must be ≥ 1, got {self.batch_size}")
+        if n_train is not None and self.batch_size > n_train:
+            raise HandgradError(
+                f"--batch-size {self.batch_size} is larger than the training set "
+                f"({n_train} examples); use ≤ {n_train}"
+            )
+        if not (self.lr > 0):
+            raise HandgradError(f"--lr must be a positive number, got {self.lr}")
+        if not 0 <= self.dropout < 1:
+            raise HandgradError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if any(h < 1 for h in self.hidden):
+            raise HandgradError(f"--hidden sizes must all be ≥ 1, got {self.hidden}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise HandgradError(f"unknown optimizer {self.optimizer!r}; choose sgd or adam")
+        if self.schedule not in ("step", "cosine", "constant"):
+            raise HandgradError(
+                f"unknown schedule {self.schedule!r}; choose step, cosine or constant"
+            )
+
+
+def build_model(config: MLPConfig, n_in: int, n_out: int) -> MLP:
+    return MLP(
+        [n_in, *config.hidden, n_out],
+        activation=config.activation,
+        dropout=config.dropout,
+        batchnorm=config.batchnorm,
+        seed=np.random.default_rng([config.seed, 0]),
+        init=config.init,
+    )
+
+
+def build_optimizer(config: MLPConfig, model: MLP) -> tuple[Optimizer, Schedule]:
+    params = model.parameters()
+    if config.optimizer == "sgd":
+        opt: Optimizer = SGD(
+            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+    else:
+        opt = Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.schedule == "step":
+        sched: Schedule = StepLR(opt, step=config.step, gamma=config.gamma)
+    elif config.schedule == "cosine":
+        sched = CosineLR(opt, total_epochs=config.epochs)
+    else:
+        sched = ConstantLR(opt)
+    return opt, sched
+
+
+def accuracy(model: MLP, x: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of rows of x whose predicted class equals y."""
+    return float((model.predict(x) == y).mean())
+
+
+def _train_epoch(
+    model: MLP,
+    loss_fn: SoftmaxCrossEntropy,
+    opt: Optimizer,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    bar: tqdm,
+) -> tuple[float, float]:
+    """One pass over (x, y); returns (mean training loss, training accuracy)."""
+    model.train()
+    total_loss, correct = 0.0, 0
+    for step, idx in enumerate(minibatches(x.shape[0], batch_size, rng), 1):
+        xb, yb = x[idx], y[idx]
+        logits = model.forward(xb)
+        loss = loss_fn.forward(logits, yb)
+        if not np.isfinite(loss):
+            raise HandgradError(
+                f"the loss became {loss} at step {step}; lower the learning rate (--lr)"
+            )
+        total_loss += loss * len(idx)
+        correct += int((logits.argmax(axis=1) == yb).sum())
+        opt.zero_grad()
+        model.backward(loss_fn.backward())
+        opt.step()
+        if step % 200 == 0:
+            bar.update(200)
+    bar.update(bar.total - bar.n)
+    return total_loss / x.shape[0], correct / x.shape[0]
+
+
+def train_mlp(
+    config: MLPConfig,
+    out: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    data: ImageDataset | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+    resume: bool = False,
+    log=print,
+) -> dict[str, Any]:
+    """Train an MLP as configured, writing the run directory ``out``; returns the summary.
+
+    With ``resume`` the run continues from ``out/checkpoint.npz`` and ends with exactly
+    the weights and metrics an uninterrupted run would have (see `resume_mlp`).
+    """
+    config.validate()
+    if data is None:
+        data = load_dataset(
+            config.dataset,
+            data_dir,
+            validation=config.validation,
+            standardize=config.standardize,
+            seed=config.seed,
+        )
+    train = data.train
+    x_train, y_train = train.x, train.y
+    if config.train_subset:
+        x_train, y_train = x_train[: config.train_subset], y_train[: config.train_subset]
+    config.validate(n_train=x_train.shape[0])
+    n_classes = len(data.classes)
+
+    model = build_model(config, x_train.shape[1], n_classes)
+    opt, sched = build_optimizer(config, model)
+    shuffle_rng = np.random.default_rng([config.seed, 1])
+    state = TrainingState(model, opt, sched, {"shuffle": shuffle_rng})
+    if resume:
+        state.load(Path(out) / CHECKPOINT_NAME)
+        run = Run.reopen(out, state.metrics)
+        log(f"resuming {out} after epoch {state.epoch}")
+    else:
+        run = Run(out, asdict(config), overwrite=overwrite)
+    loss_fn = SoftmaxCrossEntropy()
+    eval_split = data.val if data.val is not None else data.test
+    eval_name = "val" if data.val is not None else "test"
+
+    n_batches = -(-x_train.shape[0] // config.batch_size)
+    for epoch in range(state.epoch + 1, config.epochs + 1):
+        lr = opt.lr
+        start = time.perf_counter()
+        with tqdm(
+            total=n_batches,
+            desc=f"epoch {epoch}/{config.epochs}",
+            leave=False,
+            disable=not progress,
+            unit="batch",
+        ) as bar:
+            train_loss, train_acc = _train_epoch(
+                model, loss_fn, opt, x_train, y_train, config.batch_size, shuffle_rng, bar
+            )
+        seconds = time.perf_counter() - start
+        eval_acc = accuracy(model, eval_split.x, eval_split.y)
+        row = {
+            "epoch": epoch,
+            "lr": lr,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            f"{eval_name}_acc": eval_acc,
+            "seconds": seconds,
+        }
+        sched.step()
+        state.epoch = epoch
+        state.metrics.append(row)
+        state.save(run.file(CHECKPOINT_NAME))
+        run.log(**row)
+        log(
+            f"epoch {epoch:3d}/{config.epochs}  lr {lr:.4g}  loss {train_loss:.4f}  "
+            f"train {100 * train_acc:.2f}%  {eval_name} {100 * eval_acc:.2f}%  {seconds:.1f}s"
+        )
+
+    save_arrays(run.file("weights.npz"), model.state_dict())
+    test_acc = accuracy(model, data.test.x, data.test.y)
+    summary = {
+        "dataset": config.dataset,
+        "test_acc": test_acc,
+        "epochs": config.epochs,
+        "train_seconds": sum(r["seconds"] for r in state.metrics),
+        "reference_test_acc": 0.9518 if config.dataset == "mnist" else None,
+    }
+    write_json(run.file("summary.json"), summary)
+    _figures(run, model, data, state.metrics)
+    log(f"test accuracy {100 * test_acc:.2f}%  ({run.path})")
+    return summary
+
+
+def _figures(run: Run, model: MLP, data: ImageDataset, metrics: list[dict]) -> None:
+    from handgrad.plots import mlp as plots
+
+    pred = model.predict(data.test.x)
+    plots.loss_curve(metrics, run.file("loss_curve.png"))
+    plots.confusion_matrix(data.test.y, pred, data.classes, run.file("confusion_matrix.png"))
+    plots.misclassified(
+        data.test.x, data.test.y, pred, data.classes, data.image_shape, run.file("misclassified.png")
+    )
+
+
+def load_config(run_dir: str | Path) -> MLPConfig:
+    """The `MLPConfig` saved in a run directory."""
+    raw = read_json(Path(run_dir) / "config.json")
+    if raw.get("model") != "mlp":
+        raise HandgradError(f"{run_dir} is not an MLP run (model={raw.get('model')!r})")
+    known = MLPConfig.__dataclass_fields__
+    return MLPConfig(**{k: v for k, v in raw.items() if k in known})
+
+
+def resume_mlp(run_dir: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """Continue an interrupted MLP run from its last checkpoint, with its saved settings."""
+    if not (Path(run_dir) / CHECKPOINT_NAME).is_file():
+        raise HandgradError(
+            f"{run_dir} has no {CHECKPOINT_NAME} to resume from; start the run again instead"
+        )
+    return train_mlp(load_config(run_dir), run_dir, resume=True, **kwargs)
+
+
+def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None) -> dict[str, Any]:
+    """Re-evaluate the saved weights of an MLP run on its test set."""
+    run_dir = Path(run_dir)
+    config = load_config(run_dir)
+    data = load_dataset(config.dataset, data_dir, standardize=config.standardize)
+    model = build_model(config, data.test.x.shape[1], len(data.classes))
+    model.load_state_dict(load_arrays(run_dir / "weights.npz"))
+    return {"dataset": config.dataset, "test_acc": accuracy(model, data.test.x, data.test.y)}
