@@ -11,7 +11,8 @@ judged against that scale, so round-off on a near-zero entry does not fail a cor
 gradient. A tensor passes when max_i rel_i ≤ rtol.
 
 Random layers (dropout) are checked with their mask held fixed: the state of every
-`numpy.random.Generator` inside the module is restored before each forward pass.
+`numpy.random.Generator` inside the module, and every buffer (running statistics), is
+restored before each forward pass and once more at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from handgrad.errors import HandgradError
 from handgrad.nn.losses import Loss
 from handgrad.nn.module import Module
 
@@ -72,7 +74,10 @@ def format_table(reports: list[GradReport]) -> str:
     header = ("subject", "tensor", "shape", "max abs err", "max rel err", "status")
     rows = [header] + [r for rep in reports for r in rep.rows()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -103,33 +108,54 @@ def compare(name: str, analytic: np.ndarray, numeric: np.ndarray, rtol: float) -
 def numeric_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     """Central differences of the scalar ``f()`` with respect to ``array`` (perturbed in place).
 
-    Shapes: array (any) → gradient (same shape, float64). ``array`` is restored exactly.
+    ∂f/∂a_i ≈ (f(a + h e_i) − f(a − h e_i)) / (a_i⁺ − a_i⁻), where a_i± are the perturbed
+    entries as actually stored (h = eps; in float32 they are rounded, and dividing by
+    the stored difference instead of 2h removes that error).
+    Shapes: array (any) → gradient (same shape, float64). ``array`` is restored exactly,
+    also when ``f`` raises.
     """
+    if not (isinstance(array, np.ndarray) and array.flags.c_contiguous and array.flags.writeable):
+        raise HandgradError(
+            "numeric_gradient perturbs its array in place and needs a writeable C-contiguous "
+            "NumPy array; pass np.ascontiguousarray(a) and read the gradient for that copy"
+        )
+    if not eps > 0:
+        raise HandgradError(f"finite-difference step eps must be > 0, got {eps}")
     grad = np.zeros(array.shape, dtype=np.float64)
-    flat = array.reshape(-1)  # a view: perturbing it perturbs array
-    if not np.shares_memory(flat, array):
-        raise ValueError("numeric_gradient needs a contiguous array to perturb in place")
+    flat, out = array.reshape(-1), grad.reshape(-1)  # views: writing them writes the arrays
     for i in range(flat.size):
         orig = flat[i]
-        flat[i] = orig + eps
-        f_plus = f()
-        flat[i] = orig - eps
-        f_minus = f()
-        flat[i] = orig
-        grad.reshape(-1)[i] = (f_plus - f_minus) / (2 * eps)
+        try:
+            flat[i] = orig + eps
+            hi = float(flat[i])
+            f_plus = f()
+            flat[i] = orig - eps
+            lo = float(flat[i])
+            f_minus = f()
+        finally:
+            flat[i] = orig
+        out[i] = (f_plus - f_minus) / (hi - lo)
     return grad
 
 
-def _rng_restorer(module: Module) -> Callable[[], None]:
-    """A function that puts every Generator inside ``module`` back to its current state."""
+def _state_restorer(module: Module) -> Callable[[], None]:
+    """A function that puts ``module``'s random generators and buffers back as they are now.
+
+    Restoring before each forward holds dropout masks fixed, and undoes the running
+    statistics that a training-mode forward updates, so a check leaves no trace.
+    """
     gens = [
         v for m in module.modules() for v in vars(m).values() if isinstance(v, np.random.Generator)
     ]
     states = [g.bit_generator.state for g in gens]
+    buffers = [b for m in module.modules() for b in m.buffers().values()]
+    saved = [b.copy() for b in buffers]
 
     def restore() -> None:
         for g, s in zip(gens, states, strict=True):
             g.bit_generator.state = s
+        for b, v in zip(buffers, saved, strict=True):
+            b[...] = v
 
     return restore
 
@@ -150,8 +176,7 @@ def check_module(
     if not given. Checks ∂f/∂x and ∂f/∂θ for every parameter θ; run it in float64.
     """
     x = np.array(x, copy=True)
-    restore = _rng_restorer(module)
-    restore()
+    restore = _state_restorer(module)
     y = module.forward(x)
     if dy is None:
         dy = np.random.default_rng(rng).standard_normal(y.shape).astype(y.dtype)

@@ -2,7 +2,9 @@
 
 Notation: batch of m rows, μ = (1/m) Σ_i x_i, σ² = (1/m) Σ_i (x_i − μ)².
 Both layers keep a running mean (and BatchNorm1d a running variance) for eval mode,
-updated as r ← (1 − momentum) r + momentum · batch_stat, like PyTorch.
+updated as r ← (1 − momentum) r + momentum · batch_stat, like PyTorch. The backward
+pass uses the statistics its forward pass used (batch in train mode, running in eval
+mode), whatever the mode is when backward runs.
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from handgrad.errors import HandgradError
-from handgrad.nn.module import Module, Parameter, check_input
+from handgrad.nn.module import Module, Parameter, check_grad, check_input
+
+
+def _check_settings(layer: str, num_features: int, momentum: float) -> None:
+    if num_features < 1:
+        raise HandgradError(f"{layer} needs num_features ≥ 1, got {num_features}")
+    if not 0.0 <= momentum <= 1.0:
+        raise HandgradError(f"{layer} momentum must be in [0, 1], got {momentum}")
 
 
 class BatchNorm1d(Module):
@@ -28,20 +37,23 @@ class BatchNorm1d(Module):
         *,
         dtype: np.dtype | type = np.float32,
     ):
-        if num_features < 1:
-            raise HandgradError(f"BatchNorm1d needs num_features ≥ 1, got {num_features}")
+        _check_settings("BatchNorm1d", num_features, momentum)
+        if not eps > 0:
+            raise HandgradError(f"BatchNorm1d eps must be > 0, got {eps}")
         dtype = np.dtype(dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.gamma = Parameter(np.ones(num_features, dtype=dtype))
         self.beta = Parameter(np.zeros(num_features, dtype=dtype))
         self.running_mean = np.zeros(num_features, dtype=dtype)
         self.running_var = np.ones(num_features, dtype=dtype)
+        self._xhat: np.ndarray | None = None
 
     def buffers(self) -> dict[str, np.ndarray]:
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        check_input(self, x, 2, self.num_features)
+        check_input(self, x, 2, self.num_features, self.gamma.data.dtype)
+        self._batch_stats = self.training
         if self.training:
             m = x.shape[0]
             mu = x.mean(axis=0)
@@ -63,13 +75,14 @@ class BatchNorm1d(Module):
         """dβ += Σ_i dy_i;  dγ += Σ_i dy_i ⊙ x̂_i;
         train: dx = (γ/σ) ⊙ (dy − mean_i(dy) − x̂ ⊙ mean_i(dy ⊙ x̂));  eval: dx = (γ/σ) ⊙ dy.
         """
+        check_grad(self, dy, self._xhat)
         xhat = self._xhat
         dgamma = (dy * xhat).sum(axis=0)
         dbeta = dy.sum(axis=0)
         self.gamma.grad += dgamma
         self.beta.grad += dbeta
         scale = self.gamma.data * self._inv_std
-        if not self.training:
+        if not self._batch_stats:
             return dy * scale
         m = dy.shape[0]
         return scale * (dy - dbeta / m - xhat * (dgamma / m))
@@ -88,18 +101,20 @@ class MeanCenter(Module):
     def __init__(
         self, num_features: int, momentum: float = 0.1, *, dtype: np.dtype | type = np.float32
     ):
-        if num_features < 1:
-            raise HandgradError(f"MeanCenter needs num_features ≥ 1, got {num_features}")
+        _check_settings("MeanCenter", num_features, momentum)
         dtype = np.dtype(dtype)
         self.num_features, self.momentum = num_features, momentum
         self.bias = Parameter(np.zeros(num_features, dtype=dtype))
         self.running_mean = np.zeros(num_features, dtype=dtype)
+        self._shape: tuple[int, ...] | None = None
 
     def buffers(self) -> dict[str, np.ndarray]:
         return {"running_mean": self.running_mean}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        check_input(self, x, 2, self.num_features)
+        check_input(self, x, 2, self.num_features, self.bias.data.dtype)
+        self._shape = x.shape
+        self._batch_stats = self.training
         if self.training:
             mu = x.mean(axis=0)
             self.running_mean *= 1 - self.momentum
@@ -110,8 +125,9 @@ class MeanCenter(Module):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """db += Σ_i dy_i;  train: dx_i = dy_i − (1/m) Σ_j dy_j;  eval: dx = dy."""
+        check_grad(self, dy, self._shape)
         self.bias.grad += dy.sum(axis=0)
-        if not self.training:
+        if not self._batch_stats:
             return dy
         return dy - dy.mean(axis=0)
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from handgrad.errors import HandgradError
 from handgrad.nn.init import INITS, RngLike, as_rng
-from handgrad.nn.module import Module, Parameter, check_input
+from handgrad.nn.module import Module, Parameter, check_grad, check_input
 
 
 class Linear(Module):
@@ -46,12 +46,7 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """y = x θᵀ + b."""
-        check_input(self, x, 2, self.in_features)
-        if x.dtype != self.weight.data.dtype:
-            raise HandgradError(
-                f"{self!r} got {x.dtype} input; cast it with x.astype(np.{self.weight.data.dtype})"
-                " or build the layer with a matching dtype"
-            )
+        check_input(self, x, 2, self.in_features, self.weight.data.dtype)
         self._x = x
         y = x @ self.weight.data.T
         if self.bias is not None:
@@ -59,7 +54,11 @@ class Linear(Module):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
-        """dx = dy θ;  dθ += dyᵀ x;  db += Σ_rows dy.  Returns None if not needs_input_grad."""
+        """dx = dy θ;  dθ += dyᵀ x;  db += Σ_rows dy.  Returns None if not needs_input_grad.
+
+        Shapes: dy (m, out) → dx (m, in).
+        """
+        check_grad(self, dy, None if self._x is None else (self._x.shape[0], self.out_features))
         self.weight.grad += dy.T @ self._x
         if self.bias is not None:
             self.bias.grad += dy.sum(axis=0)

@@ -4,6 +4,9 @@ The loss contract::
 
     L  = loss.forward(prediction, target)   # a Python float
     dx = loss.backward(dL=1.0)              # ∂L/∂prediction, same shape and dtype
+
+The target is cast to the prediction's dtype (never the other way round), so a
+float32 prediction gives a float32 gradient.
 """
 
 from __future__ import annotations
@@ -18,8 +21,16 @@ from handgrad.nn.softmax import log_softmax
 def one_hot(labels: np.ndarray, k: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
     """(m,) integer labels in [0, k) → (m, k) one-hot rows."""
     labels = np.asarray(labels)
-    if labels.ndim != 1 or labels.size and (labels.min() < 0 or labels.max() >= k):
-        raise HandgradError(f"labels must be a 1-D array of integers in [0, {k})")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise HandgradError(
+            f"labels must be a 1-D integer array, got dtype {labels.dtype} and shape "
+            f"{labels.shape}; convert them with labels.astype(np.int64)"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise HandgradError(
+            f"labels must lie in [0, {k}), got values from {labels.min()} to {labels.max()}; "
+            "check the number of classes"
+        )
     out = np.zeros((labels.shape[0], k), dtype=dtype)
     out[np.arange(labels.shape[0]), labels] = 1
     return out
@@ -28,61 +39,89 @@ def one_hot(labels: np.ndarray, k: int, dtype: np.dtype | type = np.float32) -> 
 class Loss(Module):
     """Base class of losses: ``forward(prediction, target) -> float``."""
 
+    _saved: np.ndarray | None = None
+
     def __call__(self, prediction: np.ndarray, target: np.ndarray) -> float:  # type: ignore[override]
         return self.forward(prediction, target)
+
+    def _mean_grad(self, dloss: float) -> np.ndarray:
+        """dL · r / m for the residual r (m, …) of the last forward; an error if none."""
+        if self._saved is None:
+            raise HandgradError(f"{self!r}.backward called before forward; run forward first")
+        r = self._saved
+        return r * r.dtype.type(dloss / r.shape[0])
+
+    def _target(self, prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The target as an array of the prediction's shape and dtype."""
+        if not isinstance(prediction, np.ndarray) or prediction.ndim < 1:
+            raise HandgradError(
+                f"{self!r} expects predictions as an array of shape (m, …), got "
+                f"{getattr(prediction, 'shape', type(prediction).__name__)}"
+            )
+        target = np.asarray(target)
+        if target.shape != prediction.shape:
+            raise HandgradError(
+                f"{self!r}: target shape {target.shape} does not match prediction shape "
+                f"{prediction.shape}; pass one target row per prediction row"
+            )
+        return target.astype(prediction.dtype, copy=False)
 
 
 class SoftmaxCrossEntropy(Loss):
     """Fused softmax + cross-entropy from logits.
 
     L = −(1/m) Σ_i Σ_k y_ik log softmax(z_i)_k.  Shapes: logits z (m, k); target either
-    integer labels (m,) or a (m, k) one-hot / probability matrix y.
+    integer labels (m,) or a (m, k) matrix y of probability rows (one-hot or soft).
     The fused gradient ∂L/∂z = (ŷ − y)/m never forms 1/ŷ, so it is exact even when
-    a probability underflows to 0.
+    a probability underflows to 0. It needs Σ_k y_ik = 1, which forward checks.
     """
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
-        if logits.ndim != 2:
-            raise HandgradError(f"SoftmaxCrossEntropy expects logits (m, k), got {logits.shape}")
+        if not isinstance(logits, np.ndarray) or logits.ndim != 2:
+            raise HandgradError(
+                f"SoftmaxCrossEntropy expects logits of shape (m, k), got "
+                f"{getattr(logits, 'shape', type(logits).__name__)}"
+            )
         m, k = logits.shape
         target = np.asarray(target)
         if target.ndim == 1:
             if target.shape[0] != m:
                 raise HandgradError(
-                    f"SoftmaxCrossEntropy got {m} rows of logits but {target.shape[0]} labels"
+                    f"SoftmaxCrossEntropy got {m} rows of logits but {target.shape[0]} labels; "
+                    "pass one label per row"
                 )
-            target = one_hot(target, k, logits.dtype)
-        elif target.shape != logits.shape:
-            raise HandgradError(
-                f"SoftmaxCrossEntropy: target shape {target.shape} does not match logits "
-                f"{logits.shape}"
-            )
+            y = one_hot(target, k, logits.dtype)
+        else:
+            y = self._target(logits, target)
+            tol = np.sqrt(np.finfo(logits.dtype).eps)
+            if y.min(initial=0) < 0 or not np.allclose(y.sum(axis=1), 1, rtol=0, atol=tol):
+                raise HandgradError(
+                    "SoftmaxCrossEntropy target rows must be probabilities (entries ≥ 0, "
+                    "each row summing to 1); pass integer labels or normalise the rows"
+                )
         logp = log_softmax(logits)
-        self._p = np.exp(logp)
-        self._y = target.astype(logits.dtype, copy=False)
-        return float(-(self._y * logp).sum() / m)
+        self._saved = np.exp(logp) - y
+        return float(-(y * logp).sum() / m)
 
     def backward(self, dloss: float = 1.0) -> np.ndarray:
         """∂L/∂z = dL · (ŷ − y) / m."""
-        m = self._p.shape[0]
-        return (self._p - self._y) * self._p.dtype.type(dloss / m)
+        return self._mean_grad(dloss)
+
+    def __repr__(self) -> str:
+        return "SoftmaxCrossEntropy()"
 
 
 class MSELoss(Loss):
-    """L = (1/m) Σ_i ½ ‖ŷ_i − y_i‖²  (the task-A loss). Shapes: ŷ, y (m, d)."""
+    """L = (1/m) Σ_i ½ ‖ŷ_i − y_i‖²  (the task-A loss). Shapes: ŷ, y (m, d) (or (m,))."""
 
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
-        target = np.asarray(target)
-        if target.shape != prediction.shape:
-            raise HandgradError(
-                f"MSELoss: target shape {target.shape} does not match prediction "
-                f"{prediction.shape}"
-            )
-        self._diff = prediction - target.astype(prediction.dtype, copy=False)
-        m = prediction.shape[0]
-        return float(0.5 * (self._diff * self._diff).sum() / m)
+        diff = prediction - self._target(prediction, target)
+        self._saved = diff
+        return float(0.5 * (diff * diff).sum() / prediction.shape[0])
 
     def backward(self, dloss: float = 1.0) -> np.ndarray:
         """∂L/∂ŷ = dL · (ŷ − y) / m."""
-        m = self._diff.shape[0]
-        return self._diff * self._diff.dtype.type(dloss / m)
+        return self._mean_grad(dloss)
+
+    def __repr__(self) -> str:
+        return "MSELoss()"

@@ -146,14 +146,49 @@ class Module:
         return f"{type(self).__name__}()"
 
 
-def check_input(layer: Module, x: np.ndarray, ndim: int, features: int | None = None) -> None:
-    """Raise a `HandgradError` naming the layer and both shapes if ``x`` does not fit."""
+def check_input(
+    layer: Module,
+    x: np.ndarray,
+    ndim: int,
+    features: int | None = None,
+    dtype: np.dtype | None = None,
+) -> None:
+    """Raise a `HandgradError` naming the layer and both shapes (or dtypes) if ``x`` does not fit.
+
+    ``ndim``: the rank the layer takes; ``features``: the size of the last axis, if fixed;
+    ``dtype``: the dtype of the layer's parameters, which the input must share (no upcasts).
+    """
     if not isinstance(x, np.ndarray):
-        raise HandgradError(f"{layer!r} expects a NumPy array, got {type(x).__name__}")
-    if x.ndim != ndim or (features is not None and x.shape[-1] != features):
-        want = ("m", features) if ndim == 2 else f"{ndim}-D"
         raise HandgradError(
-            f"{layer!r} expects input of shape {want}, got {x.shape}"
+            f"{layer!r} expects a NumPy array, got {type(x).__name__}; convert it with np.asarray"
+        )
+    if x.ndim != ndim or (features is not None and x.shape[-1] != features):
+        want = f"(m, {features})" if ndim == 2 and features is not None else f"a {ndim}-D array"
+        raise HandgradError(
+            f"{layer!r} expects input of shape {want}, got {x.shape}; "
+            "reshape the input or build the layer with matching sizes"
+        )
+    if dtype is not None and x.dtype != dtype:
+        raise HandgradError(
+            f"{layer!r} has {dtype} parameters but got {x.dtype} input; cast it with "
+            f"x.astype(np.{dtype}) or build the layer with dtype=np.{x.dtype}"
+        )
+
+
+def check_grad(layer: Module, dy: np.ndarray, saved: np.ndarray | tuple[int, ...] | None) -> None:
+    """Raise a `HandgradError` if ``backward(dy)`` cannot follow the last forward.
+
+    ``saved`` is the output's shape, or a residual the forward pass stored with that
+    shape (None if forward never ran); ``dy`` must be an array of exactly that shape.
+    """
+    if saved is None:
+        raise HandgradError(f"{layer!r}.backward called before forward; run forward first")
+    shape = saved if isinstance(saved, tuple) else saved.shape
+    if not isinstance(dy, np.ndarray) or dy.shape != shape:
+        got = dy.shape if isinstance(dy, np.ndarray) else type(dy).__name__
+        raise HandgradError(
+            f"{layer!r}.backward got dy of shape {got} but its forward output has shape "
+            f"{shape}; pass the gradient of the output it returned"
         )
 
 
@@ -165,6 +200,12 @@ class Sequential(Module):
     """
 
     def __init__(self, *layers: Module):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise HandgradError(
+                    f"Sequential item {i} is a {type(layer).__name__}, not a layer; "
+                    "pass Module instances such as nn.Linear(...) or nn.ReLU()"
+                )
         self.layers = list(layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:

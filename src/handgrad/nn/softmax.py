@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handgrad.nn.module import Module
+from handgrad.nn.module import Module, check_grad
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
@@ -27,12 +27,15 @@ def softmax(x: np.ndarray) -> np.ndarray:
 class Softmax(Module):
     """y = softmax(x) row-wise; ∂y_i/∂x_k = y_i (δ_ik − y_k)."""
 
+    _y: np.ndarray | None = None
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._y = softmax(x)
         return self._y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dx = y ⊙ (dy − Σ_k dy_k y_k)   (the Jacobian-vector product, never the Jacobian)."""
+        check_grad(self, dy, self._y)
         y = self._y
         return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
 
@@ -40,10 +43,13 @@ class Softmax(Module):
 class LogSoftmax(Module):
     """y = log softmax(x) row-wise; ∂y_i/∂x_k = δ_ik − softmax(x)_k."""
 
+    _y: np.ndarray | None = None
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._y = log_softmax(x)
         return self._y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dx = dy − softmax(x) ⊙ Σ_k dy_k."""
+        check_grad(self, dy, self._y)
         return dy - np.exp(self._y) * dy.sum(axis=-1, keepdims=True)
