@@ -82,6 +82,19 @@ def format_table(reports: list[GradReport]) -> str:
     return "\n".join(lines)
 
 
+def summary_line(reports: list[GradReport], rtol: float) -> str:
+    """One line for the end of a report table: all passed, or which subjects failed."""
+    n = sum(len(r.checks) for r in reports)
+    failed = [r.subject for r in reports if not r.passed]
+    if failed:
+        bad = sum(not c.passed for r in reports for c in r.checks)
+        return (
+            f"FAIL: {bad} of {n} gradients exceed rel. error {rtol:g}, in "
+            f"{len(failed)} of {len(reports)} cases: {', '.join(failed)}"
+        )
+    return f"ok: all {n} gradients of {len(reports)} cases agree (rel. error ≤ {rtol:g})"
+
+
 def compare(name: str, analytic: np.ndarray, numeric: np.ndarray, rtol: float) -> TensorCheck:
     """Compare two gradients entrywise with the relative error defined above."""
     a = np.asarray(analytic, dtype=np.float64)
