@@ -1,0 +1,33 @@
+"""``handgrad data download``: fetch a dataset from its public mirrors, verified."""
+
+from __future__ import annotations
+
+import argparse
+
+from handgrad.cli.commands.data_info import add_dataset_arguments, selected
+from handgrad.data.mnist import cache_dir, download_dataset
+
+GROUP = "data"
+NAME = "download"
+HELP = "download a dataset (SHA-256 verified, written atomically); present files are kept"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dataset_arguments(parser, default="mnist")
+    parser.add_argument(
+        "--mirror",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="base URL to fetch <URL>/<file>.gz from instead of the built-in mirrors "
+        "(repeatable; tried in order)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in selected(args):
+        dest = args.data_dir / name if args.data_dir is not None else cache_dir(name)
+        path = download_dataset(name, dest, mirrors=args.mirror, progress=not args.no_progress)
+        print(f"{name}: ready in {path}")
+    return 0

@@ -1,0 +1,94 @@
+"""``handgrad data info``: where each dataset was found, its sizes, or how to get it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from handgrad.data.mnist import (
+    DATASETS,
+    FILES,
+    cache_dir,
+    locate_dataset,
+    read_raw,
+    search_locations,
+    verify_dataset,
+    where_to_put,
+)
+
+GROUP = "data"
+NAME = "info"
+HELP = "show where each dataset is found and its sizes, or how to get it (exit 1 if missing)"
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    """The ``--dataset`` and ``--data-dir`` flags shared by the ``data`` commands."""
+    parser.add_argument(
+        "--dataset",
+        choices=[*sorted(DATASETS), "all"],
+        default=default,
+        help=f"which dataset (default: {default})",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder holding DIR/<dataset>/ (or the four files directly); searched first",
+    )
+
+
+def selected(args: argparse.Namespace) -> list[str]:
+    """The dataset names a ``--dataset`` value stands for."""
+    return sorted(DATASETS) if args.dataset == "all" else [args.dataset]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dataset_arguments(parser, default="all")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="also compare each file's SHA-256 with the published checksum (slower)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    ok = True
+    for i, name in enumerate(selected(args)):
+        if i:
+            print()
+        ok &= _report(name, args.data_dir, verify=args.verify)
+    return 0 if ok else 1
+
+
+def _report(name: str, data_dir: Path | None, *, verify: bool) -> bool:
+    """Print one dataset's block; return whether it is present (and verified, if asked)."""
+    spec = DATASETS[name]
+    print(f"{name}: {spec.title}, license {spec.license}")
+    loc = locate_dataset(name, data_dir)
+    if loc is None:
+        print("  not found; searched:")
+        searched = search_locations(name, data_dir)
+        width = max(len(s.origin) for s in searched)
+        for s in searched:
+            print(f"    {s.origin:<{width}}  {s.path}")
+        dest = data_dir / name if data_dir is not None else cache_dir(name)
+        print(f"  to get it: {where_to_put(name, dest)}")
+        return False
+    print(f"  found in {loc.path} ({loc.origin})")
+    raw = read_raw(name, loc.path)
+    for part, (images, labels) in raw.items():
+        h, w = images.shape[1:]
+        print(
+            f"  {part + ':':<7}{len(images):>6} images {h}x{w} {images.dtype}, "
+            f"{len(labels)} labels in 0..{int(labels.max())}"
+        )
+    print(f"  classes: {', '.join(spec.classes)}")
+    if not verify:
+        return True
+    bad = [f for f, good in verify_dataset(name, loc.path).items() if not good]
+    if bad:
+        print(f"  checksums: MISMATCH for {', '.join(bad)} (not the published data)")
+        return False
+    print(f"  checksums: all {len(FILES)} files match")
+    return True
