@@ -11,6 +11,7 @@ checksums.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import sys
 import urllib.error
@@ -48,7 +49,8 @@ def http_get(url: str, *, progress: bool = True, label: str = "") -> bytes:
     """The body of ``url``, read in chunks with a tqdm progress bar on stderr.
 
     Raises `OSError` (which includes `urllib.error.URLError` and timeouts) on failure, and
-    `EOFError` if the server sends fewer bytes than its Content-Length.
+    `EOFError` or `http.client.IncompleteRead` if the body is shorter than its
+    Content-Length.
     """
     with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
         length = response.headers.get("Content-Length")
@@ -91,7 +93,7 @@ def fetch_verified(
     for url in urls:
         try:
             body = http_get(url, progress=progress, label=dest.name)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, http.client.HTTPException) as e:
             problems.append(f"{url}: {_describe(e)}")
             continue
         try:
@@ -120,4 +122,6 @@ def _describe(e: BaseException) -> str:
         return f"HTTP {e.code} {e.reason}"
     if isinstance(e, urllib.error.URLError):
         return str(e.reason)
+    if isinstance(e, http.client.IncompleteRead):
+        return f"connection closed after {len(e.partial)} bytes"
     return str(e) or type(e).__name__
