@@ -5,7 +5,9 @@ A checkpoint is one ``.npz`` file (no pickles) holding, under prefixed names:
     model/<name>       parameters and buffers (`Module.state_dict`)
     optim/<name>       optimiser state (lr, step count, momentum / Adam moments)
     sched/<name>       schedule position
-    rng/<name>         each Generator's bit-generator state, as a JSON string
+    rng/<name>         each Generator's bit-generator state, as a JSON string: the
+                       loop's own (e.g. shuffling) and every one inside the model
+                       (e.g. dropout masks), so a resumed run draws the same numbers
     meta/epoch         epochs completed
     meta/metrics       the metrics logged so far, as a JSON string
 
@@ -41,6 +43,15 @@ class TrainingState:
     epoch: int = 0
     metrics: list[dict[str, Any]] = field(default_factory=list)
 
+    def all_rngs(self) -> dict[str, np.random.Generator]:
+        """The loop's Generators plus those held by the model's layers (e.g. dropout)."""
+        rngs = dict(self.rngs)
+        for i, module in enumerate(self.model.modules()):
+            for attr, value in vars(module).items():
+                if isinstance(value, np.random.Generator):
+                    rngs[f"model.{i}.{attr}"] = value
+        return rngs
+
     def save(self, path: str | Path) -> None:
         """Write the checkpoint atomically to ``path``."""
         arrays: dict[str, np.ndarray] = {}
@@ -50,7 +61,7 @@ class TrainingState:
             ("sched", self.schedule.state_dict()),
         ):
             arrays.update({f"{prefix}/{k}": v for k, v in state.items()})
-        for name, rng in self.rngs.items():
+        for name, rng in self.all_rngs().items():
             arrays[f"rng/{name}"] = np.array(json.dumps(rng.bit_generator.state))
         arrays["meta/epoch"] = np.array(self.epoch)
         arrays["meta/metrics"] = np.array(json.dumps(self.metrics))
@@ -69,7 +80,8 @@ class TrainingState:
             return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
 
         try:
-            rng_states = {n: json.loads(str(part("rng")[n])) for n in self.rngs}
+            rngs = self.all_rngs()
+            rng_states = {n: json.loads(str(part("rng")[n])) for n in rngs}
             epoch = int(arrays["meta/epoch"])
             metrics = json.loads(str(arrays["meta/metrics"]))
             self.model.load_state_dict(part("model"))
@@ -81,7 +93,7 @@ class TrainingState:
             raise HandgradError(
                 f"{path}: incomplete or foreign checkpoint ({e}); start a new run instead"
             ) from None
-        for name, rng in self.rngs.items():
+        for name, rng in rngs.items():
             rng.bit_generator.state = rng_states[name]
         self.epoch = epoch
         self.metrics = metrics

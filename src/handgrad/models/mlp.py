@@ -19,7 +19,8 @@ MLP_ACTIVATIONS = ("relu", "sigmoid", "tanh")
 
 class MLP(Sequential):
     """sizes = (d_in, h_1, …, h_k, d_out): Linear → [BatchNorm1d] → activation → [Dropout]
-    for every hidden layer, then a final Linear producing logits.
+    for every hidden layer, then a final Linear producing logits. A Linear followed by
+    batch norm has no bias (β takes its place).
 
     Shapes: x (m, d_in) → logits (m, d_out). Train with `SoftmaxCrossEntropy`.
     ``init`` defaults to PyTorch's U(±1/√fan_in) so results compare with PyTorch's.
@@ -49,7 +50,9 @@ class MLP(Sequential):
         layers: list[Module] = []
         for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             last = i == len(sizes) - 2
-            layers.append(Linear(d_in, d_out, rng=rng, dtype=dtype, init=init))
+            # Batch norm subtracts the batch mean, so a bias before it would be dead weight.
+            bias = last or not batchnorm
+            layers.append(Linear(d_in, d_out, bias=bias, rng=rng, dtype=dtype, init=init))
             if last:
                 break
             if batchnorm:

@@ -1,0 +1,113 @@
+"""End-to-end MLP runs on a small generated dataset (the real-MNIST run is a benchmark)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from handgrad.data.mnist import ImageDataset, Split
+from handgrad.errors import HandgradError
+from handgrad.experiments.mlp import MLPConfig, evaluate_run, resume_mlp, train_mlp
+from handgrad.runs import load_arrays, read_metrics
+
+
+def blobs(n: int, seed: int) -> Split:
+    """Three well-separated classes of 4x5 'images' with noise."""
+    rng = np.random.default_rng(seed)
+    centers = np.random.default_rng(99).random((3, 20))
+    y = rng.integers(0, 3, n)
+    x = centers[y] + 0.15 * rng.standard_normal((n, 20))
+    return Split(x=np.clip(x, 0, 1).astype(np.float32), y=y.astype(np.int64))
+
+
+@pytest.fixture
+def data(tmp_path):
+    return ImageDataset(
+        name="blobs", train=blobs(300, 0), test=blobs(100, 1), val=None,
+        classes=["a", "b", "c"], image_shape=(4, 5), source=tmp_path,
+    )
+
+
+def small_config(**kw):
+    base = dict(hidden=[16], lr=0.2, batch_size=10, epochs=4, step=2, dataset="blobs")
+    base.update(kw)
+    return MLPConfig(**base)
+
+
+def test_run_writes_everything_and_learns(tmp_path, data):
+    out = tmp_path / "run"
+    summary = train_mlp(small_config(), out, data=data, progress=False, log=lambda s: None)
+    assert summary["test_acc"] > 0.9
+    for name in ["config.json", "metrics.jsonl", "summary.json", "weights.npz",
+                 "checkpoint.npz", "loss_curve.png", "confusion_matrix.png", "misclassified.png"]:
+        assert (out / name).is_file(), name
+    rows = read_metrics(out)
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert [r["lr"] for r in rows] == pytest.approx([0.2, 0.2, 0.02, 0.02])
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    assert json.loads((out / "config.json").read_text())["hidden"] == [16]
+
+
+def test_same_seed_is_bit_identical(tmp_path, data):
+    for name in "ab":
+        train_mlp(small_config(), tmp_path / name, data=data, progress=False, log=lambda s: None)
+    wa, wb = load_arrays(tmp_path / "a/weights.npz"), load_arrays(tmp_path / "b/weights.npz")
+    for k in wa:
+        np.testing.assert_array_equal(wa[k], wb[k])
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_resume_after_interruption_is_bit_identical(tmp_path, data, optimizer):
+    config = small_config(optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2,
+                          momentum=0.0, dropout=0.2)
+    train_mlp(config, tmp_path / "full", data=data, progress=False, log=lambda s: None)
+
+    def stop_after_epoch_2(line: str) -> None:
+        if line.startswith("epoch   2/"):
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_mlp(config, tmp_path / "cut", data=data, progress=False, log=stop_after_epoch_2)
+    assert not (tmp_path / "cut/weights.npz").exists()
+    resume_mlp(tmp_path / "cut", data=data, progress=False, log=lambda s: None)
+
+    full, cut = load_arrays(tmp_path / "full/weights.npz"), load_arrays(tmp_path / "cut/weights.npz")
+    for k in full:
+        np.testing.assert_array_equal(full[k], cut[k])
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(read_metrics(tmp_path / "full")) == strip(read_metrics(tmp_path / "cut"))
+
+
+def test_refuses_to_overwrite_a_run(tmp_path, data):
+    train_mlp(small_config(epochs=1), tmp_path / "r", data=data, progress=False, log=lambda s: None)
+    with pytest.raises(HandgradError, match="already holds a run"):
+        train_mlp(small_config(epochs=1), tmp_path / "r", data=data, progress=False)
+
+
+def test_resume_without_checkpoint_is_a_clean_error(tmp_path):
+    with pytest.raises(HandgradError, match="no checkpoint.npz"):
+        resume_mlp(tmp_path)
+
+
+def test_batch_larger_than_dataset(tmp_path, data):
+    with pytest.raises(HandgradError, match="larger than the training set"):
+        train_mlp(small_config(batch_size=301), tmp_path / "r", data=data, progress=False)
+
+
+def test_divergence_is_reported(tmp_path, data):
+    with pytest.raises(HandgradError, match="lower the learning rate"):
+        train_mlp(small_config(lr=1e30, optimizer="sgd"), tmp_path / "r", data=data,
+                  progress=False, log=lambda s: None)
+
+
+def test_evaluate_real_mnist_run(tmp_path, shared_data):
+    """Train briefly on real MNIST, then `evaluate_run` reproduces the saved accuracy."""
+    config = MLPConfig(epochs=1, train_subset=3000, batch_size=32)
+    summary = train_mlp(config, tmp_path / "m", data_dir=shared_data, progress=False,
+                        log=lambda s: None)
+    assert summary["test_acc"] > 0.8
+    assert evaluate_run(tmp_path / "m", data_dir=shared_data)["test_acc"] == summary["test_acc"]
