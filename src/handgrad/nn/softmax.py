@@ -34,7 +34,11 @@ class Softmax(Module):
         return self._y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dx = y ⊙ (dy − Σ_k dy_k y_k)   (the Jacobian-vector product, never the Jacobian)."""
+        """dx = y ⊙ (dy − Σ_k dy_k y_k)   (the Jacobian-vector product, never the Jacobian).
+
+        Its absolute error is round-off of dy (≈ ε‖dy‖); in a saturated row (one y_k ≈ 1)
+        the true entries are that small too, so only their absolute error is meaningful.
+        """
         check_grad(self, dy, self._y)
         y = self._y
         return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
