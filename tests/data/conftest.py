@@ -82,21 +82,38 @@ def tiny(isolated_data: Path, monkeypatch: pytest.MonkeyPatch) -> Tiny:
     return Tiny(arrays, spec)
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
+class _MirrorHandler(SimpleHTTPRequestHandler):
+    """Serves files quietly, logging paths; under ``/cut/`` it sends half of each body
+    (after a Content-Length for all of it), like a connection dropped mid-transfer."""
+
+    def do_GET(self) -> None:
         self.server.requests.append(self.path)  # type: ignore[attr-defined]
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
+        if self.path.startswith("/cut/"):
+            data = source.read()
+            outputfile.write(data[: len(data) // 2])
+        else:
+            super().copyfile(source, outputfile)
 
 
 @pytest.fixture
 def http_mirror(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
-    """A local HTTP server on 127.0.0.1 serving a folder: (base URL, folder, request log)."""
+    """A local HTTP server on 127.0.0.1 serving a folder: (base URL, folder, request log).
+
+    Requests are logged as paths (``/good/t10k-labels-idx1-ubyte.gz``); see `_MirrorHandler`.
+    """
     root = tmp_path / "mirror-root"
     root.mkdir()
     server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
+        ("127.0.0.1", 0), functools.partial(_MirrorHandler, directory=str(root))
     )
     server.requests = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}", root, server.requests  # type: ignore[attr-defined]

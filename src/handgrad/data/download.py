@@ -71,7 +71,7 @@ def http_get(url: str, *, progress: bool = True, label: str = "") -> bytes:
                 bar.update(len(chunk))
     body = buf.getvalue()
     if total is not None and len(body) != total:
-        raise EOFError(f"got {len(body)} of {total} bytes")
+        raise EOFError(f"connection closed after {len(body)} of {total} bytes")
     return body
 
 
