@@ -82,6 +82,8 @@ class TrainingState:
         try:
             rngs = self.all_rngs()
             rng_states = {n: json.loads(str(part("rng")[n])) for n in rngs}
+            for name, rng in rngs.items():  # validate each state on a scratch generator
+                type(rng.bit_generator)().state = rng_states[name]
             epoch = int(arrays["meta/epoch"])
             metrics = json.loads(str(arrays["meta/metrics"]))
             self.model.load_state_dict(part("model"))
@@ -89,7 +91,7 @@ class TrainingState:
             self.schedule.load_state_dict(part("sched"))
         except HandgradError as e:
             raise HandgradError(f"{path}: {e}") from None
-        except (KeyError, ValueError, TypeError) as e:
+        except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as e:
             raise HandgradError(
                 f"{path}: incomplete or foreign checkpoint ({e}); start a new run instead"
             ) from None

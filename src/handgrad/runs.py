@@ -15,7 +15,6 @@ leaves a half-written file behind.
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +73,10 @@ def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise HandgradError(f"{path}: not a readable weights file ({e}); re-create it") from None
+    except Exception as e:  # any failure to parse untrusted bytes is a bad file
+        raise HandgradError(
+            f"{path}: not a readable weights file ({type(e).__name__}); re-create it"
+        ) from None
 
 
 class Run:
