@@ -52,7 +52,7 @@ def test_sigterm_stops_with_a_resume_hint_and_keeps_the_checkpoint(tmp_path):
             os.kill(os.getpid(), signal.SIGTERM)
         return {}
 
-    with pytest.raises(TrainingInterrupted, match="after 1 complete epoch.*--resume"):
+    with pytest.raises(TrainingInterrupted, match=r"after 1 complete epoch.*--resume"):
         run_epochs(state, run, 3, train_epoch, dict, str, lambda s: None)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     fresh, _ = make(tmp_path / "other")
