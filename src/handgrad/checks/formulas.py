@@ -431,6 +431,8 @@ def _ratio(user: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
 
 def _generic_explanation(name: str, batches: list[Batch], rtol: float) -> str:
     """Explain a mismatch no catalogued mistake reproduces: a factor, the m = 1 case, zeros."""
+    if all(not b.user[name].any() for b in batches):
+        return "returns all zeros"
     fits = [(b.q.m, *_ratio(b.user[name], b.truth[name])) for b in batches]
     if all(resid <= 1e3 * rtol for _, _, resid in fits):
         known = [(m, c) for m, c, _ in fits if not np.isnan(c)]
@@ -443,8 +445,6 @@ def _generic_explanation(name: str, batches: list[Batch], rtol: float) -> str:
             "right at m = 1 but wrong for m ≥ 2: the coupling of the rows of the batch "
             "(the BN* batch mean) is mishandled"
         )
-    if all(not b.user[name].any() for b in batches):
-        return "returns all zeros"
     return (
         "not a multiple of the true gradient and no known mistake: a term is missing or extra; "
         "compare it residual by residual with the derivation"
