@@ -139,3 +139,15 @@ def test_no_mirrors(tiny, tmp_path: Path):
     with pytest.raises(HandgradError) as excinfo:
         load_dataset("tiny", tmp_path / "none")
     one_line_error(excinfo, "no download mirror configured", str(tmp_path / "none" / "tiny"))
+
+
+def test_corrupt_gz_shadowing_a_good_raw_file_is_replaced(tiny, http_mirror, tmp_path: Path):
+    """The loader prefers name.gz, so a bad .gz must be fixed even beside a good raw file."""
+    url, root, requests = http_mirror
+    tiny.write(root)
+    dest = tiny.write(tmp_path / "dest", gz=False)
+    (dest / f"{TEST_LABELS}.gz").write_bytes(b"not gzip")
+    download_dataset("tiny", dest, mirrors=[url], progress=False)
+    assert requests == [f"/{TEST_LABELS}.gz"]
+    assert not (dest / TEST_LABELS).exists()  # the stale variant is gone
+    load_dataset("tiny", dest, download=False)

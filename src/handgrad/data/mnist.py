@@ -25,6 +25,7 @@ mirrors) makes it loadable everywhere; the tests use this to serve small dataset
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,15 +177,16 @@ def dataset_files(folder: Path) -> dict[str, Path] | None:
 
     Returns None unless all four are present; ``.gz`` wins when both forms exist.
     """
-    found = {}
-    for name in FILES:
-        for candidate in (folder / f"{name}.gz", folder / name):
-            if candidate.is_file():
-                found[name] = candidate
-                break
-        else:
-            return None
+    found = {name: _pick(folder, name) for name in FILES}
+    if not all(p.is_file() for p in found.values()):
+        return None
     return found
+
+
+def _pick(folder: Path, name: str) -> Path:
+    """The file that stands for ``name`` in ``folder``: ``name.gz`` if it exists, else ``name``."""
+    gz = folder / f"{name}.gz"
+    return gz if gz.is_file() else folder / name
 
 
 def search_locations(name: str, data_dir: str | os.PathLike | None = None) -> list[Location]:
@@ -237,7 +239,7 @@ def download_dataset(
     name: str,
     dest: str | os.PathLike | None = None,
     *,
-    mirrors: list[str] | tuple[str, ...] | None = None,
+    mirrors: Sequence[str] | None = None,
     progress: bool = True,
 ) -> Path:
     """Download the four files of ``name`` into ``dest`` (default: `cache_dir`); return it.
@@ -252,7 +254,7 @@ def download_dataset(
     dest = Path(dest) if dest is not None else cache_dir(name)
     bases = spec.mirrors if mirrors is None else tuple(mirrors)
     for fname, sha in spec.sha256.items():
-        if any(content_matches(p, sha) for p in (dest / f"{fname}.gz", dest / fname)):
+        if content_matches(_pick(dest, fname), sha):
             continue
         urls = [f"{base.rstrip('/')}/{fname}.gz" for base in bases]
         try:
