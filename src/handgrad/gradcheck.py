@@ -105,7 +105,8 @@ def compare(name: str, analytic: np.ndarray, numeric: np.ndarray, rtol: float) -
         return TensorCheck(name, a.shape, 0.0, 0.0, rtol)
     abs_err = np.abs(a - n)
     floor = max(1e-8, 1e-3 * float(np.abs(n).max()))
-    rel = abs_err / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
+    with np.errstate(invalid="ignore", divide="ignore"):  # nan/inf entries: rel = inf
+        rel = abs_err / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
     rel = np.where(np.isnan(rel), np.inf, rel)
     worst = np.unravel_index(int(np.argmax(rel)), rel.shape)
     return TensorCheck(
