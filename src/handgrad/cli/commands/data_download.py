@@ -13,7 +13,11 @@ HELP = "download a dataset (SHA-256 verified, written atomically); present files
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_dataset_arguments(parser, default="mnist")
+    add_dataset_arguments(
+        parser,
+        default="mnist",
+        data_dir_help="download into DIR/<dataset>/ (default: the user cache folder)",
+    )
     parser.add_argument(
         "--mirror",
         action="append",

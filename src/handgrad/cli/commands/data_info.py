@@ -21,7 +21,9 @@ NAME = "info"
 HELP = "show where each dataset is found and its sizes, or how to get it (exit 1 if missing)"
 
 
-def add_dataset_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+def add_dataset_arguments(
+    parser: argparse.ArgumentParser, *, default: str, data_dir_help: str
+) -> None:
     """The ``--dataset`` and ``--data-dir`` flags shared by the ``data`` commands."""
     parser.add_argument(
         "--dataset",
@@ -34,7 +36,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, default: str) -> None
         type=Path,
         default=None,
         metavar="DIR",
-        help="folder holding DIR/<dataset>/ (or the four files directly); searched first",
+        help=data_dir_help,
     )
 
 
@@ -44,7 +46,12 @@ def selected(args: argparse.Namespace) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_dataset_arguments(parser, default="all")
+    add_dataset_arguments(
+        parser,
+        default="all",
+        data_dir_help="folder holding DIR/<dataset>/ (or the four files directly); "
+        "searched before $HANDGRAD_DATA, the user cache and system folders",
+    )
     parser.add_argument(
         "--verify",
         action="store_true",
