@@ -24,7 +24,8 @@ def small_run(tmp_path_factory):
 
 def test_run_directory_holds_every_file(small_run):
     out, summary, lines = small_run
-    for name in ("config.json", "metrics.jsonl", "summary.json", "weights.npz", "curves.png"):
+    names = ("config.json", "metrics.jsonl", "checkpoint.npz", "summary.json", "weights.npz")
+    for name in (*names, "curves.png"):
         assert (out / name).is_file(), name
     assert read_json(out / "config.json")["epochs"] == SMALL["epochs"]
     assert read_json(out / "summary.json") == pytest.approx(summary)
@@ -59,6 +60,12 @@ def test_same_seed_same_metrics(tmp_path):
     for ra, rb in zip(a, b, strict=True):
         assert {k: ra[k] for k in KEYS} == {k: rb[k] for k in KEYS}
     assert runs[0]["test_acc_b"] == runs[1]["test_acc_b"]
+
+
+def test_divergence_is_a_one_line_error(tmp_path):
+    cfg = MultiTaskConfig(**{**SMALL, "optimizer": "sgd", "lr": 1e6, "epochs": 2})
+    with np.errstate(all="ignore"), pytest.raises(HandgradError, match="lower the learning rate"):
+        train_multitask(cfg, tmp_path, log=None)
 
 
 def test_refuses_to_overwrite_and_rejects_bad_config(tmp_path):

@@ -4,12 +4,11 @@ Each epoch makes one shuffled pass of mini-batches (loss L = L_A + L_B, the netw
 hand-derived backward, one optimiser step per batch), then evaluates both splits in eval
 mode and logs, per split: task-A MSE = mean over rows and outputs of (ŷA − yA)² (note
 L_A = (a/2) · MSE), task-B cross-entropy and task-B accuracy. The run directory gets
-config.json, metrics.jsonl, summary.json, weights.npz and curves.png.
+config.json, metrics.jsonl, checkpoint.npz, summary.json, weights.npz and curves.png.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,11 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from handgrad.checkpoint import TrainingState
 from handgrad.data.multitask import MultiTaskData, make_multitask
 from handgrad.errors import HandgradError
+from handgrad.loop import check_finite, run_epochs
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
-from handgrad.optim import OPTIMIZERS
+from handgrad.numerics import locate_nonfinite
+from handgrad.optim import OPTIMIZERS, ConstantLR, Optimizer
 from handgrad.plots.multitask import plot_curves
 from handgrad.runs import Run, save_arrays, write_json
 from handgrad.train import minibatches
@@ -68,19 +70,38 @@ def evaluate(net: MultiTaskNet, x: np.ndarray, yA: np.ndarray, labels: np.ndarra
 
 
 def train_epoch(
-    net: MultiTaskNet, optimizer, data: MultiTaskData, batch_size: int, rng: np.random.Generator
+    net: MultiTaskNet,
+    optimizer: Optimizer,
+    data: MultiTaskData,
+    batch_size: int,
+    rng: np.random.Generator,
+    epoch: int = 0,
 ) -> float:
-    """One shuffled pass over the training split; returns the mean training loss L."""
+    """One shuffled pass over the training split; returns the mean training loss L.
+
+    Raises `handgrad.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
+    """
+    net.train()
     y_onehot = one_hot(data.labels_train, net.n_classes, net.dtype)
     total, count = 0.0, 0
-    for idx in minibatches(data.x_train.shape[0], batch_size, rng):
+    for step, idx in enumerate(minibatches(data.x_train.shape[0], batch_size, rng), 1):
         loss = net.loss(data.x_train[idx], data.yA_train[idx], y_onehot[idx])
+        check_finite(loss, "the loss", epoch, step, lambda: locate_nonfinite(net))
         optimizer.zero_grad()
         net.backward()
         optimizer.step()
         total += loss * len(idx)
         count += len(idx)
     return total / count
+
+
+def _describe(row: dict[str, Any]) -> str:
+    return (
+        f"epoch {row['epoch']:3d}  loss {row['train_loss']:.4f}  "
+        f"task A mse {row['train_mse_a']:.4f}/{row['test_mse_a']:.4f}  "
+        f"task B ce {row['train_ce_b']:.4f}/{row['test_ce_b']:.4f}  "
+        f"acc {row['train_acc_b']:.4f}/{row['test_acc_b']:.4f}  (train/test)"
+    )
 
 
 def train_multitask(
@@ -90,7 +111,11 @@ def train_multitask(
     overwrite: bool = False,
     log: Callable[[str], None] | None = print,
 ) -> dict[str, Any]:
-    """Run the training described in the module docstring; returns the summary dict."""
+    """Run the training described in the module docstring; returns the summary dict.
+
+    Uses the shared `handgrad.loop.run_epochs` (a checkpoint after every epoch, Ctrl-C /
+    SIGTERM stop cleanly) with a constant learning rate.
+    """
     config.validate()
     data = make_multitask(
         config.n_samples,
@@ -110,42 +135,35 @@ def train_multitask(
         dtype=np.float32,
     )
     optimizer = OPTIMIZERS[config.optimizer](net.parameters(), lr=config.lr)
+    shuffle = np.random.default_rng(config.seed + 2)
+    state = TrainingState(net, optimizer, ConstantLR(optimizer), {"shuffle": shuffle})
     run = Run(out_dir, asdict(config), overwrite=overwrite)
-    rng = np.random.default_rng(config.seed + 2)
-    history: list[dict[str, Any]] = []
-    start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        net.train()
-        train_loss = train_epoch(net, optimizer, data, config.batch_size, rng)
-        if not np.isfinite(train_loss):
-            raise HandgradError(
-                f"training diverged at epoch {epoch} (loss {train_loss}); lower --lr"
-            )
-        net.eval()
-        row: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
+
+    def one_epoch(epoch: int) -> dict[str, Any]:
+        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch)
+        return {"train_loss": loss}
+
+    def evaluate_splits() -> dict[str, Any]:
+        row = {}
         for split in ("train", "test"):
             x, yA, labels = (getattr(data, f"{k}_{split}") for k in ("x", "yA", "labels"))
             row.update({f"{split}_{k}": v for k, v in evaluate(net, x, yA, labels).items()})
-        row["seconds"] = time.perf_counter() - start
-        run.log(**row)
-        history.append(row)
-        if log is not None:
-            log(
-                f"epoch {epoch:3d}  loss {train_loss:.4f}  "
-                f"task A mse {row['train_mse_a']:.4f}/{row['test_mse_a']:.4f}  "
-                f"task B ce {row['train_ce_b']:.4f}/{row['test_ce_b']:.4f}  "
-                f"acc {row['train_acc_b']:.4f}/{row['test_acc_b']:.4f}  (train/test)"
-            )
+        return row
+
+    history = run_epochs(
+        state,
+        run,
+        config.epochs,
+        one_epoch,
+        evaluate_splits,
+        _describe,
+        log=log if log is not None else lambda line: None,
+    )
     final = history[-1]
     summary = {
         "epochs": config.epochs,
-        "seconds": final["seconds"],
-        "test_acc_b": final["test_acc_b"],
-        "test_mse_a": final["test_mse_a"],
-        "test_ce_b": final["test_ce_b"],
-        "train_acc_b": final["train_acc_b"],
-        "train_mse_a": final["train_mse_a"],
-        "train_ce_b": final["train_ce_b"],
+        "seconds": sum(row["seconds"] for row in history),
+        **{k: final[k] for k in sorted(final) if k.startswith(("train_", "test_"))},
     }
     save_arrays(run.file("weights.npz"), net.state_dict())
     plot_curves(history, run.file("curves.png"))
