@@ -162,7 +162,7 @@ def train_multitask(
     final = history[-1]
     summary = {
         "epochs": config.epochs,
-        "seconds": sum(row["seconds"] for row in history),
+        "train_seconds": sum(row["seconds"] for row in history),
         **{k: final[k] for k in sorted(final) if k.startswith(("train_", "test_"))},
     }
     save_arrays(run.file("weights.npz"), net.state_dict())

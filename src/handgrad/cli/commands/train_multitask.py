@@ -41,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"final test: task-B accuracy {summary['test_acc_b']:.4f}, "
         f"task-A MSE {summary['test_mse_a']:.4f}, task-B CE {summary['test_ce_b']:.4f} "
-        f"({summary['seconds']:.1f} s); run saved in {args.out}"
+        f"({summary['train_seconds']:.1f} s of training); run saved in {args.out}"
     )
     return 0
