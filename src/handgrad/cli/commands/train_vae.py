@@ -114,5 +114,6 @@ def run(args: argparse.Namespace) -> int:
         args.out or types.default_run_dir("vae"),
         data_dir=args.data_dir,
         overwrite=args.overwrite,
+        log=lambda line: print(line, flush=True),
     )
     return 0
