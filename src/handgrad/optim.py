@@ -3,6 +3,10 @@
 Every optimiser updates ``Parameter.data`` in place from ``Parameter.grad`` and keeps
 its state (momentum buffers, Adam moments, step count) in NumPy arrays that
 `state_dict` / `load_state_dict` save and restore exactly, for bit-identical resumes.
+
+The updates run in the training hot loop, so they allocate nothing: every intermediate
+goes through ``out=`` into one scratch array per parameter (``Optimizer.scratch``), and
+scalars are cast to the parameter's dtype so float32 training stays float32.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from handgrad.errors import HandgradError
-from handgrad.nn.module import Parameter
+from handgrad.nn.module import Module, Parameter
 
 
 def _positive(name: str, value: float) -> float:
@@ -32,11 +36,20 @@ class Optimizer:
     """Base class: holds the parameters, the current ``lr``, and named state arrays."""
 
     def __init__(self, params: Sequence[Parameter], lr: float):
-        self.params = list(params)
+        self.params = [] if isinstance(params, Module) else list(params)
         if not self.params:
-            raise HandgradError("the optimiser got no parameters to update")
+            raise HandgradError(
+                "the optimiser got no parameters to update; pass model.parameters()"
+            )
+        if not all(isinstance(p, Parameter) for p in self.params):
+            raise HandgradError(
+                "the optimiser takes Parameter objects; pass model.parameters(), not the model"
+            )
         self.lr = _positive("learning rate", lr)
         self.base_lr = self.lr
+        self.t = 0
+        # Work space for the update of each parameter (not state: never saved).
+        self.scratch = [np.empty_like(p.data) for p in self.params]
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -58,20 +71,25 @@ class Optimizer:
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Restore what `state_dict` saved; raises `HandgradError` if it does not fit."""
-        for name, arrays in self._state_arrays().items():
-            for i, a in enumerate(arrays):
-                key = f"{name}.{i}"
-                if key not in state or np.shape(state[key]) != a.shape:
-                    raise HandgradError(
-                        f"optimiser state does not fit: {key} is missing or has the wrong shape"
-                    )
+        expected = self.state_dict()
+        missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        if missing or extra:
+            raise HandgradError(
+                f"optimiser state does not fit {type(self).__name__}: missing "
+                f"{missing or 'none'}, unexpected {extra or 'none'}; was it saved by another "
+                "optimiser or settings?"
+            )
+        for key, a in expected.items():
+            if np.shape(state[key]) != a.shape:
+                raise HandgradError(
+                    f"optimiser state does not fit: {key} has shape {np.shape(state[key])}, "
+                    f"expected {a.shape}"
+                )
         self.lr = float(state["lr"])
         self.t = int(state["t"])
         for name, arrays in self._state_arrays().items():
             for i, a in enumerate(arrays):
                 a[...] = state[f"{name}.{i}"]
-
-    t: int = 0
 
 
 class SGD(Optimizer):
@@ -94,6 +112,8 @@ class SGD(Optimizer):
         if self.momentum >= 1:
             raise HandgradError(f"momentum must be in [0, 1), got {momentum}")
         self.weight_decay = _non_negative("weight decay", weight_decay)
+        if nesterov and not self.momentum:
+            raise HandgradError("Nesterov SGD needs momentum > 0; pass e.g. momentum=0.9")
         self.nesterov = nesterov
         self.velocity = [np.zeros_like(p.data) for p in self.params] if self.momentum else []
 
@@ -102,16 +122,22 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         self.t += 1
-        for i, p in enumerate(self.params):
+        for i, (p, s) in enumerate(zip(self.params, self.scratch, strict=True)):
             g = p.grad
             if self.weight_decay:
-                g = g + self.weight_decay * p.data
+                np.multiply(p.data, self.weight_decay, out=s)
+                s += g
+                g = s
             if self.momentum:
                 v = self.velocity[i]
                 v *= self.momentum
                 v += g
-                g = g + self.momentum * v if self.nesterov else v
-            p.data -= self.lr * g
+                if self.nesterov:  # s may hold g already; the μ v temporary is off the hot path
+                    g = np.add(g, self.momentum * v, out=s)
+                else:
+                    g = v
+            np.multiply(g, self.lr, out=s)
+            p.data -= s
 
 
 class Adam(Optimizer):
@@ -146,17 +172,24 @@ class Adam(Optimizer):
         c1 = 1 - self.b1**self.t
         c2 = 1 - self.b2**self.t
         step_size = self.lr / c1
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+        for p, m, v, s in zip(self.params, self.m, self.v, self.scratch, strict=True):
             g = p.grad
             m *= self.b1
-            m += (1 - self.b1) * g
+            np.multiply(g, 1 - self.b1, out=s)
+            m += s
             v *= self.b2
-            v += (1 - self.b2) * (g * g)
+            np.multiply(g, g, out=s)
+            s *= 1 - self.b2
+            v += s
             if self.weight_decay:
-                p.data -= (self.lr * self.weight_decay) * p.data
-            denom = np.sqrt(v / c2)
-            denom += self.eps
-            p.data -= step_size * (m / denom)
+                p.data *= 1 - self.lr * self.weight_decay
+            # s = step_size · m / (√(v / c2) + ε)
+            np.divide(v, c2, out=s)
+            np.sqrt(s, out=s)
+            s += self.eps
+            np.divide(m, s, out=s)
+            s *= step_size
+            p.data -= s
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
@@ -182,6 +215,8 @@ class Schedule:
         return {"epoch": np.array(self.epoch)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        if "epoch" not in state:
+            raise HandgradError("schedule state has no 'epoch'; pass what state_dict() returned")
         self.epoch = int(state["epoch"])
         self.optimizer.lr = self.lr_at(self.epoch)
 

@@ -6,6 +6,7 @@ lr 0.1 decayed ×0.1 every 20 epochs (StepLR), batch 16, 60 epochs.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -124,12 +125,12 @@ def _train_epoch(
         xb, yb = x[idx], y[idx]
         logits = model.forward(xb)
         loss = loss_fn.forward(logits, yb)
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             raise HandgradError(
                 f"the loss became {loss} at step {step}; lower the learning rate (--lr)"
             )
         total_loss += loss * len(idx)
-        correct += int((logits.argmax(axis=1) == yb).sum())
+        correct += np.count_nonzero(logits.argmax(axis=1) == yb)
         opt.zero_grad()
         model.backward(loss_fn.backward())
         opt.step()
@@ -241,7 +242,12 @@ def _figures(run: Run, model: MLP, data: ImageDataset, metrics: list[dict]) -> N
     plots.loss_curve(metrics, run.file("loss_curve.png"))
     plots.confusion_matrix(data.test.y, pred, data.classes, run.file("confusion_matrix.png"))
     plots.misclassified(
-        data.test.x, data.test.y, pred, data.classes, data.image_shape, run.file("misclassified.png")
+        data.test.x,
+        data.test.y,
+        pred,
+        data.classes,
+        data.image_shape,
+        run.file("misclassified.png"),
     )
 
 

@@ -18,19 +18,30 @@ from handgrad.nn.module import Module
 from handgrad.nn.softmax import log_softmax
 
 
-def one_hot(labels: np.ndarray, k: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
-    """(m,) integer labels in [0, k) → (m, k) one-hot rows."""
+def check_labels(labels: np.ndarray, k: int) -> np.ndarray:
+    """``labels`` as a 1-D integer array with values in [0, k); a `HandgradError` otherwise.
+
+    One reduction checks both bounds: viewed as unsigned integers of the same width,
+    negative labels become huge, so ``max < k`` holds exactly when all lie in [0, k).
+    """
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise HandgradError(
             f"labels must be a 1-D integer array, got dtype {labels.dtype} and shape "
             f"{labels.shape}; convert them with labels.astype(np.int64)"
         )
-    if labels.size and (labels.min() < 0 or labels.max() >= k):
+    unsigned = labels.view(labels.dtype.str.replace("i", "u"))
+    if labels.size and unsigned.max() >= k:
         raise HandgradError(
             f"labels must lie in [0, {k}), got values from {labels.min()} to {labels.max()}; "
             "check the number of classes"
         )
+    return labels
+
+
+def one_hot(labels: np.ndarray, k: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
+    """(m,) integer labels in [0, k) → (m, k) one-hot rows."""
+    labels = check_labels(labels, k)
     out = np.zeros((labels.shape[0], k), dtype=dtype)
     out[np.arange(labels.shape[0]), labels] = 1
     return out
@@ -90,7 +101,7 @@ class SoftmaxCrossEntropy(Loss):
                     f"SoftmaxCrossEntropy got {m} rows of logits but {target.shape[0]} labels; "
                     "pass one label per row"
                 )
-            y = one_hot(target, k, logits.dtype)
+            return self._forward_labels(logits, check_labels(target, k))
         else:
             y = self._target(logits, target)
             tol = np.sqrt(np.finfo(logits.dtype).eps)
@@ -102,6 +113,19 @@ class SoftmaxCrossEntropy(Loss):
         logp = log_softmax(logits)
         self._saved = np.exp(logp) - y
         return float(-(y * logp).sum() / m)
+
+    def _forward_labels(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        """The label path without a one-hot matrix: with s = z − max_k z and
+        S = Σ_k e^{s_k}, L_i = log S_i − s_{i,y_i} and ŷ − y is ŷ with 1 taken off at y_i."""
+        rows = np.arange(logits.shape[0])
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probs = np.exp(shifted)
+        total = probs.sum(axis=1, keepdims=True)
+        probs /= total
+        loss = (np.log(total).sum() - shifted[rows, labels].sum()) / logits.shape[0]
+        probs[rows, labels] -= 1
+        self._saved = probs
+        return float(loss)
 
     def backward(self, dloss: float = 1.0) -> np.ndarray:
         """∂L/∂z = dL · (ŷ − y) / m."""

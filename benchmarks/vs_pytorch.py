@@ -1,0 +1,492 @@
+"""handgrad vs PyTorch (CPU), side by side: same data, same machine, same batch order.
+
+    uv run python benchmarks/vs_pytorch.py [--epochs 3] [--only mlp|vae|multitask]
+                                           [--data-dir DIR] [--markdown]
+
+Cases (each trained for ``--epochs`` timed epochs; the median epoch is reported):
+
+* ``mlp``: the reference run, 784-50-10 ReLU MLP on MNIST, SGD lr 0.1, batch 16;
+  also run as a hand-fused plain-NumPy loop (the practical limit of NumPy at batch 16).
+* ``vae``: the MNIST VAE 784-400-20-400-784 (Bernoulli decoder), Adam 1e-3, batch 128.
+* ``multitask``: the multi-task network of the derivation at a realistic size (n=64
+  inputs, h=256 task-A hidden units, a=16 task-A outputs, b=10 classes, dropout 0.5) on
+  60 000 synthetic rows (`handgrad.data.multitask`), SGD lr 0.05, batch 64.
+
+Equal work: every implementation starts from handgrad's initial weights, visits the
+batches in the same order, and computes the per-step loss (and, for the MLP, accuracy)
+the same way; the table shows each one's final loss / accuracy to prove it.
+
+Every (case, implementation) runs in its own subprocess so that its peak memory is its
+own: ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, the peak resident set of the
+process. We use it rather than tracemalloc because tracemalloc only sees allocations
+made through Python's allocator (NumPy's arrays, but not PyTorch's C++ allocator nor
+either library's own code and buffers), so it could not compare the two frameworks; the
+RSS includes the interpreter, the libraries and the dataset, which the table lists
+separately as the peak before training started ("setup").
+
+PyTorch is timed with 1 thread and with its default thread count; the faster is the
+"best PyTorch" that the ratios use. handgrad and the NumPy loop use NumPy's defaults.
+
+The arithmetic lower bound is the FLOPs of one epoch's matrix products (forward,
+weight gradients and the input gradients training needs) divided by the GEMM throughput
+this machine measures on a large float32 matrix product: no implementation can beat it.
+
+PyTorch is not a dependency of handgrad; install it into the venv to run this script:
+``uv pip install --find-links /opt/wheels torch==2.13.0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = 0
+RESULT_TAG = "RESULT "
+TORCH_MISSING = (
+    "PyTorch is not installed in this environment; install it (it is not a handgrad "
+    "dependency) with:\n    uv pip install --find-links /opt/wheels torch==2.13.0"
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: what is trained, how, and the ratio target vs best PyTorch."""
+
+    name: str
+    title: str
+    batch_size: int
+    lr: float
+    layers: tuple[tuple[int, int], ...]  # (in, out) of each matrix product, in forward order
+    no_input_grad: tuple[int, ...]  # layers fed with data: training needs no ∂L/∂x there
+    target_vs_torch: float
+    metrics: tuple[str, ...]
+
+
+CASES: dict[str, Case] = {
+    "mlp": Case(
+        "mlp",
+        "MLP 784-50-10, SGD 0.1, batch 16",
+        16,
+        0.1,
+        ((784, 50), (50, 10)),
+        (0,),
+        0.2,
+        ("train_loss", "test_acc"),
+    ),
+    "vae": Case(
+        "vae",
+        "VAE 784-400-20-400-784, Adam 1e-3, batch 128",
+        128,
+        1e-3,
+        ((784, 400), (400, 40), (20, 400), (400, 784)),
+        (0,),
+        0.8,
+        ("train_loss",),
+    ),
+    "multitask": Case(
+        "multitask",
+        "multi-task n64 h256 a16 b10, SGD 0.05, batch 64",
+        64,
+        0.05,
+        ((64, 256), (256, 16), (64, 16), (16, 10)),
+        (0, 2),
+        0.5,
+        ("train_loss",),
+    ),
+}
+MULTITASK_SIZES = {"n_features": 64, "n_hidden": 256, "n_targets": 16, "n_classes": 10}
+MULTITASK_ROWS = 60_000
+MLP_VS_NUMPY_TARGET = 1.3
+
+IMPLEMENTATIONS = {
+    "handgrad": "handgrad",
+    "torch-1": "PyTorch, 1 thread",
+    "torch-default": "PyTorch, default threads",
+    "numpy": "hand-fused NumPy loop",
+}
+
+
+# --- data and the handgrad models (shared by every implementation) -------------------------
+def default_data_dir() -> str | None:
+    """$HANDGRAD_DATA, else ../shared/data next to the repository if it exists."""
+    if os.environ.get("HANDGRAD_DATA"):
+        return os.environ["HANDGRAD_DATA"]
+    shared = REPO.parent / "shared" / "data"
+    return str(shared) if shared.is_dir() else None
+
+
+def load_case_data(case: Case, data_dir: str | None):
+    if case.name == "multitask":
+        from handgrad.data.multitask import make_multitask
+
+        s = MULTITASK_SIZES
+        return make_multitask(
+            MULTITASK_ROWS,
+            s["n_features"],
+            s["n_targets"],
+            s["n_classes"],
+            test_fraction=1 / 6,
+            seed=SEED,
+        )
+    from handgrad.data.mnist import load_dataset
+
+    return load_dataset("mnist", data_dir, download=False)
+
+
+def n_train(case: Case, data) -> int:
+    return data.x_train.shape[0] if case.name == "multitask" else data.train.x.shape[0]
+
+
+def build_handgrad_model(case: Case, data):
+    """The handgrad model of the case, seeded; PyTorch and NumPy copy its initial weights."""
+    if case.name == "mlp":
+        from handgrad.experiments.mlp import MLPConfig, build_model
+
+        return build_model(MLPConfig(seed=SEED), 784, 10)
+    if case.name == "vae":
+        from handgrad.models.vae import VAE
+
+        return VAE(784, 20, (400,), decoder="bernoulli", rng=np.random.default_rng(SEED))
+    from handgrad.models.multitask import MultiTaskNet
+
+    s = MULTITASK_SIZES
+    return MultiTaskNet(
+        s["n_features"], s["n_hidden"], s["n_targets"], s["n_classes"], seed=SEED, dtype=np.float32
+    )
+
+
+def shuffle_rng() -> np.random.Generator:
+    """The batch-order Generator of every implementation (as `train_mlp` seeds it)."""
+    return np.random.default_rng([SEED, 1])
+
+
+def epoch_orders(n: int, epochs: int) -> list[np.ndarray]:
+    """The permutation of each epoch, exactly as `handgrad.train.minibatches` draws them."""
+    rng = shuffle_rng()
+    return [rng.permutation(n) for _ in range(epochs)]
+
+
+# --- handgrad ------------------------------------------------------------------------------
+def run_handgrad(case: Case, data, model, epochs: int) -> dict:
+    """Train with handgrad's own loop (`handgrad.experiments.mlp`) or optimisers."""
+    if case.name == "mlp":
+        return _handgrad_mlp(case, data, model, epochs)
+    from handgrad.optim import SGD, Adam
+    from handgrad.train import minibatches
+
+    rng = shuffle_rng()
+    if case.name == "vae":
+        x = data.train.x
+        opt = Adam(model.parameters(), lr=case.lr)
+
+        def loss_of(idx: np.ndarray) -> float:
+            return model.loss(x[idx])
+    else:
+        x, yA, yB = data.x_train, data.yA_train, data.labels_train
+        opt = SGD(list(model.params.values()), lr=case.lr)
+
+        def loss_of(idx: np.ndarray) -> float:
+            return model.loss(x[idx], yA[idx], yB[idx])
+
+    n = x.shape[0]
+    seconds, total = [], 0.0
+    for _ in range(epochs):
+        start = time.perf_counter()
+        total = 0.0
+        for idx in minibatches(n, case.batch_size, rng):
+            total += loss_of(idx) * idx.shape[0]
+            opt.zero_grad()
+            model.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - start)
+    return {"seconds": seconds, "train_loss": total / n}
+
+
+def _handgrad_mlp(case: Case, data, model, epochs: int) -> dict:
+    from tqdm import tqdm
+
+    from handgrad.experiments.mlp import MLPConfig, _train_epoch, accuracy, build_optimizer
+    from handgrad.nn.losses import SoftmaxCrossEntropy
+
+    opt, _ = build_optimizer(MLPConfig(seed=SEED, lr=case.lr), model)
+    loss_fn = SoftmaxCrossEntropy()
+    rng = shuffle_rng()
+    x, y = data.train.x, data.train.y
+    seconds, stats = [], {}
+    for _ in range(epochs):
+        with tqdm(total=-(-x.shape[0] // case.batch_size), disable=True) as bar:
+            start = time.perf_counter()
+            loss, acc = _train_epoch(model, loss_fn, opt, x, y, case.batch_size, rng, bar)
+            seconds.append(time.perf_counter() - start)
+        stats = {"train_loss": loss, "train_acc": acc}
+    return {"seconds": seconds, **stats, "test_acc": accuracy(model, data.test.x, data.test.y)}
+
+
+# --- the hand-fused NumPy MLP ----------------------------------------------------------------
+def run_numpy_mlp(case: Case, data, model, epochs: int) -> dict:
+    """The MLP step written as one flat NumPy loop: no layers, lr folded into the gradient,
+    in-place updates. The same per-step loss and accuracy bookkeeping as handgrad's loop."""
+    lin1, lin2 = model.layers[0], model.layers[-1]
+    W1, b1 = lin1.weight.data.copy(), lin1.bias.data.copy()
+    W2, b2 = lin2.weight.data.copy(), lin2.bias.data.copy()
+    x, y = data.train.x, data.train.y
+    n, bs = x.shape[0], case.batch_size
+    all_rows = np.arange(bs)
+    seconds, stats = [], {}
+    for order in epoch_orders(n, epochs):
+        start = time.perf_counter()
+        total, correct = 0.0, 0
+        for i in range(0, n, bs):
+            idx = order[i : i + bs]
+            xb, yb = x[idx], y[idx]
+            m = idx.shape[0]
+            rows = all_rows[:m]
+            h = xb @ W1.T
+            h += b1
+            np.maximum(h, 0, out=h)
+            z = h @ W2.T
+            z += b2
+            correct += np.count_nonzero(z.argmax(axis=1) == yb)
+            z -= z.max(axis=1, keepdims=True)
+            picked = z[rows, yb]
+            np.exp(z, out=z)
+            s = z.sum(axis=1)
+            loss = float(np.log(s).sum() - picked.sum()) / m
+            if not math.isfinite(loss):
+                raise RuntimeError(f"NumPy MLP loss became {loss}")
+            total += loss * m
+            z /= s[:, None]
+            z[rows, yb] -= 1
+            z *= np.float32(case.lr / m)  # lr · ∂L/∂logits
+            dh = z @ W2
+            dh *= h > 0
+            W2 -= z.T @ h
+            b2 -= z.sum(axis=0)
+            W1 -= dh.T @ xb
+            b1 -= dh.sum(axis=0)
+        seconds.append(time.perf_counter() - start)
+        stats = {"train_loss": total / n, "train_acc": correct / n}
+    h = np.maximum(data.test.x @ W1.T + b1, 0)
+    pred = (h @ W2.T + b2).argmax(axis=1)
+    return {"seconds": seconds, **stats, "test_acc": float((pred == data.test.y).mean())}
+
+
+# --- PyTorch ---------------------------------------------------------------------------------
+def run_torch(case: Case, data, model, epochs: int, threads: int) -> dict:
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _torch_cases
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(SEED)
+    run = getattr(_torch_cases, f"run_{case.name}")
+    orders = epoch_orders(n_train(case, data), epochs)
+    result = run(data, model, orders, case.batch_size, case.lr)
+    result["threads"] = torch.get_num_threads()
+    return result
+
+
+# --- one worker process: one implementation of one case ----------------------------------
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, MB (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(case_name: str, impl: str, epochs: int, data_dir: str | None) -> dict:
+    case = CASES[case_name]
+    if impl.startswith("torch"):
+        import torch  # noqa: F401  (imported before the setup peak is read)
+    data = load_case_data(case, data_dir)
+    model = build_handgrad_model(case, data)
+    setup_mb = peak_rss_mb()
+    runners: dict[str, Callable[[], dict]] = {
+        "handgrad": lambda: run_handgrad(case, data, model, epochs),
+        "numpy": lambda: run_numpy_mlp(case, data, model, epochs),
+        "torch-1": lambda: run_torch(case, data, model, epochs, threads=1),
+        "torch-default": lambda: run_torch(case, data, model, epochs, threads=0),
+    }
+    result = runners[impl]()
+    result.update(setup_mb=setup_mb, peak_mb=peak_rss_mb(), n=n_train(case, data))
+    return result
+
+
+def run_worker(case: str, impl: str, epochs: int, data_dir: str | None) -> dict:
+    """Run `worker` in a fresh interpreter and parse its result line."""
+    cmd = [sys.executable, __file__, "--worker", case, impl, "--epochs", str(epochs)]
+    if data_dir:
+        cmd += ["--data-dir", data_dir]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{case}/{impl} worker failed:\n{proc.stderr.strip()}")
+    return json.loads(lines[-1][len(RESULT_TAG) :])
+
+
+# --- the arithmetic lower bound ----------------------------------------------------------------
+def gemm_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """Best float32 GEMM throughput of this machine through NumPy, GFLOP/s (2n³ per product)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)
+    best = min(_timed(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def epoch_flops(case: Case, n: int) -> float:
+    """FLOPs of one epoch's matrix products: per row, 2·in·out for the forward product,
+    the same for the weight gradient, and again for ∂L/∂x except on data-fed layers."""
+    per_row = 0
+    for i, (d_in, d_out) in enumerate(case.layers):
+        per_row += (4 if i in case.no_input_grad else 6) * d_in * d_out
+    return float(per_row) * n
+
+
+# --- the table ---------------------------------------------------------------------------------
+def format_metrics(result: dict, case: Case) -> str:
+    parts = []
+    for key in case.metrics:
+        value = result.get(key)
+        if value is None:
+            continue
+        parts.append(f"{key} {100 * value:.2f}%" if key.endswith("acc") else f"{key} {value:.4f}")
+    return ", ".join(parts)
+
+
+def build_rows(
+    case: Case, results: dict[str, dict], gflops: float, n: int
+) -> tuple[list[list[str]], dict[str, float]]:
+    """Table rows for one case, and the ratios that the targets are about."""
+    medians = {impl: statistics.median(r["seconds"]) for impl, r in results.items()}
+    torch_best = min(medians[k] for k in ("torch-1", "torch-default"))
+    rows = []
+    for impl, r in results.items():
+        name = IMPLEMENTATIONS[impl]
+        if impl.startswith("torch"):
+            name += f" ({r['threads']})" if impl == "torch-default" else ""
+        rows.append(
+            [
+                case.name,
+                name,
+                f"{medians[impl]:.3f}",
+                f"{medians[impl] / torch_best:.2f}",
+                f"{r['peak_mb']:.0f} (setup {r['setup_mb']:.0f})",
+                format_metrics(r, case),
+            ]
+        )
+    flops = epoch_flops(case, n)
+    bound = flops / (gflops * 1e9)
+    rows.append(
+        [
+            case.name,
+            f"arithmetic lower bound ({flops / 1e9:.1f} GFLOP @ {gflops:.0f} GFLOP/s)",
+            f"{bound:.3f}",
+            f"{bound / torch_best:.2f}",
+            "",
+            "",
+        ]
+    )
+    ratios = {"vs_torch": medians["handgrad"] / torch_best, "vs_bound": medians["handgrad"] / bound}
+    if "numpy" in medians:
+        ratios["vs_numpy"] = medians["handgrad"] / medians["numpy"]
+    return rows, ratios
+
+
+HEADER = ["case", "implementation", "median s/epoch", "× best PyTorch", "peak RSS MB", "final"]
+
+
+def render(rows: Sequence[Sequence[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
+    fmt = "  ".join(f"{{:{'>' if i in (2, 3) else '<'}{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*HEADER), *(fmt.format(*r) for r in rows)])
+
+
+def verdicts(ratios: dict[str, dict[str, float]]) -> list[str]:
+    lines = []
+    for name, r in ratios.items():
+        target = CASES[name].target_vs_torch
+        ok = "met" if r["vs_torch"] <= target else "NOT met"
+        line = f"{name}: handgrad / best PyTorch = {r['vs_torch']:.2f} (target ≤ {target}: {ok})"
+        if "vs_numpy" in r:
+            ok = "met" if r["vs_numpy"] <= MLP_VS_NUMPY_TARGET else "NOT met"
+            line += (
+                f"; / hand-fused NumPy = {r['vs_numpy']:.2f} (target ≤ {MLP_VS_NUMPY_TARGET}: {ok})"
+            )
+        line += f"; / arithmetic bound = {r['vs_bound']:.1f}"
+        lines.append(line)
+    return lines
+
+
+def implementations(case: str, with_torch: bool) -> list[str]:
+    impls = ["handgrad", *(["numpy"] if case == "mlp" else [])]
+    return impls + (["torch-1", "torch-default"] if with_torch else [])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per case (default 3)")
+    parser.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files")
+    parser.add_argument("--only", choices=sorted(CASES), help="run one case only")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--worker", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs must be ≥ 1, got {args.epochs}")
+    data_dir = args.data_dir or default_data_dir()
+    if args.worker:
+        case, impl = args.worker
+        print(RESULT_TAG + json.dumps(worker(case, impl, args.epochs, data_dir)), flush=True)
+        return 0
+    if importlib.util.find_spec("torch") is None:
+        print(TORCH_MISSING, file=sys.stderr)
+        return 2
+
+    names = [args.only] if args.only else list(CASES)
+    gflops = gemm_gflops()
+    rows, ratios = [], {}
+    for name in names:
+        case = CASES[name]
+        results = {}
+        for impl in implementations(name, with_torch=True):
+            print(f"… {name}: {IMPLEMENTATIONS[impl]}", file=sys.stderr, flush=True)
+            results[impl] = run_worker(name, impl, args.epochs, data_dir)
+        case_rows, ratios[name] = build_rows(case, results, gflops, results["handgrad"]["n"])
+        rows += case_rows
+    print(
+        f"{args.epochs} timed epochs per case; median seconds per epoch; "
+        f"{os.cpu_count()} CPU cores; NumPy {np.__version__}"
+    )
+    print(render(rows, args.markdown))
+    print()
+    print("\n".join(verdicts(ratios)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
