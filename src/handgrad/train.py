@@ -21,6 +21,8 @@ def minibatches(
 
     The last batch is smaller when batch_size does not divide n (dropped if ``drop_last``).
     """
+    if n < 1:
+        raise HandgradError(f"cannot draw batches from an empty dataset (n = {n}); check the data")
     if batch_size < 1:
         raise HandgradError(f"batch size must be ≥ 1, got {batch_size}")
     if batch_size > n:
