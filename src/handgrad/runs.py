@@ -107,6 +107,8 @@ class Run:
         """
         run = cls.__new__(cls)
         run.path = Path(directory)
+        for stale in run.path.glob(".*.tmp"):  # left by a process killed mid-write
+            stale.unlink(missing_ok=True)
         run.config = read_json(run.path / "config.json")
         with atomic_write(run.path / "metrics.jsonl", "w") as f:
             f.writelines(json.dumps(_jsonable(row)) + "\n" for row in metrics)
