@@ -1,0 +1,138 @@
+"""VAE training runs: configuration, metrics, summary, figures; that a short run learns."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from handgrad.errors import HandgradError
+from handgrad.experiments.vae import (
+    VAEConfig,
+    VAEData,
+    build_vae,
+    covariance_error,
+    evaluate,
+    load_vae_data,
+    train_vae,
+)
+from handgrad.runs import load_arrays, read_metrics
+
+QUIET = {"log": lambda line: None}
+
+
+def test_defaults_depend_on_the_dataset() -> None:
+    toy = VAEConfig(dataset="gauss-diag").resolve()
+    assert (toy.decoder, toy.latent, toy.hidden, toy.schedule) == (
+        "gaussian",
+        2,
+        [64, 64],
+        "cosine",
+    )
+    img = VAEConfig(dataset="mnist").resolve()
+    assert (img.decoder, img.latent, img.hidden, img.epochs, img.lr, img.batch_size) == (
+        "bernoulli",
+        20,
+        [400],
+        10,
+        1e-3,
+        128,
+    )
+    assert VAEConfig(dataset="ring").resolve().warmup > 0
+    mine = VAEConfig(dataset="mnist", latent=2, hidden=[64, 32], epochs=3).resolve()
+    assert (mine.latent, mine.hidden, mine.epochs) == (2, [64, 32], 3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"epochs": 0}, "--epochs"),
+        ({"decoder": "poisson"}, "--decoder"),
+        ({"optimizer": "lbfgs"}, "--optimizer"),
+        ({"schedule": "step"}, "--schedule"),
+        ({"beta": -1.0}, "--beta"),
+        ({"hidden": [0]}, "--hidden"),
+    ],
+)
+def test_bad_settings_raise(kwargs: dict, match: str) -> None:
+    with pytest.raises(HandgradError, match=match):
+        VAEConfig(**kwargs).resolve()
+
+
+def test_kl_warmup_schedule() -> None:
+    cfg = VAEConfig(beta=2.0, warmup=3).resolve()
+    assert [cfg.beta_at(e) for e in (1, 2, 3, 4, 9)] == [0.5, 1.0, 1.5, 2.0, 2.0]
+    assert VAEConfig(warmup=0).resolve().beta_at(1) == 1.0
+
+
+def test_covariance_error_is_relative_frobenius() -> None:
+    cov = np.array([[4.0, 1.0], [1.0, 2.0]])
+    x = np.random.default_rng(0).multivariate_normal([0, 0], cov, size=200_000)
+    assert covariance_error(x, cov) < 0.01
+    assert covariance_error(2 * x, cov) == pytest.approx(3.0, rel=0.02)  # ‖4Σ − Σ‖/‖Σ‖
+
+
+def test_evaluate_is_deterministic_and_consistent() -> None:
+    cfg = VAEConfig(dataset="gauss-full", hidden=[8]).resolve()
+    data = load_vae_data(cfg)
+    vae = build_vae(cfg, 2)
+    a, b = evaluate(vae, data.test, seed=1), evaluate(vae, data.test, seed=1)
+    assert a == b
+    assert a["neg_elbo"] == pytest.approx(a["rec"] + a["kl"])
+    assert sum(a["kl_per_dim"]) == pytest.approx(a["kl"], rel=1e-5)
+
+
+def test_short_run_learns_gauss_diag_and_writes_the_run(tmp_path) -> None:
+    cfg = VAEConfig(dataset="gauss-diag", hidden=[16], epochs=4, lr=5e-3)
+    summary = train_vae(cfg, tmp_path, **QUIET)
+    rows = read_metrics(tmp_path)
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    for key in ("train_neg_elbo", "train_rec", "train_kl", "test_neg_elbo", "test_kl", "seconds"):
+        assert all(np.isfinite(r[key]) for r in rows), key
+    # the entropy is the floor; four short epochs already come close to it
+    assert summary["entropy"] == pytest.approx(4.4473, abs=1e-4)
+    assert 0 < summary["gap_to_entropy"] + 0.05 < 0.35
+    assert summary["cov_rel_error"] < 0.15
+    assert summary["test_true_nll"] == pytest.approx(summary["entropy"], abs=0.1)
+    assert len(summary["kl_per_dim"]) == 2
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["test_neg_elbo"] == pytest.approx(summary["test_neg_elbo"])
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["hidden"] == [16] and config["decoder"] == "gaussian"
+    for fig in ("samples.png", "latent.png", "loss_curves.png"):
+        assert (tmp_path / fig).stat().st_size > 1000, fig
+    vae = build_vae(cfg.resolve(), 2)
+    vae.load_state_dict(load_arrays(tmp_path / "weights.npz"))
+    assert evaluate(vae, load_vae_data(cfg.resolve()).test, seed=[0, 2])["neg_elbo"] == (
+        pytest.approx(summary["test_neg_elbo"])
+    )
+    with pytest.raises(HandgradError, match="already holds a run"):
+        train_vae(cfg, tmp_path, **QUIET)
+
+
+def test_image_run_writes_grids_and_latent_scatter(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    data = VAEData(
+        "mnist",
+        rng.random((300, 16), dtype=np.float32),
+        rng.random((100, 16), dtype=np.float32),
+        test_labels=rng.integers(0, 10, 100),
+        classes=[str(i) for i in range(10)],
+        image_shape=(4, 4),
+    )
+    cfg = VAEConfig(dataset="mnist", latent=2, hidden=[8], epochs=2, batch_size=50)
+    summary = train_vae(cfg, tmp_path, data=data, **QUIET)
+    assert summary["reference_neg_elbo_pytorch"] == 105.80
+    assert "entropy" not in summary
+    for fig in ("reconstructions.png", "samples.png", "latent.png", "loss_curves.png"):
+        assert (tmp_path / fig).stat().st_size > 1000, fig
+    with pytest.raises(HandgradError, match="batch-size"):
+        train_vae(VAEConfig(dataset="mnist", batch_size=500), tmp_path / "b", data=data, **QUIET)
+
+
+def test_loads_real_mnist(shared_data) -> None:
+    data = load_vae_data(VAEConfig(dataset="mnist").resolve(), shared_data)
+    assert data.train.shape == (60000, 784) and data.test.shape == (10000, 784)
+    assert data.train.dtype == np.float32 and 0 <= data.train.min() < data.train.max() <= 1
+    assert data.image_shape == (28, 28) and data.test_labels.shape == (10000,)
