@@ -10,6 +10,11 @@ floor = max(1e-8, 1e-3 · max_j |n_j|): entries far below the tensor's own scale
 judged against that scale, so round-off on a near-zero entry does not fail a correct
 gradient. A tensor passes when max_i rel_i ≤ rtol.
 
+Limit of the method: a central difference carries round-off ≈ ε_mach·|f|/h ≈ 1e-11
+(float64, h = 1e-5). A gradient that is exactly zero by structure (a bias feeding a
+batch norm) is then measured as that noise against the 1e-8 floor and can fail any
+tight rtol; check such a tensor in a setting where its gradient is not identically 0.
+
 Random layers (dropout) are checked with their mask held fixed: the state of every
 `numpy.random.Generator` inside the module, and every buffer (running statistics), is
 restored before each forward pass and once more at the end.
@@ -188,6 +193,8 @@ def check_module(
 
     Shapes: x (m, …) as the module takes it; dy (shape of the output), random N(0, 1)
     if not given. Checks ∂f/∂x and ∂f/∂θ for every parameter θ; run it in float64.
+    The module's ``p.grad`` are zeroed first and hold the analytic gradient afterwards;
+    its parameters, buffers and generators are left as they were.
     """
     x = np.array(x, copy=True)
     restore = _state_restorer(module)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import autograd.numpy as anp
 import numpy as np
 import pytest
 
@@ -173,3 +174,18 @@ def test_sequential_rejects_non_layers():
 def test_input_must_be_an_array():
     with pytest.raises(HandgradError, match="NumPy array, got list"):
         nn.Linear(2, 2).forward([[1.0, 2.0]])
+
+
+def test_sequential_backward_matches_autograd(oracle):
+    """The chained backward of Linear → Tanh → Linear against autograd on the composition."""
+    rng = np.random.default_rng(4)
+    net = nn.Sequential(
+        nn.Linear(3, 4, rng=rng, dtype=np.float64),
+        nn.Tanh(),
+        nn.Linear(4, 2, rng=rng, dtype=np.float64),
+    )
+    oracle(
+        net,
+        rng.standard_normal((5, 3)),
+        lambda x, w1, b1, w2, b2: anp.tanh(x @ w1.T + b1) @ w2.T + b2,
+    )
