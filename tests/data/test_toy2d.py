@@ -78,3 +78,17 @@ def test_unknown_name_and_bad_sizes_raise() -> None:
         load_toy2d("spiral")
     with pytest.raises(HandgradError, match="sizes"):
         load_toy2d("ring", n_train=0)
+
+
+def test_components_describe_the_truth() -> None:
+    full = load_toy2d("gauss-full", n_train=1, n_test=1)
+    ((mean, cov),) = full.components
+    np.testing.assert_array_equal(mean, full.mean)
+    np.testing.assert_array_equal(cov, full.cov)
+    ring = load_toy2d("ring", n_train=1, n_test=1)
+    means = np.array([m for m, _ in ring.components])
+    assert means.shape == (8, 2)
+    np.testing.assert_allclose(np.linalg.norm(means, axis=1), 4.0)
+    within = np.mean([c for _, c in ring.components], axis=0)
+    between = np.cov(means.T, bias=True)
+    np.testing.assert_allclose(within + between, ring.cov, atol=1e-12)  # total covariance

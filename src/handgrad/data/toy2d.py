@@ -49,6 +49,10 @@ class Gaussian2D:
         maha = np.einsum("ni,ij,nj->n", d, self._prec, d)
         return -0.5 * (2 * math.log(2 * math.pi) + self._logdet + maha)
 
+    def components(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The Gaussian components as (mean (2,), cov (2, 2)): here just one."""
+        return [(self.mean, self.cov)]
+
     def entropy(self) -> float:
         """H = ½ log det(2πe Σ) = 1 + log 2π + ½ log det Σ (exact)."""
         return 1 + math.log(2 * math.pi) + 0.5 * self._logdet
@@ -77,6 +81,10 @@ class GaussianRing:
         logn = -0.5 * sq / self.std**2 - math.log(2 * math.pi * self.std**2)
         top = logn.max(axis=1)
         return top + np.log(np.exp(logn - top[:, None]).sum(axis=1)) - math.log(self.k)
+
+    def components(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The k mixture components as (c_j (2,), s² I (2, 2))."""
+        return [(c, self.std**2 * np.eye(2)) for c in self.centres]
 
     def entropy(self) -> float:
         """H ≈ −mean log p(x) over a fixed-seed Monte Carlo sample (std error ≈ 0.002 nats)."""
@@ -118,7 +126,8 @@ class Toy2D:
 
     train (n_train, 2), test (n_test, 2) in the requested dtype; mean (2,), cov (2, 2)
     and entropy (nats per point) of the true distribution, in float64;
-    ``log_prob(x)`` the true log-density per row, (n, 2) → (n,).
+    ``log_prob(x)`` the true log-density per row, (n, 2) → (n,); ``components`` the
+    Gaussian components of the truth as (mean, cov) pairs (one for the Gaussians).
     """
 
     name: str
@@ -130,6 +139,7 @@ class Toy2D:
     entropy: float
     entropy_exact: bool
     log_prob: Callable[[np.ndarray], np.ndarray]
+    components: list[tuple[np.ndarray, np.ndarray]]
 
 
 def load_toy2d(
@@ -162,4 +172,5 @@ def load_toy2d(
         entropy=dist.entropy(),
         entropy_exact=isinstance(dist, Gaussian2D),
         log_prob=dist.log_prob,
+        components=dist.components(),
     )

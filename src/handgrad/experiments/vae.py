@@ -384,8 +384,7 @@ def _figures(
             vae.decode(z, decoder_noise=True, rng=gen),
             vae.decode(z),
             run.file("samples.png"),
-            true_mean=truth.mean,
-            true_cov=truth.cov,
+            components=truth.components,
             title=f"{truth.description}: {n} points each",
         )
         angle = np.degrees(np.arctan2(*(data.test - truth.mean).T[::-1]))

@@ -25,16 +25,20 @@ def samples_vs_data(
     means: np.ndarray,
     path: str | Path,
     *,
-    true_mean: np.ndarray | None = None,
-    true_cov: np.ndarray | None = None,
+    components: Sequence[tuple[np.ndarray, np.ndarray]] = (),
     title: str = "",
 ) -> Path:
-    """Three panels on shared axes: training data, samples with decoder noise, decoder means.
+    """Three square panels on the same axes: training data, samples with decoder noise,
+    and decoder means (samples without noise).
 
-    Shapes: data, noisy, means (n, 2). The true distribution's 2σ ellipse (from
-    ``true_mean``, ``true_cov``) is drawn on every panel, so a mismatch shows at a glance.
+    Shapes: data, noisy, means (n, 2). The 2σ ellipse of each Gaussian component of
+    the true distribution, ``components`` as (mean (2,), cov (2, 2)) pairs, is drawn
+    on every panel, so a mismatch shows at a glance. The axes are equal and square,
+    centred on the data, so shapes are not distorted.
     """
-    fig, axes = new_figure(1, 3, figsize=(13, 4.6), sharex=True, sharey=True)
+    fig, axes = new_figure(1, 3, figsize=(13, 5.0), sharex=True, sharey=True)
+    centre = np.median(data, axis=0)
+    half = 1.1 * float(np.quantile(np.abs(data - centre), 0.999))
     panels = [
         (data, "training data", "tab:gray"),
         (noisy, "samples with decoder noise: μ_x(z) + σ_x(z) ε", "tab:blue"),
@@ -42,12 +46,15 @@ def samples_vs_data(
     ]
     for ax, (pts, label, colour) in zip(axes, panels, strict=True):
         ax.scatter(pts[:, 0], pts[:, 1], color=colour, **_POINT)
-        if true_mean is not None and true_cov is not None:
-            e = _ellipse(true_mean, true_cov)
-            ax.plot(e[:, 0], e[:, 1], color="black", lw=1, label="true 2σ ellipse")
+        for i, (mean, cov) in enumerate(components):
+            e = _ellipse(mean, cov)
+            ax.plot(e[:, 0], e[:, 1], color="black", lw=0.8, label="truth, 2σ" if i == 0 else None)
+        if len(components):
             ax.legend(loc="upper left", fontsize=8)
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("x₁")
+        ax.set_xlim(centre[0] - half, centre[0] + half)
+        ax.set_ylim(centre[1] - half, centre[1] + half)
         ax.set_aspect("equal", adjustable="box")
     axes[0].set_ylabel("x₂")
     if title:
