@@ -19,6 +19,7 @@ space, and the loss curves.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ class _Totals:
         return {f"{prefix}_neg_elbo": rec + kl, f"{prefix}_rec": rec, f"{prefix}_kl": kl}
 
 
-def evaluate(vae: VAE, x: np.ndarray, seed: int | np.random.Generator = 0) -> dict[str, Any]:
+def evaluate(vae: VAE, x: np.ndarray, seed: int | Sequence[int] = 0) -> dict[str, Any]:
     """−ELBO, reconstruction NLL and KL on x (n, D), nats per example, single-sample ε.
 
     ε comes from a Generator seeded with ``seed``, so the same weights give the same
