@@ -138,7 +138,7 @@ def image_grid(
     n = images.shape[0]
     nrows = -(-n // ncols)
     h, w = image_shape
-    canvas = np.ones((nrows * (h + 2), ncols * (w + 2)), dtype=np.float32)
+    canvas = np.full((nrows * (h + 2), ncols * (w + 2)), 0.2, dtype=np.float32)  # grey frame
     for i in range(n):
         r, c = divmod(i, ncols)
         canvas[r * (h + 2) + 1 : r * (h + 2) + 1 + h, c * (w + 2) + 1 : c * (w + 2) + 1 + w] = (
