@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from handgrad.cli import args as types
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
 from handgrad.optim import OPTIMIZERS
 
@@ -17,13 +18,19 @@ _DEFAULTS = MultiTaskConfig()
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = _DEFAULTS
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=d.optimizer)
-    parser.add_argument("--lr", type=float, default=d.lr, help="learning rate")
-    parser.add_argument("--epochs", type=int, default=d.epochs)
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--hidden", type=int, default=d.hidden, help="task-A hidden units h")
-    parser.add_argument("--p", type=float, default=d.p, help="dropout probability on task A")
-    parser.add_argument("--seed", type=int, default=d.seed, help="seed of data, init and order")
-    parser.add_argument("--out", default="runs/multitask", help="run directory to write")
+    parser.add_argument("--lr", type=types.positive_float, default=d.lr, help="learning rate")
+    parser.add_argument("--epochs", type=types.positive_int, default=d.epochs)
+    parser.add_argument("--batch-size", type=types.positive_int, default=d.batch_size)
+    parser.add_argument(
+        "--hidden", type=types.positive_int, default=d.hidden, help="task-A hidden units h"
+    )
+    parser.add_argument(
+        "--p", type=types.probability, default=d.p, help="dropout probability on task A"
+    )
+    parser.add_argument(
+        "--seed", type=types.non_negative_int, default=d.seed, help="seed of data, init and order"
+    )
+    parser.add_argument("--out", help="run directory (default: runs/multitask-<date>-<time>)")
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
 
 
@@ -37,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
         p=args.p,
         seed=args.seed,
     )
-    summary = train_multitask(config, args.out, overwrite=args.overwrite)
+    out = args.out or types.default_run_dir("multitask")
+    summary = train_multitask(config, out, overwrite=args.overwrite)
     print(
         f"final test: task-B accuracy {summary['test_acc_b']:.4f}, "
         f"task-A MSE {summary['test_mse_a']:.4f}, task-B CE {summary['test_ce_b']:.4f} "
-        f"({summary['train_seconds']:.1f} s of training); run saved in {args.out}"
+        f"({summary['train_seconds']:.1f} s of training); run saved in {out}"
     )
     return 0
