@@ -94,9 +94,18 @@ class Run:
             )
         self.path.mkdir(parents=True, exist_ok=True)
         if overwrite:
-            (self.path / "metrics.jsonl").unlink(missing_ok=True)
+            self._remove_previous_run()
         self.config = dict(config)
         write_json(self.path / "config.json", self.config)
+
+    # Files a run writes; --overwrite removes exactly these (and figures), nothing else.
+    RUN_FILES = ("metrics.jsonl", "summary.json", "weights.npz", "checkpoint.npz")
+
+    def _remove_previous_run(self) -> None:
+        for name in self.RUN_FILES:
+            (self.path / name).unlink(missing_ok=True)
+        for figure in self.path.glob("*.png"):
+            figure.unlink()
 
     @classmethod
     def reopen(cls, directory: str | Path, metrics: list[dict[str, Any]]) -> Run:

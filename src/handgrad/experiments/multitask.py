@@ -24,7 +24,6 @@ from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
 from handgrad.numerics import locate_nonfinite
 from handgrad.optim import OPTIMIZERS, ConstantLR, Optimizer
-from handgrad.plots.multitask import plot_curves
 from handgrad.runs import Run, save_arrays, write_json
 from handgrad.train import minibatches
 
@@ -166,6 +165,8 @@ def train_multitask(
         **{k: final[k] for k in sorted(final) if k.startswith(("train_", "test_"))},
     }
     save_arrays(run.file("weights.npz"), net.state_dict())
+    from handgrad.plots.multitask import plot_curves
+
     plot_curves(history, run.file("curves.png"))
     write_json(run.file("summary.json"), summary)
     return summary
