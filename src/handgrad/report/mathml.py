@@ -7,6 +7,7 @@ package.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from handgrad.errors import HandgradError
@@ -31,6 +32,17 @@ def to_mathml(latex: str, *, display: bool = False) -> str:
     """
     convert = _converter()
     try:
-        return convert(latex, display="block" if display else "inline")
+        out = convert(latex, display="block" if display else "inline")
     except Exception as e:  # latex2mathml raises assorted exception types for bad input
         raise HandgradError(f"cannot render the formula {latex!r} ({e}); fix its LaTeX") from None
+    unknown = _UNKNOWN_COMMAND.search(out)
+    if unknown:
+        raise HandgradError(
+            f"cannot render {unknown.group(1)} in the formula {latex!r}: latex2mathml does not "
+            "know it; write it with supported commands"
+        )
+    return out
+
+
+# latex2mathml passes a command it does not know through as text, e.g. <mi>\foo</mi>
+_UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
