@@ -78,6 +78,8 @@ math[display="block"] { font-size: 1.1rem; margin: 0.3rem 0; }
   main { padding: 0.75rem 0.7rem 3rem; }
   h1 { font-size: 1.4rem; }
   h2 { font-size: 1.2rem; }
+  table { font-size: 0.85rem; }
+  th, td { padding: 0.35rem 0.45rem; }
   .equation { flex-direction: column; align-items: flex-start; }
   .equation .formula { width: 100%; }
 }

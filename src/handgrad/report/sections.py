@@ -216,12 +216,12 @@ class _Builder:
                 ]
             ),
             Table(
-                ["Section", "Part", "Status", "Result", "Time"],
+                ["Part", "Status", "Result", "Time"],
                 [
-                    [p.section, p.title, Badge(p.status), p.message, seconds(p.seconds)]
+                    [f"{p.section} {p.title}", Badge(p.status), p.message, seconds(p.seconds)]
                     for p in sorted(r.parts, key=lambda p: p.section)
                 ],
-                numeric=(4,),
+                numeric=(3,),
             ),
         )
 
