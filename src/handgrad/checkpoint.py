@@ -27,7 +27,7 @@ import numpy as np
 from handgrad.errors import HandgradError
 from handgrad.nn.module import Module
 from handgrad.optim import Optimizer, Schedule
-from handgrad.runs import load_arrays, save_arrays
+from handgrad.runs import Run, load_arrays, save_arrays
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -99,3 +99,28 @@ class TrainingState:
             rng.bit_generator.state = rng_states[name]
         self.epoch = epoch
         self.metrics = metrics
+
+
+def start_or_resume(
+    state: TrainingState,
+    out: str | Path,
+    config: dict[str, Any],
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> Run:
+    """Open the run directory ``out`` for a training loop.
+
+    A new run writes config.json (refusing an existing run unless ``overwrite``); with
+    ``resume``, ``state`` is restored from ``out/checkpoint.npz`` and the run continues
+    from its last completed epoch.
+    """
+    if not resume:
+        return Run(out, config, overwrite=overwrite)
+    path = Path(out) / CHECKPOINT_NAME
+    if not path.is_file():
+        raise HandgradError(
+            f"{out} has no {CHECKPOINT_NAME} to resume from; start the run again instead"
+        )
+    state.load(path)
+    return Run.reopen(out, state.metrics)

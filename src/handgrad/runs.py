@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,27 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     return obj
+
+
+T = TypeVar("T")
+
+
+def load_config(run_dir: str | Path, cls: type[T], model: str) -> T:
+    """The dataclass ``cls`` saved as config.json of a ``model`` run (extra keys ignored)."""
+    if not (Path(run_dir) / "config.json").is_file():
+        raise HandgradError(
+            f"{run_dir} is not a handgrad run directory (no config.json); "
+            "pass a directory written by a training command"
+        )
+    raw = read_json(Path(run_dir) / "config.json")
+    if not isinstance(raw, dict) or raw.get("model") != model:
+        found = raw.get("model") if isinstance(raw, dict) else None
+        raise HandgradError(f"{run_dir} is not a {model} run (model={found!r})")
+    known = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    try:
+        return cls(**{k: v for k, v in raw.items() if k in known})
+    except TypeError as e:
+        raise HandgradError(f"{run_dir}/config.json does not fit this version ({e})") from None
 
 
 def write_json(path: str | Path, obj: Any) -> None:

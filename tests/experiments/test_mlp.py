@@ -23,8 +23,13 @@ def blobs(n: int, seed: int) -> Split:
 @pytest.fixture
 def data(tmp_path):
     return ImageDataset(
-        name="blobs", train=blobs(300, 0), test=blobs(100, 1), val=None,
-        classes=["a", "b", "c"], image_shape=(4, 5), source=tmp_path,
+        name="blobs",
+        train=blobs(300, 0),
+        test=blobs(100, 1),
+        val=None,
+        classes=["a", "b", "c"],
+        image_shape=(4, 5),
+        source=tmp_path,
     )
 
 
@@ -38,8 +43,16 @@ def test_run_writes_everything_and_learns(tmp_path, data):
     out = tmp_path / "run"
     summary = train_mlp(small_config(), out, data=data, progress=False, log=lambda s: None)
     assert summary["test_acc"] > 0.9
-    for name in ["config.json", "metrics.jsonl", "summary.json", "weights.npz",
-                 "checkpoint.npz", "loss_curve.png", "confusion_matrix.png", "misclassified.png"]:
+    for name in [
+        "config.json",
+        "metrics.jsonl",
+        "summary.json",
+        "weights.npz",
+        "checkpoint.npz",
+        "loss_curve.png",
+        "confusion_matrix.png",
+        "misclassified.png",
+    ]:
         assert (out / name).is_file(), name
     rows = read_metrics(out)
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
@@ -62,8 +75,9 @@ class Interrupt(Exception):
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_resume_after_interruption_is_bit_identical(tmp_path, data, optimizer):
-    config = small_config(optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2,
-                          momentum=0.0, dropout=0.2)
+    config = small_config(
+        optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2, momentum=0.0, dropout=0.2
+    )
     train_mlp(config, tmp_path / "full", data=data, progress=False, log=lambda s: None)
 
     def stop_after_epoch_2(line: str) -> None:
@@ -75,7 +89,10 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, data, optimizer):
     assert not (tmp_path / "cut/weights.npz").exists()
     resume_mlp(tmp_path / "cut", data=data, progress=False, log=lambda s: None)
 
-    full, cut = load_arrays(tmp_path / "full/weights.npz"), load_arrays(tmp_path / "cut/weights.npz")
+    full, cut = (
+        load_arrays(tmp_path / "full/weights.npz"),
+        load_arrays(tmp_path / "cut/weights.npz"),
+    )
     for k in full:
         np.testing.assert_array_equal(full[k], cut[k])
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
@@ -88,9 +105,13 @@ def test_refuses_to_overwrite_a_run(tmp_path, data):
         train_mlp(small_config(epochs=1), tmp_path / "r", data=data, progress=False)
 
 
-def test_resume_without_checkpoint_is_a_clean_error(tmp_path):
-    with pytest.raises(HandgradError, match="no checkpoint.npz"):
+def test_resume_without_checkpoint_is_a_clean_error(tmp_path, data):
+    with pytest.raises(HandgradError, match="not a handgrad run directory"):
         resume_mlp(tmp_path)
+    train_mlp(small_config(epochs=1), tmp_path / "r", data=data, progress=False, log=lambda s: None)
+    (tmp_path / "r/checkpoint.npz").unlink()
+    with pytest.raises(HandgradError, match=r"no checkpoint\.npz"):
+        resume_mlp(tmp_path / "r", data=data)
 
 
 def test_batch_larger_than_dataset(tmp_path, data):
@@ -100,14 +121,20 @@ def test_batch_larger_than_dataset(tmp_path, data):
 
 def test_divergence_is_reported(tmp_path, data):
     with pytest.raises(HandgradError, match="lower the learning rate"):
-        train_mlp(small_config(lr=1e30, optimizer="sgd"), tmp_path / "r", data=data,
-                  progress=False, log=lambda s: None)
+        train_mlp(
+            small_config(lr=1e30, optimizer="sgd"),
+            tmp_path / "r",
+            data=data,
+            progress=False,
+            log=lambda s: None,
+        )
 
 
 def test_evaluate_real_mnist_run(tmp_path, shared_data):
     """Train briefly on real MNIST, then `evaluate_run` reproduces the saved accuracy."""
     config = MLPConfig(epochs=1, train_subset=3000, batch_size=32)
-    summary = train_mlp(config, tmp_path / "m", data_dir=shared_data, progress=False,
-                        log=lambda s: None)
+    summary = train_mlp(
+        config, tmp_path / "m", data_dir=shared_data, progress=False, log=lambda s: None
+    )
     assert summary["test_acc"] > 0.8
     assert evaluate_run(tmp_path / "m", data_dir=shared_data)["test_acc"] == summary["test_acc"]

@@ -7,21 +7,24 @@ lr 0.1 decayed ×0.1 every 20 epochs (StepLR), batch 16, 60 epochs.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from handgrad.checkpoint import CHECKPOINT_NAME, TrainingState
+from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.mnist import ImageDataset, load_dataset
 from handgrad.errors import HandgradError
+from handgrad.loop import check_finite, run_epochs
 from handgrad.models.mlp import MLP
 from handgrad.nn.losses import SoftmaxCrossEntropy
+from handgrad.numerics import locate_nonfinite
 from handgrad.optim import SGD, Adam, ConstantLR, CosineLR, Optimizer, Schedule, StepLR
-from handgrad.runs import Run, load_arrays, read_json, save_arrays, write_json
+from handgrad.runs import Run, load_arrays, save_arrays, write_json
+from handgrad.runs import load_config as load_run_config
 from handgrad.train import minibatches
 
 
@@ -117,8 +120,12 @@ def _train_epoch(
     batch_size: int,
     rng: np.random.Generator,
     bar: tqdm,
+    epoch: int = 0,
 ) -> tuple[float, float]:
-    """One pass over (x, y); returns (mean training loss, training accuracy)."""
+    """One pass over (x, y); returns (mean training loss, training accuracy).
+
+    Raises `handgrad.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
+    """
     model.train()
     total_loss, correct = 0.0, 0
     for step, idx in enumerate(minibatches(x.shape[0], batch_size, rng), 1):
@@ -126,9 +133,7 @@ def _train_epoch(
         logits = model.forward(xb)
         loss = loss_fn.forward(logits, yb)
         if not math.isfinite(loss):
-            raise HandgradError(
-                f"the loss became {loss} at step {step}; lower the learning rate (--lr)"
-            )
+            check_finite(loss, "the loss", epoch, step, partial(locate_nonfinite, model, xb))
         total_loss += loss * len(idx)
         correct += np.count_nonzero(logits.argmax(axis=1) == yb)
         opt.zero_grad()
@@ -176,20 +181,15 @@ def train_mlp(
     opt, sched = build_optimizer(config, model)
     shuffle_rng = np.random.default_rng([config.seed, 1])
     state = TrainingState(model, opt, sched, {"shuffle": shuffle_rng})
+    run = start_or_resume(state, out, asdict(config), resume=resume, overwrite=overwrite)
     if resume:
-        state.load(Path(out) / CHECKPOINT_NAME)
-        run = Run.reopen(out, state.metrics)
         log(f"resuming {out} after epoch {state.epoch}")
-    else:
-        run = Run(out, asdict(config), overwrite=overwrite)
     loss_fn = SoftmaxCrossEntropy()
     eval_split = data.val if data.val is not None else data.test
     eval_name = "val" if data.val is not None else "test"
-
     n_batches = -(-x_train.shape[0] // config.batch_size)
-    for epoch in range(state.epoch + 1, config.epochs + 1):
-        lr = opt.lr
-        start = time.perf_counter()
+
+    def train_epoch(epoch: int) -> dict[str, float]:
         with tqdm(
             total=n_batches,
             desc=f"epoch {epoch}/{config.epochs}",
@@ -197,28 +197,27 @@ def train_mlp(
             disable=not progress,
             unit="batch",
         ) as bar:
-            train_loss, train_acc = _train_epoch(
-                model, loss_fn, opt, x_train, y_train, config.batch_size, shuffle_rng, bar
+            loss, acc = _train_epoch(
+                model, loss_fn, opt, x_train, y_train, config.batch_size, shuffle_rng, bar, epoch
             )
-        seconds = time.perf_counter() - start
-        eval_acc = accuracy(model, eval_split.x, eval_split.y)
-        row = {
-            "epoch": epoch,
-            "lr": lr,
-            "train_loss": train_loss,
-            "train_acc": train_acc,
-            f"{eval_name}_acc": eval_acc,
-            "seconds": seconds,
-        }
-        sched.step()
-        state.epoch = epoch
-        state.metrics.append(row)
-        state.save(run.file(CHECKPOINT_NAME))
-        run.log(**row)
-        log(
-            f"epoch {epoch:3d}/{config.epochs}  lr {lr:.4g}  loss {train_loss:.4f}  "
-            f"train {100 * train_acc:.2f}%  {eval_name} {100 * eval_acc:.2f}%  {seconds:.1f}s"
+        return {"train_loss": loss, "train_acc": acc}
+
+    def describe(r: dict[str, Any]) -> str:
+        return (
+            f"epoch {r['epoch']:3d}/{config.epochs}  lr {r['lr']:.4g}  loss {r['train_loss']:.4f}"
+            f"  train {100 * r['train_acc']:.2f}%  {eval_name} {100 * r[f'{eval_name}_acc']:.2f}%"
+            f"  {r['seconds']:.1f}s"
         )
+
+    run_epochs(
+        state,
+        run,
+        config.epochs,
+        train_epoch,
+        lambda: {f"{eval_name}_acc": accuracy(model, eval_split.x, eval_split.y)},
+        describe,
+        log,
+    )
 
     save_arrays(run.file("weights.npz"), model.state_dict())
     test_acc = accuracy(model, data.test.x, data.test.y)
@@ -253,19 +252,11 @@ def _figures(run: Run, model: MLP, data: ImageDataset, metrics: list[dict]) -> N
 
 def load_config(run_dir: str | Path) -> MLPConfig:
     """The `MLPConfig` saved in a run directory."""
-    raw = read_json(Path(run_dir) / "config.json")
-    if raw.get("model") != "mlp":
-        raise HandgradError(f"{run_dir} is not an MLP run (model={raw.get('model')!r})")
-    known = MLPConfig.__dataclass_fields__
-    return MLPConfig(**{k: v for k, v in raw.items() if k in known})
+    return load_run_config(run_dir, MLPConfig, "mlp")
 
 
 def resume_mlp(run_dir: str | Path, **kwargs: Any) -> dict[str, Any]:
     """Continue an interrupted MLP run from its last checkpoint, with its saved settings."""
-    if not (Path(run_dir) / CHECKPOINT_NAME).is_file():
-        raise HandgradError(
-            f"{run_dir} has no {CHECKPOINT_NAME} to resume from; start the run again instead"
-        )
     return train_mlp(load_config(run_dir), run_dir, resume=True, **kwargs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -48,7 +49,7 @@ class MLP(Sequential):
             )
         rng = as_rng(seed)
         layers: list[Module] = []
-        for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        for i, (d_in, d_out) in enumerate(itertools.pairwise(sizes)):
             last = i == len(sizes) - 2
             # Batch norm subtracts the batch mean, so a bias before it would be dead weight.
             bias = last or not batchnorm
