@@ -78,3 +78,27 @@ def test_refuses_to_overwrite_and_rejects_bad_config(tmp_path):
     for bad, match in [({"optimizer": "rmsprop"}, "unknown optimizer"), ({"epochs": 0}, "epochs")]:
         with pytest.raises(HandgradError, match=match):
             train_multitask(MultiTaskConfig(**{**SMALL, **bad}), tmp_path / "x", log=None)
+
+
+def test_resume_after_interruption_is_bit_identical(tmp_path):
+    from handgrad.experiments.multitask import resume_multitask
+    from handgrad.runs import load_arrays
+
+    config = MultiTaskConfig(epochs=4, n_samples=300, hidden=8)
+    train_multitask(config, tmp_path / "full", log=None)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_epoch_2(line: str) -> None:
+        if line.startswith("epoch   2"):
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_multitask(config, tmp_path / "cut", log=stop_at_epoch_2)
+    resume_multitask(tmp_path / "cut", log=None)
+    full = load_arrays(tmp_path / "full/weights.npz")
+    cut = load_arrays(tmp_path / "cut/weights.npz")
+    assert full.keys() == cut.keys()
+    for k in full:
+        np.testing.assert_array_equal(full[k], cut[k])

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.checkpoint import TrainingState
+from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.multitask import MultiTaskData, make_multitask
 from handgrad.errors import HandgradError
 from handgrad.loop import check_finite, run_epochs
@@ -24,7 +24,7 @@ from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
 from handgrad.numerics import locate_nonfinite
 from handgrad.optim import OPTIMIZERS, ConstantLR, Optimizer
-from handgrad.runs import Run, save_arrays, write_json
+from handgrad.runs import load_config, save_arrays, write_json
 from handgrad.train import minibatches
 
 
@@ -44,6 +44,7 @@ class MultiTaskConfig:
     n_targets: int = 4
     n_classes: int = 4
     noise: float = 0.1
+    model: str = "multitask"
 
     def validate(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -108,9 +109,13 @@ def train_multitask(
     out_dir: str | Path,
     *,
     overwrite: bool = False,
+    resume: bool = False,
     log: Callable[[str], None] | None = print,
 ) -> dict[str, Any]:
     """Run the training described in the module docstring; returns the summary dict.
+
+    With ``resume`` the run continues from ``out_dir/checkpoint.npz`` (see
+    `resume_multitask`) and ends bit-identical to an uninterrupted run.
 
     Uses the shared `handgrad.loop.run_epochs` (a checkpoint after every epoch, Ctrl-C /
     SIGTERM stop cleanly) with a constant learning rate.
@@ -136,7 +141,7 @@ def train_multitask(
     optimizer = OPTIMIZERS[config.optimizer](net.parameters(), lr=config.lr)
     shuffle = np.random.default_rng(config.seed + 2)
     state = TrainingState(net, optimizer, ConstantLR(optimizer), {"shuffle": shuffle})
-    run = Run(out_dir, asdict(config), overwrite=overwrite)
+    run = start_or_resume(state, out_dir, asdict(config), resume=resume, overwrite=overwrite)
 
     def one_epoch(epoch: int) -> dict[str, Any]:
         loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch)
@@ -170,3 +175,9 @@ def train_multitask(
     plot_curves(history, run.file("curves.png"))
     write_json(run.file("summary.json"), summary)
     return summary
+
+
+def resume_multitask(run_dir: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """Continue an interrupted multi-task run from its last checkpoint."""
+    config = load_config(run_dir, MultiTaskConfig, "multitask")
+    return train_multitask(config, run_dir, resume=True, **kwargs)

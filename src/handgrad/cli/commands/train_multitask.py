@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from handgrad.cli import args as types
-from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
+from handgrad.experiments.multitask import MultiTaskConfig, resume_multitask, train_multitask
 from handgrad.optim import OPTIMIZERS
 
 GROUP = "train"
@@ -32,9 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", help="run directory (default: runs/multitask-<date>-<time>)")
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    parser.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.resume:
+        summary = resume_multitask(args.resume)
+        _print_summary(summary, args.resume)
+        return 0
     config = MultiTaskConfig(
         optimizer=args.optimizer,
         lr=args.lr,
@@ -46,9 +53,13 @@ def run(args: argparse.Namespace) -> int:
     )
     out = args.out or types.default_run_dir("multitask")
     summary = train_multitask(config, out, overwrite=args.overwrite)
+    _print_summary(summary, out)
+    return 0
+
+
+def _print_summary(summary: dict, out: str) -> None:
     print(
         f"final test: task-B accuracy {summary['test_acc_b']:.4f}, "
         f"task-A MSE {summary['test_mse_a']:.4f}, task-B CE {summary['test_ce_b']:.4f} "
         f"({summary['train_seconds']:.1f} s of training); run saved in {out}"
     )
-    return 0
