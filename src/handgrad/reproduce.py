@@ -550,7 +550,9 @@ def reproduce(
     report.md are written next to it.
     """
     from handgrad.report import write_report
+    from handgrad.report.mathml import to_mathml
 
+    to_mathml("x")  # fail now, not after an hour of training, if the report cannot be written
     plan = full_plan() if plan is None else plan
     out = Path(out)
     if (out / RESULT_FILE).exists() and not overwrite:

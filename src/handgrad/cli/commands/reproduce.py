@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     )
     width = max(len(p.key) for p in result.parts)
     print()
-    for part in result.parts:
+    for part in sorted(result.parts, key=lambda p: p.section):
         print(f"{part.section}  {part.key:<{width}}  {part.status:<7}  {part.message}")
     n_failed = sum(p.status == "failed" for p in result.parts)
     print(f"{'FAIL' if n_failed else 'ok'}: see {result.out / 'report.html'}")
