@@ -25,7 +25,7 @@ class ReLU(_Elementwise):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._saved = x > 0
-        return np.where(self._saved, x, x.dtype.type(0))
+        return np.maximum(x, x.dtype.type(0))  # one pass; np.where is several times slower
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dx = dy ⊙ 1[x > 0]   (the step function, not (x + |x|)/2)."""

@@ -21,8 +21,8 @@ from handgrad.nn.softmax import log_softmax
 def check_labels(labels: np.ndarray, k: int) -> np.ndarray:
     """``labels`` as a 1-D integer array with values in [0, k); a `HandgradError` otherwise.
 
-    One reduction checks both bounds: viewed as unsigned integers of the same width,
-    negative labels become huge, so ``max < k`` holds exactly when all lie in [0, k).
+    One reduction checks both bounds: cast to uint64, negative labels wrap round to
+    huge values, so ``max < k`` holds exactly when all lie in [0, k).
     """
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
@@ -30,8 +30,7 @@ def check_labels(labels: np.ndarray, k: int) -> np.ndarray:
             f"labels must be a 1-D integer array, got dtype {labels.dtype} and shape "
             f"{labels.shape}; convert them with labels.astype(np.int64)"
         )
-    unsigned = labels.view(labels.dtype.str.replace("i", "u"))
-    if labels.size and unsigned.max() >= k:
+    if labels.size and labels.astype(np.uint64, copy=False).max() >= k:
         raise HandgradError(
             f"labels must lie in [0, {k}), got values from {labels.min()} to {labels.max()}; "
             "check the number of classes"

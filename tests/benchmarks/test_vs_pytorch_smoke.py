@@ -1,0 +1,85 @@
+"""Smoke test of benchmarks/vs_pytorch.py on a tiny MNIST-shaped dataset (seconds, not minutes)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "vs_pytorch.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("vs_pytorch", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["vs_pytorch"] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["vs_pytorch"]
+
+
+def tiny_mnist(n: int = 320, n_test: int = 64) -> SimpleNamespace:
+    """Random images in [0, 1] (n, 784) whose label is a linear function of the pixels."""
+    rng = np.random.default_rng(3)
+    x = rng.random((n + n_test, 784), dtype=np.float32)
+    y = (x @ rng.standard_normal((784, 10)).astype(np.float32)).argmax(axis=1).astype(np.int64)
+    split = lambda a, b: SimpleNamespace(x=x[a:b], y=y[a:b])  # noqa: E731
+    return SimpleNamespace(train=split(0, n), test=split(n, n + n_test))
+
+
+def test_handgrad_and_numpy_loops_do_the_same_work(bench):
+    case, data = bench.CASES["mlp"], tiny_mnist()
+    hg = bench.run_handgrad(case, data, bench.build_handgrad_model(case, data), 2)
+    fused = bench.run_numpy_mlp(case, data, bench.build_handgrad_model(case, data), 2)
+    assert len(hg["seconds"]) == len(fused["seconds"]) == 2
+    # Same initial weights, same batch order, same update: the same training run.
+    assert hg["train_loss"] == pytest.approx(fused["train_loss"], rel=1e-4)
+    assert hg["train_acc"] == pytest.approx(fused["train_acc"], abs=2 / 320)
+    assert hg["test_acc"] == pytest.approx(fused["test_acc"], abs=2 / 64)
+
+
+def test_epoch_flops_counts_forward_weight_and_needed_input_gradients(bench):
+    mlp = bench.CASES["mlp"]
+    # Forward 2·in·out and weight gradient 2·in·out for both layers; ∂L/∂x only for layer 2.
+    per_row = 4 * 784 * 50 + 6 * 50 * 10
+    assert bench.epoch_flops(mlp, 1000) == per_row * 1000
+
+
+def test_table_ratios_use_the_faster_pytorch(bench):
+    case = bench.CASES["mlp"]
+
+    def result(seconds: list[float], **extra) -> dict:
+        return {"seconds": seconds, "setup_mb": 100.0, "peak_mb": 150.0, "test_acc": 0.9, **extra}
+
+    results = {
+        "handgrad-1": result([1.0, 3.0, 2.0], threads=1),
+        "handgrad-default": result([9.0, 9.0, 9.0], threads=2),
+        "numpy-1": result([1.0, 1.0, 1.0], threads=1),
+        "numpy-default": result([1.5, 1.5, 1.5], threads=2),
+        "torch-1": result([4.0, 4.0, 4.0], threads=1),
+        "torch-default": result([8.0, 8.0, 8.0], threads=2),
+    }
+    rows, ratios = bench.build_rows(case, results, gflops=1.0, n=100)
+    # Medians, and for each framework the faster of its two thread settings.
+    assert ratios["vs_torch"] == pytest.approx(2.0 / 4.0)
+    assert ratios["vs_numpy"] == pytest.approx(2.0)
+    assert ratios["vs_bound"] == pytest.approx(2.0 / (bench.epoch_flops(case, 100) / 1e9))
+    assert len(rows) == 7  # six workers and the arithmetic bound
+    table = bench.render(rows, markdown=True)
+    assert table.count("\n") == 8 and table.startswith("| case |")
+    assert bench.implementations("mlp") == list(results)
+    assert "NOT met" in "\n".join(bench.verdicts({"mlp": ratios}))
+
+
+def test_exits_2_with_a_message_when_torch_is_missing(bench, monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        bench.importlib.util, "find_spec", lambda name: None if name == "torch" else real(name)
+    )
+    assert bench.main(["--only", "mlp", "--epochs", "1"]) == 2
+    assert "uv pip install --find-links /opt/wheels torch==2.13.0" in capsys.readouterr().err
