@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from handgrad.io import atomic_write  # noqa: E402
+from handgrad.io import atomic_write
 
 STYLE = {
     "figure.dpi": 110,
