@@ -10,15 +10,15 @@ from handgrad.nn import BatchNorm1d, Dropout, Linear, ReLU, Sigmoid, Tanh
 def test_structure_and_shapes():
     net = MLP([12, 8, 6, 3], activation="tanh", dropout=0.2, batchnorm=True, seed=1)
     kinds = [type(layer) for layer in net.layers]
-    assert kinds == [Linear, BatchNorm1d, Tanh, Dropout, Linear, BatchNorm1d, Tanh, Dropout,
-                     Linear]
+    assert kinds == [Linear, BatchNorm1d, Tanh, Dropout, Linear, BatchNorm1d, Tanh, Dropout, Linear]
     x = np.random.default_rng(0).standard_normal((5, 12)).astype(np.float32)
     assert net.forward(x).shape == (5, 3)
     assert net.forward(x).dtype == np.float32
 
 
-@pytest.mark.parametrize(("activation", "cls"), [("relu", ReLU), ("sigmoid", Sigmoid),
-                                                  ("tanh", Tanh)])
+@pytest.mark.parametrize(
+    ("activation", "cls"), [("relu", ReLU), ("sigmoid", Sigmoid), ("tanh", Tanh)]
+)
 def test_activation_choice(activation, cls):
     assert isinstance(MLP([4, 3, 2], activation=activation).layers[1], cls)
 

@@ -24,11 +24,22 @@ def loss_curve(metrics: Sequence[dict], path: str | Path) -> Path:
     ax2.grid(False)
     acc = [100 * r[acc_key] for r in metrics]
     ax2.plot(epochs, acc, color="tab:orange", label=acc_key.replace("_", " "))
-    ax2.plot(epochs, [100 * r["train_acc"] for r in metrics], color="tab:orange", ls=":",
-             label="train acc")
+    ax2.plot(
+        epochs,
+        [100 * r["train_acc"] for r in metrics],
+        color="tab:orange",
+        ls=":",
+        label="train acc",
+    )
     ax2.set_ylabel("accuracy (%)", color="tab:orange")
-    ax2.annotate(f"{acc[-1]:.2f}%", (epochs[-1], acc[-1]), textcoords="offset points",
-                 xytext=(-10, -14), ha="right", color="tab:orange")
+    ax2.annotate(
+        f"{acc[-1]:.2f}%",
+        (epochs[-1], acc[-1]),
+        textcoords="offset points",
+        xytext=(-10, -14),
+        ha="right",
+        color="tab:orange",
+    )
     lines = ax.get_lines() + ax2.get_lines()
     ax.legend(lines, [ln.get_label() for ln in lines], loc="center right")
     ax.set_title(f"final {acc_key.replace('_', ' ')}: {acc[-1]:.2f}%")
@@ -51,8 +62,16 @@ def confusion_matrix(
     fig.colorbar(im, ax=ax, fraction=0.046, label="errors")
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
-                    color="black" if i != j else "tab:green", weight="bold" if i == j else None)
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if i != j else "tab:green",
+                weight="bold" if i == j else None,
+            )
     ax.set_xticks(range(k), [str(c) for c in classes], rotation=45, ha="right")
     ax.set_yticks(range(k), [str(c) for c in classes])
     ax.set_xlabel("predicted")
