@@ -1,0 +1,194 @@
+"""Where trials run: a local process pool, or Ray tasks on a cluster.
+
+Both backends take the same trials and yield a `TrialResult` per trial as it finishes,
+in completion order. Each trial runs `handgrad.sweep.trials.run_trial` in a worker
+process whose BLAS/OpenMP libraries are limited to ``threads`` threads (set in the
+environment before the worker imports NumPy), so N parallel trials do not
+oversubscribe the cores. A trial is deterministic given its seed, so both backends
+produce the same numbers.
+
+local  `concurrent.futures.ProcessPoolExecutor` with the "spawn" start method. Workers
+       ignore Ctrl-C; the driver, on Ctrl-C or SIGTERM, cancels what has not started
+       and sends SIGTERM to the workers, whose runs stop at once with their last
+       epoch's checkpoint intact (`handgrad.loop.run_epochs`).
+ray    one Ray task (1 CPU) per trial, on the cluster at ``address`` or on a local Ray
+       instance started for the sweep. The sweep folder and the data must be on a
+       filesystem every node sees at the same path, and handgrad installed on every
+       node. Ray is optional (``pip install 'handgrad[ray]'``) and imported only here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from handgrad.errors import HandgradError
+from handgrad.sweep.trials import Trial, TrialResult, run_trial
+
+BACKENDS = ("local", "ray")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+RAY_MISSING = "the ray backend needs Ray; install it with pip install 'handgrad[ray]'"
+
+
+def default_jobs() -> int:
+    """Parallel trials by default: one per core available to this process."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """Environment variables that limit NumPy's BLAS/OpenMP pools to ``threads``."""
+    return dict.fromkeys(THREAD_VARIABLES, str(threads))
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Within the block, ``os.environ`` has ``values`` (restored after)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _ignore_sigint() -> None:
+    """Pool worker initializer: Ctrl-C is the driver's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_local(
+    trials: list[Trial], out: str, data_dir: str | None, jobs: int
+) -> Iterator[TrialResult]:
+    """Run ``trials`` on ``jobs`` worker processes of this machine; yield their results."""
+    if not trials:
+        return
+    jobs = max(1, min(jobs, len(trials)))
+    threads = max(1, default_jobs() // jobs)
+    with _environment(thread_env(threads)):  # inherited by the spawned workers
+        executor = ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
+        )
+        futures: dict[Future, Trial] = {
+            executor.submit(run_trial, t, out, data_dir): t for t in trials
+        }
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield _local_result(future, futures[future])
+    except BaseException:  # Ctrl-C, SIGTERM, or the consumer stopped early
+        executor.shutdown(wait=False, cancel_futures=True)
+        _terminate_workers(executor)
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _local_result(future: Future, trial: Trial) -> TrialResult:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return TrialResult(
+            trial.id, "failed", 0.0, error="its worker process died (out of memory?)"
+        )
+    except KeyboardInterrupt:  # stopped by SIGTERM without the driver asking
+        return TrialResult(trial.id, "failed", 0.0, error="interrupted; run the sweep again")
+
+
+def _terminate_workers(executor: ProcessPoolExecutor) -> None:
+    """SIGTERM every worker process: a running trial stops after its last checkpoint.
+
+    The executor has no public way to do this before Python 3.14's terminate_workers.
+    """
+    processes: dict[int, Any] = getattr(executor, "_processes", None) or {}
+    for process in list(processes.values()):
+        with contextlib.suppress(ProcessLookupError, AttributeError):
+            process.terminate()
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or a one-line `HandgradError` saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise HandgradError(RAY_MISSING) from None
+    return ray
+
+
+def run_ray(
+    trials: list[Trial],
+    out: str,
+    data_dir: str | None,
+    *,
+    address: str | None = None,
+    jobs: int | None = None,
+) -> Iterator[TrialResult]:
+    """Run each trial as a Ray task; yield results as they finish.
+
+    Connects to the cluster at ``address`` ("auto": the one started on this machine
+    with ``ray start``), or starts a local instance with ``jobs`` CPUs (default: all)
+    when ``address`` is None; an already initialised Ray is used as it is. Only a Ray
+    started here is shut down at the end.
+    """
+    ray = import_ray()
+    if not trials:
+        return
+    started = not ray.is_initialized()
+    if started:
+        options: dict[str, Any] = {"address": address, "logging_level": logging.ERROR}
+        if address is None:
+            options.update(num_cpus=jobs or default_jobs(), include_dashboard=False)
+        try:
+            ray.init(**options)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            where = address or "a local Ray instance"
+            message = " ".join(str(e).split())[:200]
+            raise HandgradError(
+                f"cannot start Ray on {where} ({message}); check --address"
+            ) from None
+    task = ray.remote(num_cpus=1, max_retries=0)(run_trial).options(
+        runtime_env={"env_vars": thread_env(1)}
+    )
+    refs = {task.remote(t, out, data_dir): t for t in trials}
+    pending = list(refs)
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield _ray_result(ray, done[0], refs[done[0]])
+    except BaseException:
+        for ref in pending:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref)  # SIGINT to a running task: it stops after its checkpoint
+        raise
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_result(ray: Any, ref: Any, trial: Trial) -> TrialResult:
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayError as e:
+        message = " ".join(str(e).split())[:300]
+        return TrialResult(trial.id, "failed", 0.0, error=f"Ray: {message}")
