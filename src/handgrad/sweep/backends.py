@@ -128,7 +128,13 @@ def _terminate_workers(executor: ProcessPoolExecutor) -> None:
 
 
 def import_ray() -> Any:
-    """The ``ray`` module, or a one-line `HandgradError` saying how to install it."""
+    """The ``ray`` module, or a one-line `HandgradError` saying how to install it.
+
+    Ray's ``uv run`` hook (workers re-run the driver's ``uv run`` command, which fails
+    outside the project folder) is turned off unless RAY_ENABLE_UV_RUN_RUNTIME_ENV is
+    set: workers use this Python, which already has handgrad.
+    """
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # read when ray is imported
     try:
         import ray
     except ImportError:
@@ -160,16 +166,17 @@ def run_ray(
         if address is None:
             options.update(num_cpus=jobs or default_jobs(), include_dashboard=False)
         try:
-            ray.init(**options)
+            with _environment(thread_env(1)):  # inherited by a local instance's workers
+                ray.init(**options)
         except (ConnectionError, RuntimeError, ValueError) as e:
             where = address or "a local Ray instance"
             message = " ".join(str(e).split())[:200]
             raise HandgradError(
                 f"cannot start Ray on {where} ({message}); check --address"
             ) from None
-    task = ray.remote(num_cpus=1, max_retries=0)(run_trial).options(
-        runtime_env={"env_vars": thread_env(1)}
-    )
+    task = ray.remote(num_cpus=1, max_retries=0)(run_trial)
+    if address is not None:  # a cluster's workers get the limit through the runtime env
+        task = task.options(runtime_env={"env_vars": thread_env(1)})
     refs = {task.remote(t, out, data_dir): t for t in trials}
     pending = list(refs)
     try:

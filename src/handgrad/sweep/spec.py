@@ -4,9 +4,9 @@ Format (every key but ``command`` is optional)::
 
     command = "mlp"              # mlp, multitask or vae: the training command of each trial
     name = "mlp-hidden-lr"       # default: the file name without .toml
-    out = "sweeps/mlp-hidden-lr" # results folder (relative to where you run); default sweeps/<name>
+    out = "sweeps/mlp-hidden-lr" # results folder, relative to the cwd; default sweeps/<name>
     seeds = 3                    # seeds 0, 1, 2; or an explicit list: seeds = [0, 7, 42]
-    metric = "test_acc"          # headline final metric (a key of summary.json); default per command
+    metric = "test_acc"          # headline final metric, a key of summary.json
     curves = ["train_loss", "test_acc"]  # per-epoch metrics drawn with a band over seeds
 
     [base]                       # settings shared by every trial
