@@ -76,6 +76,18 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _trial_in_worker(trial: Trial, out: str, data_dir: str | None) -> TrialResult:
+    """`run_trial` in a pool worker; a SIGTERM (the driver stopping) ends the worker.
+
+    The run stops at once with its last checkpoint intact, and the worker exits rather
+    than take the next queued trial.
+    """
+    try:
+        return run_trial(trial, out, data_dir)
+    except KeyboardInterrupt:
+        os._exit(128 + signal.SIGTERM)
+
+
 def run_local(
     trials: list[Trial], out: str, data_dir: str | None, jobs: int
 ) -> Iterator[TrialResult]:
@@ -89,7 +101,7 @@ def run_local(
             jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
         )
         futures: dict[Future, Trial] = {
-            executor.submit(run_trial, t, out, data_dir): t for t in trials
+            executor.submit(_trial_in_worker, t, out, data_dir): t for t in trials
         }
     pending = set(futures)
     try:
@@ -98,7 +110,6 @@ def run_local(
             for future in done:
                 yield _local_result(future, futures[future])
     except BaseException:  # Ctrl-C, SIGTERM, or the consumer stopped early
-        executor.shutdown(wait=False, cancel_futures=True)
         _terminate_workers(executor)
         raise
     finally:
@@ -108,12 +119,9 @@ def run_local(
 def _local_result(future: Future, trial: Trial) -> TrialResult:
     try:
         return future.result()
-    except BrokenProcessPool:
-        return TrialResult(
-            trial.id, "failed", 0.0, error="its worker process died (out of memory?)"
-        )
-    except KeyboardInterrupt:  # stopped by SIGTERM without the driver asking
-        return TrialResult(trial.id, "failed", 0.0, error="interrupted; run the sweep again")
+    except BrokenProcessPool:  # killed (out of memory?) or stopped by SIGTERM
+        died = "a worker process died (killed or out of memory?); run the sweep again"
+        return TrialResult(trial.id, "failed", 0.0, error=died)
 
 
 def _terminate_workers(executor: ProcessPoolExecutor) -> None:
@@ -121,8 +129,8 @@ def _terminate_workers(executor: ProcessPoolExecutor) -> None:
 
     The executor has no public way to do this before Python 3.14's terminate_workers.
     """
-    processes: dict[int, Any] = getattr(executor, "_processes", None) or {}
-    for process in list(processes.values()):
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
         with contextlib.suppress(ProcessLookupError, AttributeError):
             process.terminate()
 

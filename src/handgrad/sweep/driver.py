@@ -95,7 +95,15 @@ def run_sweep(
         stream = backends.run_local(todo, str(out), data, jobs or backends.default_jobs())
     else:
         stream = backends.run_ray(todo, str(out), data, address=address, jobs=jobs)
-    ran = _run(stream, len(todo), progress, log)
+    try:
+        ran = _run(stream, len(todo), progress, log)
+    except KeyboardInterrupt:
+        states = plan(spec, out)[1]
+        finished = sum(s == "done" for s in states.values())
+        raise SweepInterrupted(
+            f"sweep stopped with {finished} of {len(trials)} trials finished; run the same "
+            "command again to finish the others (interrupted ones resume)"
+        ) from None
     results = collect(out, spec, trials)
     write_tables(out, results)
     figure = None
@@ -121,13 +129,8 @@ def _run(stream, total: int, progress: bool, log: Callable[[str], None]) -> list
                     bar.set_postfix(failed=sum(r.status == "failed" for r in ran))
                 elif not progress:
                     log(f"trial {result.id} done in {result.seconds:.1f}s")
-    except KeyboardInterrupt:
-        stream.close()
-        left = total - len(ran)
-        raise SweepInterrupted(
-            f"sweep stopped with {left} trial(s) unfinished; run the same command again "
-            "to finish them (finished trials are kept, interrupted ones resume)"
-        ) from None
+    finally:
+        stream.close()  # on an interruption: stops the backend's workers
     return ran
 
 
