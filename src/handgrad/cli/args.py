@@ -5,58 +5,35 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 
 
-def positive_int(text: str) -> int:
-    """An integer ≥ 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
-    return value
+def _number(
+    parse: Callable[[str], float], kind: str, ok: Callable[[float], bool], rule: str
+) -> Callable[[str], float]:
+    """A value type: ``parse`` the text (else "expected <kind>"), then require ``ok``."""
+
+    def convert(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    return convert
 
 
-def non_negative_int(text: str) -> int:
-    """An integer ≥ 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """A finite number ≥ 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a number ≥ 0, got {text}")
-    return value
-
-
-def probability(text: str) -> float:
-    """A dropout probability in [0, 1)."""
-    value = non_negative_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
+positive_int = _number(int, "a whole number", lambda v: v >= 1, "≥ 1")
+non_negative_int = _number(int, "a whole number", lambda v: v >= 0, "≥ 0")
+positive_float = _number(
+    float, "a number", lambda v: v > 0 and math.isfinite(v), "a positive number"
+)
+non_negative_float = _number(
+    float, "a number", lambda v: v >= 0 and math.isfinite(v), "a number ≥ 0"
+)
+probability = _number(float, "a number", lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def int_list(text: str) -> list[int]:
