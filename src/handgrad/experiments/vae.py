@@ -18,20 +18,23 @@ space, and the loss curves.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.toy2d import DISTRIBUTIONS, Toy2D, load_toy2d
 from handgrad.errors import HandgradError
+from handgrad.loop import check_finite, run_epochs
 from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
+from handgrad.numerics import locate_nonfinite
 from handgrad.optim import OPTIMIZERS, ConstantLR, CosineLR, Optimizer, Schedule
-from handgrad.runs import Run, save_arrays, write_json
+from handgrad.runs import Run, load_config, save_arrays, write_json
 from handgrad.train import minibatches
 
 SCHEDULES = ("constant", "cosine")
@@ -242,18 +245,22 @@ def covariance_error(samples: np.ndarray, cov: np.ndarray) -> float:
 
 
 def _train_epoch(
-    vae: VAE, opt: Optimizer, x: np.ndarray, batch_size: int, rng: np.random.Generator
+    vae: VAE,
+    opt: Optimizer,
+    x: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    epoch: int = 0,
 ) -> dict[str, float]:
-    """One pass over x in shuffled mini-batches; returns the mean training terms."""
+    """One pass over x in shuffled mini-batches; returns the mean training terms.
+
+    Raises `handgrad.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
+    """
     vae.train()
     totals = _Totals()
     for step, idx in enumerate(minibatches(x.shape[0], batch_size, rng), 1):
         terms = vae.elbo_terms(x[idx], rng=rng)
-        loss = terms.loss
-        if not np.isfinite(loss):
-            raise HandgradError(
-                f"the loss became {loss} at step {step}; lower the learning rate (--lr)"
-            )
+        check_finite(terms.loss, "the loss", epoch, step, partial(locate_nonfinite, vae))
         opt.zero_grad()
         vae.backward()
         opt.step()
@@ -268,9 +275,14 @@ def train_vae(
     data_dir: str | Path | None = None,
     data: VAEData | None = None,
     overwrite: bool = False,
+    resume: bool = False,
     log=print,
 ) -> dict[str, Any]:
-    """Train a VAE as configured, writing the run directory ``out``; returns the summary."""
+    """Train a VAE as configured, writing the run directory ``out``; returns the summary.
+
+    With ``resume`` the run continues from ``out/checkpoint.npz`` (see `resume_vae`) and
+    ends bit-identical to an uninterrupted run.
+    """
     config = config.resolve()
     if data is None:
         data = load_vae_data(config, data_dir)
@@ -282,25 +294,30 @@ def train_vae(
     vae = build_vae(config, data.train.shape[1])
     opt, sched = _optimizer(config, vae)
     rng = np.random.default_rng([config.seed, 1])  # shuffling and ε
-    run = Run(out, asdict(config), overwrite=overwrite)
-    metrics: list[dict[str, Any]] = []
-    for epoch in range(1, config.epochs + 1):
+    state = TrainingState(vae, opt, sched, {"train": rng})
+    run = start_or_resume(state, out, asdict(config), resume=resume, overwrite=overwrite)
+    if resume:
+        log(f"resuming {out} after epoch {state.epoch}")
+
+    def train_epoch(epoch: int) -> dict[str, Any]:
         vae.beta = config.beta_at(epoch)
-        lr = opt.lr
-        start = time.perf_counter()
-        row: dict[str, Any] = {"epoch": epoch, "beta": vae.beta, "lr": lr}
-        row.update(_train_epoch(vae, opt, data.train, config.batch_size, rng))
-        row["seconds"] = time.perf_counter() - start
+        return {
+            "beta": vae.beta,
+            **_train_epoch(vae, opt, data.train, config.batch_size, rng, epoch),
+        }
+
+    def evaluate_test() -> dict[str, Any]:
         test = evaluate(vae, data.test, seed=[config.seed, 2])
-        row.update({f"test_{k}": v for k, v in test.items() if k != "kl_per_dim"})
-        sched.step()
-        metrics.append(row)
-        run.log(**row)
-        log(
-            f"epoch {epoch:3d}/{config.epochs}  β {vae.beta:.3g}  "
+        return {f"test_{k}": v for k, v in test.items() if k != "kl_per_dim"}
+
+    def describe(row: dict[str, Any]) -> str:
+        return (
+            f"epoch {row['epoch']:3d}/{config.epochs}  β {row['beta']:.3g}  "
             f"train −ELBO {row['train_neg_elbo']:.4f}  test −ELBO {row['test_neg_elbo']:.4f}  "
             f"(rec {row['test_rec']:.4f}, KL {row['test_kl']:.4f})  {row['seconds']:.2f}s"
         )
+
+    metrics = run_epochs(state, run, config.epochs, train_epoch, evaluate_test, describe, log)
     vae.beta = config.beta
     save_arrays(run.file("weights.npz"), vae.state_dict())
     summary = _summary(config, vae, data, metrics)
@@ -407,3 +424,8 @@ def _figures(
         plots.latent_scatter(
             mu_z, run.file("latent.png"), labels=data.test_labels, classes=data.classes
         )
+
+
+def resume_vae(run_dir: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """Continue an interrupted VAE run from its last checkpoint, with its saved settings."""
+    return train_vae(load_config(run_dir, VAEConfig, "vae"), run_dir, resume=True, **kwargs)

@@ -8,11 +8,15 @@ from handgrad.nn.linear import Linear
 from handgrad.nn.losses import Loss, MSELoss, SoftmaxCrossEntropy, one_hot
 from handgrad.nn.module import Module, Parameter, Sequential
 from handgrad.nn.softmax import LogSoftmax, Softmax, log_softmax, softmax
+from handgrad.nn.vae_losses import BernoulliNLL, GaussianKL, GaussianNLL, Reparameterize, SoftClamp
 
 __all__ = [
     "ACTIVATIONS",
     "BatchNorm1d",
+    "BernoulliNLL",
     "Dropout",
+    "GaussianKL",
+    "GaussianNLL",
     "Linear",
     "LogSoftmax",
     "Loss",
@@ -21,9 +25,11 @@ __all__ = [
     "Module",
     "Parameter",
     "ReLU",
+    "Reparameterize",
     "Sequential",
     "Sigmoid",
     "Sin",
+    "SoftClamp",
     "Softmax",
     "SoftmaxCrossEntropy",
     "Tanh",

@@ -87,11 +87,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r = p.add_argument_group("run")
     r.add_argument("--out", help="run directory (default: runs/vae-<date>-<time>)")
     r.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    r.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from handgrad.experiments.vae import VAEConfig, train_vae
+    from handgrad.experiments.vae import VAEConfig, resume_vae, train_vae
 
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    if args.resume:
+        resume_vae(args.resume, data_dir=args.data_dir, log=log)
+        return 0
     config = VAEConfig(
         dataset=args.dataset,
         decoder=args.decoder,
@@ -114,6 +123,6 @@ def run(args: argparse.Namespace) -> int:
         args.out or types.default_run_dir("vae"),
         data_dir=args.data_dir,
         overwrite=args.overwrite,
-        log=lambda line: print(line, flush=True),
+        log=log,
     )
     return 0
