@@ -18,8 +18,8 @@ command = "multitask"
 name = "kill"
 seeds = 2
 [base]
-epochs = 40
-n_samples = 2000
+epochs = 15
+n_samples = 500
 [grid]
 hidden = [4, 8]
 """
@@ -32,30 +32,42 @@ def _results(out):
         return [{k: v for k, v in r.items() if "seconds" not in k} for r in csv.DictReader(f)]
 
 
+def _start(spec_path, out, jobs):
+    """``handgrad sweep`` in a process group of its own (a kill reaches its workers too)."""
+    command = [sys.executable, "-m", "handgrad", "sweep", str(spec_path), "--out", str(out)]
+    return subprocess.Popen(
+        [*command, "--jobs", str(jobs)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        text=True,
+    )
+
+
+def _wait_until_trials(process, trials, n_done):
+    """Poll until ``n_done`` trials have finished and another has a checkpoint."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done = list(trials.glob("*/summary.json"))
+        started = [
+            p for p in trials.glob("*/checkpoint.npz") if not (p.parent / "summary.json").exists()
+        ]
+        if len(done) >= n_done and started:
+            return
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.01)
+    raise AssertionError("the sweep made no progress in 60 s")
+
+
 @pytest.mark.slow
 def test_killed_sweep_reruns_only_the_missing_trials(tmp_path):
     spec_path = tmp_path / "kill.toml"
     spec_path.write_text(SPEC)
     spec = load_spec(spec_path)
     out = tmp_path / "sweep"
-    command = [sys.executable, "-m", "handgrad", "sweep", str(spec_path), "--out", str(out)]
-    process = subprocess.Popen(
-        [*command, "--jobs", "1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group: the kill takes the workers too
-    )
     trials = out / "trials"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # kill once one trial is done and the next started
-        done = list(trials.glob("*/summary.json"))
-        started = [
-            p for p in trials.glob("*/checkpoint.npz") if not (p.parent / "summary.json").exists()
-        ]
-        if done and started:
-            break
-        assert process.poll() is None, process.stderr.read().decode()
-        time.sleep(0.01)
+    process = _start(spec_path, out, jobs=1)
+    _wait_until_trials(process, trials, n_done=1)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     process.stderr.close()
@@ -76,3 +88,17 @@ def test_killed_sweep_reruns_only_the_missing_trials(tmp_path):
     reference = run_sweep(spec, tmp_path / "reference", jobs=2, progress=False, log=lambda s: None)
     assert [r.status for r in reference.ran] == ["done"] * 4
     assert _results(out) == _results(tmp_path / "reference")
+
+
+def test_ctrl_c_stops_the_sweep_at_once(tmp_path):
+    spec_path = tmp_path / "int.toml"
+    spec_path.write_text(SPEC.replace("epochs = 15", "epochs = 1000"))
+    out = tmp_path / "sweep"
+    process = _start(spec_path, out, jobs=2)
+    _wait_until_trials(process, out / "trials", n_done=0)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = process.communicate(timeout=10)
+    assert process.returncode == 130
+    assert err.startswith("interrupted: sweep stopped with 0 of 4 trials finished")
+    states = plan(load_spec(spec_path), out)[1]
+    assert "partial" in states.values() and "done" not in states.values()

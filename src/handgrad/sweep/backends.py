@@ -76,6 +76,24 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while workers are spawned, so they start with it ignored.
+
+    (The initializer alone leaves a window: a worker still importing would die with a
+    traceback.) Only possible in the main thread; elsewhere the initializer does it.
+    """
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _trial_in_worker(trial: Trial, out: str, data_dir: str | None) -> TrialResult:
     """`run_trial` in a pool worker; a SIGTERM (the driver stopping) ends the worker.
 
@@ -96,7 +114,7 @@ def run_local(
         return
     jobs = max(1, min(jobs, len(trials)))
     threads = max(1, default_jobs() // jobs)
-    with _environment(thread_env(threads)):  # inherited by the spawned workers
+    with _environment(thread_env(threads)), _sigint_ignored():  # inherited by the workers
         executor = ProcessPoolExecutor(
             jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
         )
