@@ -183,38 +183,41 @@ def epoch_orders(n: int, epochs: int) -> list[np.ndarray]:
 
 # --- handgrad ------------------------------------------------------------------------------
 def run_handgrad(case: Case, data, model, epochs: int) -> dict:
-    """Train with handgrad's own loop (`handgrad.experiments.mlp`) or optimisers."""
+    """Train with handgrad's own epoch loops (`handgrad.experiments`) and optimisers.
+
+    The VAE's library loop draws ε from the shuffling Generator, which would change the
+    batch order; its loop here is the same four calls (loss, zero_grad, backward, step)
+    with ε from the model's own Generator instead.
+    """
     if case.name == "mlp":
         return _handgrad_mlp(case, data, model, epochs)
     from handgrad.optim import SGD, Adam
+
+    rng, seconds, loss = shuffle_rng(), [], 0.0
+    if case.name == "multitask":
+        from handgrad.experiments.multitask import train_epoch
+
+        opt = SGD(list(model.params.values()), lr=case.lr)
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            loss = train_epoch(model, opt, data, case.batch_size, rng, epoch)
+            seconds.append(time.perf_counter() - start)
+        return {"seconds": seconds, "train_loss": loss}
+
     from handgrad.train import minibatches
 
-    rng = shuffle_rng()
-    if case.name == "vae":
-        x = data.train.x
-        opt = Adam(model.parameters(), lr=case.lr)
-
-        def loss_of(idx: np.ndarray) -> float:
-            return model.loss(x[idx])
-    else:
-        x, yA, yB = data.x_train, data.yA_train, data.labels_train
-        opt = SGD(list(model.params.values()), lr=case.lr)
-
-        def loss_of(idx: np.ndarray) -> float:
-            return model.loss(x[idx], yA[idx], yB[idx])
-
-    n = x.shape[0]
-    seconds, total = [], 0.0
+    x, opt = data.train.x, Adam(model.parameters(), lr=case.lr)
     for _ in range(epochs):
         start = time.perf_counter()
         total = 0.0
-        for idx in minibatches(n, case.batch_size, rng):
-            total += loss_of(idx) * idx.shape[0]
+        for idx in minibatches(x.shape[0], case.batch_size, rng):
+            total += model.loss(x[idx]) * idx.shape[0]
             opt.zero_grad()
             model.backward()
             opt.step()
         seconds.append(time.perf_counter() - start)
-    return {"seconds": seconds, "train_loss": total / n}
+        loss = total / x.shape[0]
+    return {"seconds": seconds, "train_loss": loss}
 
 
 def _handgrad_mlp(case: Case, data, model, epochs: int) -> dict:

@@ -71,17 +71,17 @@ class Optimizer:
             self._grad = [p.grad for p in self.params]
             return
         data, grad = _flat_like(self.params), _flat_like(self.params)
-        views = zip(self.params, _views(data, self.params), _views(grad, self.params), strict=True)
-        for p, d, g in views:
+        self._bound = list(
+            zip(self.params, _views(data, self.params), _views(grad, self.params), strict=True)
+        )
+        for p, d, g in self._bound:
             d[...], g[...] = p.data, p.grad
             p.data, p.grad = d, g
         self._data, self._grad = [data], [grad]
 
     def _units(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(data, grad) pairs to update, re-adopting the parameters if they were rebound."""
-        if self._flat and not all(
-            p.data.base is self._data[0] and p.grad.base is self._grad[0] for p in self.params
-        ):
+        if self._flat and any(p.data is not d or p.grad is not g for p, d, g in self._bound):
             self._adopt()
         return list(zip(self._data, self._grad, strict=True))
 
