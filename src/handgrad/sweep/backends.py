@@ -195,11 +195,9 @@ def run_ray(
             with _environment(thread_env(1)):  # inherited by a local instance's workers
                 ray.init(**options)
         except (ConnectionError, RuntimeError, ValueError) as e:
-            where = address or "a local Ray instance"
+            what = f"connect to Ray at {address}" if address else "start a local Ray instance"
             message = " ".join(str(e).split())[:200]
-            raise HandgradError(
-                f"cannot start Ray on {where} ({message}); check --address"
-            ) from None
+            raise HandgradError(f"cannot {what} ({message}); check --address") from None
     task = ray.remote(num_cpus=1, max_retries=0)(run_trial)
     if address is not None:  # a cluster's workers get the limit through the runtime env
         task = task.options(runtime_env={"env_vars": thread_env(1)})
