@@ -64,9 +64,10 @@ def _final_panel(ax, settings: list[SettingResult], metric: str, keys: list[str]
             lines.setdefault(key, []).append(
                 (x, mean * scale, 0.0 if math.isnan(std) else std * scale)
             )
-    for key, points in lines.items():
+    for (key, points), color in zip(lines.items(), _group_colors(len(lines)), strict=True):
         x, y, e = (np.array(v) for v in zip(*sorted(points), strict=True))
-        ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=key if others else None)
+        label = key if others else None
+        ax.errorbar(x, y, yerr=e, marker="o", capsize=3, color=color, label=label)
     if numeric:
         values = sorted({x for x in xs if x is not None})
         if values[0] > 0 and values[-1] / values[0] >= 10:
@@ -102,7 +103,7 @@ def plot_sweep(
     axes = list(axes[0])
     if has_final:
         _final_panel(axes.pop(0), settings, metric, keys)
-    colors = _colors(len(settings))
+    colors = _colors(settings, keys)
     for ax, curve in zip(axes, curves, strict=True):
         scale = 100.0 if _percent(curve) else 1.0
         for s, color in zip(settings, colors, strict=True):
@@ -126,8 +127,30 @@ def plot_sweep(
     return save_figure(fig, path)
 
 
-def _colors(n: int) -> list[Any]:
+_FAMILIES = ("Blues", "Oranges", "Greens", "Reds", "Purples", "Greys")
+
+
+def _group_colors(n: int) -> list[Any]:
+    """One dark colour per line of the left panel, from the families of `_colors`."""
     from matplotlib import colormaps
 
-    cmap = colormaps["tab20" if n > 10 else "tab10"]
-    return [cmap(i % cmap.N) for i in range(n)]
+    if n > len(_FAMILIES):
+        return [colormaps["tab20"](i % 20) for i in range(n)]
+    return [colormaps[family](0.8) for family in _FAMILIES[:n]]
+
+
+def _colors(settings: list[SettingResult], keys: list[str]) -> list[Any]:
+    """A colour per setting: the family of its line in the left panel (the settings other
+    than the first), darker for larger values of the first setting; tab20 if too many."""
+    from matplotlib import colormaps
+
+    groups = list(dict.fromkeys(_label({k: s.settings[k] for k in keys[1:]}) for s in settings))
+    if not keys or len(groups) > len(_FAMILIES):
+        return [colormaps["tab20"](i % 20) for i in range(len(settings))]
+    xs = list(dict.fromkeys(_label({keys[0]: s.settings[keys[0]]}) for s in settings))
+    colors = []
+    for s in settings:
+        family = _FAMILIES[groups.index(_label({k: s.settings[k] for k in keys[1:]}))]
+        rank = xs.index(_label({keys[0]: s.settings[keys[0]]}))
+        colors.append(colormaps[family](0.35 + 0.6 * (rank + 1) / len(xs)))
+    return colors
