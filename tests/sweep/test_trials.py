@@ -6,7 +6,7 @@ import pytest
 
 from handgrad.errors import HandgradError
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
-from handgrad.runs import read_json, read_metrics
+from handgrad.runs import read_json, read_metrics, write_json
 from handgrad.sweep.spec import parse_spec
 from handgrad.sweep.trials import (
     ERROR_FILE,
@@ -148,3 +148,17 @@ def test_a_changed_spec_never_mixes_with_old_results(tmp_path):
         trial_state(tmp_path, changed)
     result = run_trial(changed, str(tmp_path))
     assert result.status == "failed" and "the spec changed" in result.error
+
+
+def test_a_partial_run_without_resume_support_starts_over(tmp_path):
+    spec = parse_spec({"command": "vae", "base": {"epochs": 1, "latent": 1}}, source="v.toml")
+    (trial,) = expand(spec)
+    path = trial_dir(tmp_path, trial)
+    path.mkdir(parents=True)
+    write_json(path / "config.json", trial.config)  # killed before its first epoch ended
+    (path / "metrics.jsonl").write_text('{"epoch": 1, "stale": true}\n')
+    assert trial_state(tmp_path, trial) == "partial"
+    result = run_trial(trial, str(tmp_path))
+    assert result.status == "done" and not result.resumed
+    assert [row["epoch"] for row in read_metrics(path)] == [1]
+    assert "stale" not in read_metrics(path)[0]
