@@ -4,17 +4,10 @@ Every optimiser updates ``Parameter.data`` in place from ``Parameter.grad`` and 
 its state (momentum buffers, Adam moments, step count) in NumPy arrays that
 `state_dict` / `load_state_dict` save and restore exactly, for bit-identical resumes.
 
-The updates run in the training hot loop, so they are cheap in both senses:
-
-* Contiguous storage. When all parameters share a dtype, the optimiser moves their
-  values and gradients into one flat array each and rebinds every ``Parameter.data`` /
-  ``.grad`` to a view of it (values unchanged; layers read ``p.data`` at call time).
-  ``zero_grad`` is then one ``fill`` and a step a handful of whole-buffer NumPy calls,
-  however many layers the model has: at batch 16 the per-call overhead of one update per
-  parameter costs more than the arithmetic. If something rebinds a parameter later (a
-  second optimiser over the same model), the optimiser adopts the current arrays again.
-* No allocation: every intermediate goes through ``out=`` into a scratch buffer, and
-  Python-float scalars keep float32 arrays float32.
+The updates run in the training hot loop, so they allocate nothing: every intermediate
+goes through ``out=`` into a per-parameter scratch buffer, and Python-float scalars keep
+float32 arrays float32. ``zero_grad`` only marks each gradient as zero
+(`Parameter.zero_grad`); the next backward writes it instead of adding to it.
 """
 
 from __future__ import annotations
@@ -56,43 +49,16 @@ class Optimizer:
         self.lr = _positive("learning rate", lr)
         self.base_lr = self.lr
         self.t = 0
-        # The arrays one update works on: (data, grad) of one flat buffer, or of each parameter.
-        self._flat = len({p.data.dtype for p in self.params}) == 1 and len(
-            {id(p) for p in self.params}
-        ) == len(self.params)
-        self._adopt()
-        # Work space for the update (not state: never saved).
-        self.scratch = [np.empty_like(d) for d in self._data]
+        # Work space for the updates (not state: never saved).
+        self.scratch = [np.empty_like(p.data) for p in self.params]
 
-    def _adopt(self) -> None:
-        """Copy the parameters into flat data/grad buffers and rebind them to views."""
-        if not self._flat:
-            self._data = [p.data for p in self.params]
-            self._grad = [p.grad for p in self.params]
-            return
-        data, grad = _flat_like(self.params), _flat_like(self.params)
-        self._bound = list(
-            zip(self.params, _views(data, self.params), _views(grad, self.params), strict=True)
-        )
-        for p, d, g in self._bound:
-            d[...], g[...] = p.data, p.grad
-            p.data, p.grad = d, g
-        self._data, self._grad = [data], [grad]
-
-    def _units(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(data, grad) pairs to update, re-adopting the parameters if they were rebound."""
-        if self._flat and any(p.data is not d or p.grad is not g for p, d, g in self._bound):
-            self._adopt()
-        return list(zip(self._data, self._grad, strict=True))
-
-    def _state(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """A zeroed state buffer per update unit, and its per-parameter views (for saving)."""
-        units = [np.zeros_like(d) for d in self._data]
-        return units, (_views(units[0], self.params) if self._flat else units)
+    def _state(self) -> list[np.ndarray]:
+        """A zeroed state buffer per parameter (momentum, Adam moments)."""
+        return [np.zeros_like(p.data) for p in self.params]
 
     def zero_grad(self) -> None:
-        for _, g in self._units():
-            g.fill(0)
+        for p in self.params:
+            p.zero_grad()
 
     def step(self) -> None:
         raise NotImplementedError
@@ -131,27 +97,6 @@ class Optimizer:
                 a[...] = state[f"{name}.{i}"]
 
 
-def _flat_like(params: Sequence[Parameter]) -> np.ndarray:
-    """A zero 1-D array with room for every parameter, each starting on a 64-byte line
-    (the padding stays 0: every update maps 0 data and 0 gradient to 0)."""
-    dtype = params[0].data.dtype
-    return np.zeros(sum(_padded(p.data.size, dtype) for p in params), dtype)
-
-
-def _padded(size: int, dtype: np.dtype) -> int:
-    per_line = max(1, 64 // dtype.itemsize)
-    return -(-size // per_line) * per_line
-
-
-def _views(flat: np.ndarray, params: Sequence[Parameter]) -> list[np.ndarray]:
-    """Views of ``flat`` shaped like each parameter, in order (the layout of `_flat_like`)."""
-    views, offset = [], 0
-    for p in params:
-        views.append(flat[offset : offset + p.data.size].reshape(p.data.shape))
-        offset += _padded(p.data.size, flat.dtype)
-    return views
-
-
 class SGD(Optimizer):
     """Stochastic gradient descent, PyTorch's formulation.
 
@@ -175,20 +120,21 @@ class SGD(Optimizer):
         if nesterov and not self.momentum:
             raise HandgradError("Nesterov SGD needs momentum > 0; pass e.g. momentum=0.9")
         self.nesterov = nesterov
-        self._velocity, self.velocity = self._state() if self.momentum else ([], [])
+        self.velocity = self._state() if self.momentum else []
 
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
         return {"velocity": self.velocity}
 
     def step(self) -> None:
         self.t += 1
-        for i, ((data, g), s) in enumerate(zip(self._units(), self.scratch, strict=True)):
+        for i, (p, s) in enumerate(zip(self.params, self.scratch, strict=True)):
+            data, g = p.data, p.grad
             if self.weight_decay:
                 np.multiply(data, self.weight_decay, out=s)
                 s += g
                 g = s
             if self.momentum:
-                v = self._velocity[i]
+                v = self.velocity[i]
                 v *= self.momentum
                 v += g
                 if self.nesterov:  # s may hold g already; the μ v temporary is off the hot path
@@ -220,8 +166,8 @@ class Adam(Optimizer):
             raise HandgradError(f"Adam betas must be in [0, 1), got {betas}")
         self.b1, self.b2, self.eps = float(b1), float(b2), _positive("eps", eps)
         self.weight_decay = _non_negative("weight decay", weight_decay)
-        self._m, self.m = self._state()
-        self._v, self.v = self._state()
+        self.m = self._state()
+        self.v = self._state()
 
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
         return {"m": self.m, "v": self.v}
@@ -231,7 +177,8 @@ class Adam(Optimizer):
         c1 = 1 - self.b1**self.t
         c2 = 1 - self.b2**self.t
         step_size = self.lr / c1
-        for (data, g), m, v, s in zip(self._units(), self._m, self._v, self.scratch, strict=True):
+        for p, m, v, s in zip(self.params, self.m, self.v, self.scratch, strict=True):
+            data, g = p.data, p.grad
             m *= self.b1
             np.multiply(g, 1 - self.b1, out=s)
             m += s

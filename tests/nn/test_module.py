@@ -189,3 +189,24 @@ def test_sequential_backward_matches_autograd(oracle):
         rng.standard_normal((5, 3)),
         lambda x, w1, b1, w2, b2: anp.tanh(x @ w1.T + b1) @ w2.T + b2,
     )
+
+
+def test_parameter_zero_grad_is_lazy_but_exact():
+    from handgrad.nn.module import Parameter
+
+    p = Parameter(np.ones((2, 3), dtype=np.float32))
+    p.grad[...] = 5
+    p.zero_grad()
+    a = np.arange(4, dtype=np.float32).reshape(2, 2)
+    b = np.ones((2, 3), dtype=np.float32)
+    p.add_matmul(a, b)  # first contribution is written, not added to the old 5s
+    np.testing.assert_array_equal(p.grad, a @ b)
+    p.add_matmul(a, b)  # later ones accumulate
+    p.add_grad(np.ones(3, dtype=np.float32))
+    np.testing.assert_array_equal(p.grad, 2 * (a @ b) + 1)
+    assert p.grad.dtype == np.float32
+    p.zero_grad()
+    np.testing.assert_array_equal(p.grad, np.zeros((2, 3)))  # reading fills the zeros
+    p.zero_grad()
+    p.add_grad(np.full((2, 3), 2.0, dtype=np.float32))
+    np.testing.assert_array_equal(p.grad, np.full((2, 3), 2.0))

@@ -59,9 +59,9 @@ class Linear(Module):
         Shapes: dy (m, out) → dx (m, in).
         """
         check_grad(self, dy, None if self._x is None else (self._x.shape[0], self.out_features))
-        self.weight.grad += dy.T @ self._x
+        self.weight.add_matmul(dy.T, self._x)
         if self.bias is not None:
-            self.bias.grad += dy.sum(axis=0)
+            self.bias.add_grad(dy.sum(axis=0))
         if not self.needs_input_grad:
             return None
         return dy @ self.weight.data

@@ -22,13 +22,51 @@ from handgrad.errors import HandgradError
 
 
 class Parameter:
-    """A trainable array and its gradient (same shape and dtype)."""
+    """A trainable array and its gradient (same shape and dtype).
 
-    __slots__ = ("data", "grad")
+    ``zero_grad()`` only marks the gradient as zero; reading ``grad`` then fills it with
+    zeros, while `add_grad` / `add_matmul` write the first contribution straight into it
+    instead of adding to zeros — a backward pass in the hot loop skips a fill and a pass.
+    """
+
+    __slots__ = ("_grad", "_grad_is_zero", "data")
 
     def __init__(self, data: np.ndarray):
         self.data = data
-        self.grad = np.zeros_like(data)
+        self._grad = np.zeros_like(data)
+        self._grad_is_zero = False
+
+    @property
+    def grad(self) -> np.ndarray:
+        if self._grad_is_zero:
+            self._grad.fill(0)
+            self._grad_is_zero = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray) -> None:
+        self._grad = value
+        self._grad_is_zero = False
+
+    def zero_grad(self) -> None:
+        """Set the gradient to zero (lazily)."""
+        self._grad_is_zero = True
+
+    def add_grad(self, g: np.ndarray) -> None:
+        """grad += g (broadcasting as NumPy does)."""
+        if self._grad_is_zero:
+            self._grad[...] = g
+            self._grad_is_zero = False
+        else:
+            self._grad += g
+
+    def add_matmul(self, a: np.ndarray, b: np.ndarray) -> None:
+        """grad += a @ b, without a temporary when the gradient is zero."""
+        if self._grad_is_zero:
+            np.matmul(a, b, out=self._grad)
+            self._grad_is_zero = False
+        else:
+            self._grad += a @ b
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -91,7 +129,7 @@ class Module:
 
     def zero_grad(self) -> None:
         for p in self.parameters():
-            p.grad.fill(0)
+            p.zero_grad()
 
     # --- state -----------------------------------------------------------------
     def buffers(self) -> dict[str, np.ndarray]:
