@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def _number(
@@ -47,3 +51,9 @@ def int_list(text: str) -> list[int]:
 def default_run_dir(kind: str) -> str:
     """runs/<kind>-<date>-<time>, the output directory when --out is not given."""
     return f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def config_from_args(cls: type[T], args: argparse.Namespace) -> T:
+    """The dataclass ``cls`` with every field that has a same-named parsed argument."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in vars(args).items() if k in names})

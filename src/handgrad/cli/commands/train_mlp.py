@@ -53,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--schedule", default="step", choices=["step", "cosine", "constant"])
     o.add_argument(
         "--lr-step",
+        dest="step",
         type=types.positive_int,
         default=20,
         metavar="EPOCHS",
@@ -60,6 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     o.add_argument(
         "--lr-gamma",
+        dest="gamma",
         type=types.positive_float,
         default=0.1,
         metavar="G",
@@ -84,27 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         resume_mlp(args.resume, data_dir=args.data_dir, progress=progress)
         return 0
-    config = MLPConfig(
-        dataset=args.dataset,
-        hidden=args.hidden,
-        activation=args.activation,
-        dropout=args.dropout,
-        batchnorm=args.batchnorm,
-        init=args.init,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        step=args.lr_step,
-        gamma=args.lr_gamma,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        seed=args.seed,
-        validation=args.validation,
-        standardize=args.standardize,
-        train_subset=args.train_subset,
-    )
+    config = types.config_from_args(MLPConfig, args)
     train_mlp(
         config,
         args.out or types.default_run_dir("mlp"),

@@ -42,15 +42,7 @@ def run(args: argparse.Namespace) -> int:
         summary = resume_multitask(args.resume)
         _print_summary(summary, args.resume)
         return 0
-    config = MultiTaskConfig(
-        optimizer=args.optimizer,
-        lr=args.lr,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        hidden=args.hidden,
-        p=args.p,
-        seed=args.seed,
-    )
+    config = types.config_from_args(MultiTaskConfig, args)
     out = args.out or types.default_run_dir("multitask")
     summary = train_multitask(config, out, overwrite=args.overwrite)
     _print_summary(summary, out)

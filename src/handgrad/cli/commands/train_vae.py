@@ -101,23 +101,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         resume_vae(args.resume, data_dir=args.data_dir, log=log)
         return 0
-    config = VAEConfig(
-        dataset=args.dataset,
-        decoder=args.decoder,
-        latent=args.latent,
-        hidden=args.hidden,
-        beta=args.beta,
-        warmup=args.warmup,
-        activation=args.activation,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        schedule=args.schedule,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        seed=args.seed,
-        data_seed=args.data_seed,
-        init=args.init,
-    )
+    config = types.config_from_args(VAEConfig, args)
     train_vae(
         config,
         args.out or types.default_run_dir("vae"),
