@@ -9,6 +9,7 @@ from handgrad.data.mnist import ImageDataset, Split
 from handgrad.errors import HandgradError
 from handgrad.experiments.mlp import MLPConfig, evaluate_run, resume_mlp, train_mlp
 from handgrad.runs import load_arrays, read_metrics
+from tests.experiments.resume_check import assert_resume_is_bit_identical
 
 
 def blobs(n: int, seed: int) -> Split:
@@ -69,34 +70,17 @@ def test_same_seed_is_bit_identical(tmp_path, data):
         np.testing.assert_array_equal(wa[k], wb[k])
 
 
-class Interrupt(Exception):
-    pass
-
-
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_resume_after_interruption_is_bit_identical(tmp_path, data, optimizer):
     config = small_config(
         optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2, momentum=0.0, dropout=0.2
     )
-    train_mlp(config, tmp_path / "full", data=data, progress=False, log=lambda s: None)
-
-    def stop_after_epoch_2(line: str) -> None:
-        if line.startswith("epoch   2/"):
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        train_mlp(config, tmp_path / "cut", data=data, progress=False, log=stop_after_epoch_2)
-    assert not (tmp_path / "cut/weights.npz").exists()
-    resume_mlp(tmp_path / "cut", data=data, progress=False, log=lambda s: None)
-
-    full, cut = (
-        load_arrays(tmp_path / "full/weights.npz"),
-        load_arrays(tmp_path / "cut/weights.npz"),
+    assert_resume_is_bit_identical(
+        lambda out, log: train_mlp(config, out, data=data, progress=False, log=log),
+        lambda out, log: resume_mlp(out, data=data, progress=False, log=log),
+        tmp_path,
+        stop_epoch=2,
     )
-    for k in full:
-        np.testing.assert_array_equal(full[k], cut[k])
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    assert strip(read_metrics(tmp_path / "full")) == strip(read_metrics(tmp_path / "cut"))
 
 
 def test_refuses_to_overwrite_a_run(tmp_path, data):

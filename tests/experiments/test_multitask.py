@@ -9,6 +9,7 @@ from handgrad.errors import HandgradError
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.runs import load_arrays, read_json, read_metrics
+from tests.experiments.resume_check import assert_resume_is_bit_identical
 
 SMALL = {"n_samples": 800, "epochs": 6, "hidden": 16, "lr": 0.01, "batch_size": 32}
 KEYS = {f"{s}_{k}" for s in ("train", "test") for k in ("mse_a", "ce_b", "acc_b")}
@@ -82,23 +83,11 @@ def test_refuses_to_overwrite_and_rejects_bad_config(tmp_path):
 
 def test_resume_after_interruption_is_bit_identical(tmp_path):
     from handgrad.experiments.multitask import resume_multitask
-    from handgrad.runs import load_arrays
 
     config = MultiTaskConfig(epochs=4, n_samples=300, hidden=8)
-    train_multitask(config, tmp_path / "full", log=None)
-
-    class Stop(Exception):
-        pass
-
-    def stop_at_epoch_2(line: str) -> None:
-        if line.startswith("epoch   2"):
-            raise Stop
-
-    with pytest.raises(Stop):
-        train_multitask(config, tmp_path / "cut", log=stop_at_epoch_2)
-    resume_multitask(tmp_path / "cut", log=None)
-    full = load_arrays(tmp_path / "full/weights.npz")
-    cut = load_arrays(tmp_path / "cut/weights.npz")
-    assert full.keys() == cut.keys()
-    for k in full:
-        np.testing.assert_array_equal(full[k], cut[k])
+    assert_resume_is_bit_identical(
+        lambda out, log: train_multitask(config, out, log=log),
+        lambda out, log: resume_multitask(out, log=log),
+        tmp_path,
+        stop_epoch=2,
+    )

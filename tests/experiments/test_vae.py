@@ -18,6 +18,7 @@ from handgrad.experiments.vae import (
     train_vae,
 )
 from handgrad.runs import load_arrays, read_metrics
+from tests.experiments.resume_check import assert_resume_is_bit_identical
 
 QUIET = {"log": lambda line: None}
 
@@ -144,23 +145,8 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, dataset) -> None:
     from handgrad.experiments.vae import resume_vae
 
     cfg = VAEConfig(dataset=dataset, hidden=[8], epochs=3, warmup=2)
-    train_vae(cfg, tmp_path / "full", **QUIET)
-
-    class Stop(Exception):
-        pass
-
-    def stop_after_epoch_1(line: str) -> None:
-        if line.startswith("epoch   1/"):
-            raise Stop
-
-    with pytest.raises(Stop):
-        train_vae(cfg, tmp_path / "cut", log=stop_after_epoch_1)
-    resume_vae(tmp_path / "cut", log=lambda line: None)
-    full, cut = (
-        load_arrays(tmp_path / "full/weights.npz"),
-        load_arrays(tmp_path / "cut/weights.npz"),
+    assert_resume_is_bit_identical(
+        lambda out, log: train_vae(cfg, out, log=log),
+        lambda out, log: resume_vae(out, log=log),
+        tmp_path,
     )
-    for k in full:
-        np.testing.assert_array_equal(full[k], cut[k])
-    drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    assert drop(read_metrics(tmp_path / "full")) == drop(read_metrics(tmp_path / "cut"))
