@@ -30,3 +30,12 @@ def shared_data() -> Path:
     if d is None:
         pytest.skip("real datasets not found: set HANDGRAD_DATA or put them in ../shared/data")
     return d
+
+
+def one_line_error(excinfo: pytest.ExceptionInfo, *needles: str) -> str:
+    """Assert a raised error's message is one line containing every needle; return it."""
+    msg = str(excinfo.value)
+    assert "\n" not in msg
+    for needle in needles:
+        assert needle in msg, (needle, msg)
+    return msg

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.conftest import one_line_error
 
 from handgrad.data.idx import encode_idx, write_idx
 from handgrad.data.mnist import (
@@ -20,14 +21,6 @@ from handgrad.data.mnist import (
     load_dataset,
 )
 from handgrad.errors import HandgradError
-
-
-def one_line_error(excinfo: pytest.ExceptionInfo, *needles: str) -> str:
-    msg = str(excinfo.value)
-    assert "\n" not in msg
-    for needle in needles:
-        assert needle in msg, (needle, msg)
-    return msg
 
 
 def leftovers(folder: Path) -> list[str]:

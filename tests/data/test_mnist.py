@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.conftest import one_line_error
 
 from handgrad.data.idx import read_idx, write_idx
 from handgrad.data.mnist import (
@@ -22,14 +23,6 @@ from handgrad.data.mnist import (
     verify_dataset,
 )
 from handgrad.errors import HandgradError
-
-
-def one_line_error(excinfo: pytest.ExceptionInfo, *needles: str) -> None:
-    msg = str(excinfo.value)
-    assert "\n" not in msg
-    for needle in needles:
-        assert needle in msg, (needle, msg)
-
 
 # --- real data -----------------------------------------------------------------------
 
