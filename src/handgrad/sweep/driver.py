@@ -71,6 +71,8 @@ def run_sweep(
     ``backend``: "local" (``jobs`` processes, default one per core) or "ray" (tasks on
     the cluster at ``address``, or on a local Ray instance with ``jobs`` CPUs).
     ``data_dir`` is passed to trials that read image datasets (default $HANDGRAD_DATA).
+    The local backend starts worker processes with "spawn": a script calling this must
+    do so under ``if __name__ == "__main__":``.
     """
     if backend not in backends.BACKENDS:
         raise HandgradError(f"unknown backend {backend!r}; choose {' or '.join(backends.BACKENDS)}")
