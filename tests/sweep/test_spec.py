@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.conftest import one_line_error
 
 from handgrad.errors import HandgradError
 from handgrad.sweep.spec import load_spec, parse_spec
@@ -76,8 +77,7 @@ def test_seed_count_and_defaults():
 def test_bad_specs_name_the_key_in_one_line(data, fragment):
     with pytest.raises(HandgradError) as info:
         parse_spec(data, source="s.toml")
-    message = str(info.value)
-    assert message.startswith("s.toml: ") and fragment in message and "\n" not in message
+    assert one_line_error(info, fragment).startswith("s.toml: ")
 
 
 def test_unreadable_files(tmp_path):
