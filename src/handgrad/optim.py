@@ -127,6 +127,12 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         self.t += 1
+        if not (self.weight_decay or self.momentum):  # plain SGD, the reference run's
+            lr = self.lr
+            for p, s in zip(self.params, self.scratch, strict=True):
+                np.multiply(p.grad, lr, out=s)
+                p.data -= s
+            return
         for i, (p, s) in enumerate(zip(self.params, self.scratch, strict=True)):
             data, g = p.data, p.grad
             if self.weight_decay:

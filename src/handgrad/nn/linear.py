@@ -46,9 +46,16 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """y = x θᵀ + b."""
-        check_input(self, x, 2, self.in_features, self.weight.data.dtype)
+        w = self.weight.data
+        if (
+            x.__class__ is not np.ndarray
+            or x.ndim != 2
+            or x.shape[1] != w.shape[1]
+            or (x.dtype != w.dtype)
+        ):  # the full check (and its message) only off the hot path
+            check_input(self, x, 2, self.in_features, w.dtype)
         self._x = x
-        y = x @ self.weight.data.T
+        y = x @ w.T
         if self.bias is not None:
             y += self.bias.data
         return y
@@ -58,8 +65,14 @@ class Linear(Module):
 
         Shapes: dy (m, out) → dx (m, in).
         """
-        check_grad(self, dy, None if self._x is None else (self._x.shape[0], self.out_features))
-        self.weight.add_matmul(dy.T, self._x)
+        x = self._x
+        if (
+            x is None
+            or dy.__class__ is not np.ndarray
+            or dy.shape != (x.shape[0], self.out_features)
+        ):
+            check_grad(self, dy, None if x is None else (x.shape[0], self.out_features))
+        self.weight.add_matmul(dy.T, x)
         if self.bias is not None:
             self.bias.add_grad(dy.sum(axis=0))
         if not self.needs_input_grad:
