@@ -1,6 +1,7 @@
 import os
 import signal
 
+import numpy as np
 import pytest
 
 from handgrad.checkpoint import TrainingState
@@ -52,12 +53,13 @@ def test_sigterm_stops_with_a_resume_hint_and_keeps_the_checkpoint(tmp_path):
             os.kill(os.getpid(), signal.SIGTERM)
         return {}
 
-    with pytest.raises(TrainingInterrupted, match=r"after 1 complete epoch.*--resume"):
+    # the stop is honoured once the epoch in progress is checkpointed
+    with pytest.raises(TrainingInterrupted, match=r"after 2 complete epoch.*--resume"):
         run_epochs(state, run, 3, train_epoch, dict, str, lambda s: None)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     fresh, _ = make(tmp_path / "other")
     fresh.load(run.path / "checkpoint.npz")
-    assert fresh.epoch == 1
+    assert fresh.epoch == 2
 
 
 def test_check_finite_names_epoch_step_and_place():
@@ -69,3 +71,43 @@ def test_check_finite_names_epoch_step_and_place():
     ):
         check_finite(float("nan"), "the loss", 3, 7, lambda: "layer 2")
     assert issubclass(Diverged, ValueError)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tmp_path):
+    state, run = make(tmp_path)
+
+    def train_epoch(epoch):
+        if epoch == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # a stop request …
+            os.kill(os.getpid(), signal.SIGINT)  # … and the impatient second one
+        return {}
+
+    with pytest.raises(TrainingInterrupted, match=r"at once; the checkpoint after epoch 1"):
+        run_epochs(state, run, 3, train_epoch, dict, str, lambda s: None)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_epoch_batches_follow_minibatches_and_resume_mid_epoch():
+    from handgrad.checkpoint import EpochProgress
+    from handgrad.loop import epoch_batches
+    from handgrad.train import minibatches
+
+    expected = list(minibatches(10, 3, np.random.default_rng(4)))
+    got = list(epoch_batches(None, 10, 3, np.random.default_rng(4), {}))
+    assert [s for s, _ in got] == [1, 2, 3, 4]
+    for (_, a), b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    state, _ = make_state_only()
+    state.progress = EpochProgress(np.arange(10)[::-1].copy(), step=2, sums={"loss": 1.5})
+    sums = {"loss": 0.0}
+    rest = list(epoch_batches(state, 10, 3, np.random.default_rng(0), sums))
+    assert [s for s, _ in rest] == [3, 4]
+    np.testing.assert_array_equal(rest[0][1], [3, 2, 1])
+    assert sums == {"loss": 1.5} and state.progress is None
+
+
+def make_state_only():
+    model = MLP([2, 3, 2], seed=0)
+    opt = SGD(model.parameters(), lr=0.5)
+    return TrainingState(model, opt, StepLR(opt, step=1), {}), None

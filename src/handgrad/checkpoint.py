@@ -10,6 +10,8 @@ A checkpoint is one ``.npz`` file (no pickles) holding, under prefixed names:
                        (e.g. dropout masks), so a resumed run draws the same numbers
     meta/epoch         epochs completed
     meta/metrics       the metrics logged so far, as a JSON string
+    progress/…         only when training stopped inside an epoch (Ctrl-C, SIGTERM): that
+                       epoch's batch order, the batches done and the loop's running sums
 
 It is written with `handgrad.io.atomic_write`: the previous checkpoint stays in place,
 complete, until the new one has been flushed to disk and renamed over it.
@@ -33,6 +35,17 @@ CHECKPOINT_NAME = "checkpoint.npz"
 
 
 @dataclass
+class EpochProgress:
+    """How far the current epoch has got: its batch order (m,), the number of batches
+    done, and the training loop's running sums (e.g. total loss), so that an epoch
+    interrupted after any step resumes exactly where it stopped."""
+
+    order: np.ndarray
+    step: int = 0
+    sums: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class TrainingState:
     """What a training loop needs to save and restore, besides its data."""
 
@@ -42,6 +55,10 @@ class TrainingState:
     rngs: dict[str, np.random.Generator]
     epoch: int = 0
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    progress: EpochProgress | None = None
+    # Not saved: where `handgrad.loop` writes checkpoints, and whether a stop was asked for.
+    checkpoint_path: Path | None = None
+    stop_requested: bool = False
 
     def all_rngs(self) -> dict[str, np.random.Generator]:
         """The loop's Generators plus those held by the model's layers (e.g. dropout)."""
@@ -65,6 +82,11 @@ class TrainingState:
             arrays[f"rng/{name}"] = np.array(json.dumps(rng.bit_generator.state))
         arrays["meta/epoch"] = np.array(self.epoch)
         arrays["meta/metrics"] = np.array(json.dumps(self.metrics))
+        if self.progress is not None:
+            arrays["progress/order"] = self.progress.order
+            arrays["progress/step"] = np.array(self.progress.step)
+            sums = {k: getattr(v, "item", lambda v=v: v)() for k, v in self.progress.sums.items()}
+            arrays["progress/sums"] = np.array(json.dumps(sums))
         save_arrays(path, arrays)
 
     def load(self, path: str | Path) -> None:
@@ -86,6 +108,16 @@ class TrainingState:
                 type(rng.bit_generator)().state = rng_states[name]
             epoch = int(arrays["meta/epoch"])
             metrics = json.loads(str(arrays["meta/metrics"]))
+            progress = None
+            if "progress/order" in arrays:
+                order = arrays["progress/order"]
+                if order.ndim != 1 or order.dtype.kind not in "iu":
+                    raise ValueError("progress/order is not a 1-D integer array")
+                progress = EpochProgress(
+                    order,
+                    int(arrays["progress/step"]),
+                    dict(json.loads(str(arrays["progress/sums"]))),
+                )
             self.model.load_state_dict(part("model"))
             self.optimizer.load_state_dict(part("optim"))
             self.schedule.load_state_dict(part("sched"))
@@ -99,6 +131,7 @@ class TrainingState:
             rng.bit_generator.state = rng_states[name]
         self.epoch = epoch
         self.metrics = metrics
+        self.progress = progress
 
 
 def start_or_resume(
@@ -113,7 +146,7 @@ def start_or_resume(
 
     A new run writes config.json (refusing an existing run unless ``overwrite``); with
     ``resume``, ``state`` is restored from ``out/checkpoint.npz`` and the run continues
-    from its last completed epoch.
+    where it stopped (after its last step, if it was stopped inside an epoch).
     """
     if not resume:
         return Run(out, config, overwrite=overwrite)

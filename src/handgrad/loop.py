@@ -6,9 +6,12 @@ checkpoint atomically (the previous one stays until the new one is complete), ap
 the metrics line and prints the summary line — in that order, so metrics.jsonl never
 runs ahead of the checkpoint a resume starts from.
 
-SIGTERM is turned into `KeyboardInterrupt` while the loop runs, so ``kill`` and
-Ctrl-C both stop at once with the last completed epoch's checkpoint intact; the
-caller (the CLI) reports how to resume.
+Stopping: while the loop runs, Ctrl-C (SIGINT) and SIGTERM only *ask* for a stop. The
+training step in progress finishes, a checkpoint of that exact point is saved — inside
+an epoch too, when the loop draws its batches from `epoch_batches` — and the loop
+raises `TrainingInterrupted`, whose message says how to resume. A second Ctrl-C stops
+at once, keeping the last saved checkpoint. ``--resume`` then continues bit-identically
+to a run that was never stopped.
 """
 
 from __future__ import annotations
@@ -20,29 +23,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from handgrad.checkpoint import CHECKPOINT_NAME, TrainingState
+import numpy as np
+
+from handgrad.checkpoint import CHECKPOINT_NAME, EpochProgress, TrainingState
 from handgrad.errors import HandgradError
 from handgrad.runs import Run
+from handgrad.train import batch_order
 
 Metrics = dict[str, Any]
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only)."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -51,6 +39,81 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 class Diverged(HandgradError):
     """The loss or a gradient became NaN/Inf; the message says where and what to try."""
+
+
+class _Stopped(Exception):
+    """A requested stop, raised once the checkpoint of the stopping point is saved."""
+
+
+@contextlib.contextmanager
+def _signal_handler(signals: tuple[int, ...], handler: Callable) -> Iterator[None]:
+    """Install ``handler`` for ``signals`` within the block (main thread only; elsewhere
+    signals are left alone), then restore the previous handlers."""
+    try:
+        previous = {s: signal.signal(s, handler) for s in signals}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def sigterm_as_interrupt() -> contextlib.AbstractContextManager[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt: for a process that supervises
+    others (the sweep driver) and must stop at once."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return _signal_handler((signal.SIGTERM,), handler)
+
+
+def stop_requests(state: TrainingState) -> contextlib.AbstractContextManager[None]:
+    """Within the block, SIGINT and SIGTERM set ``state.stop_requested``; a second SIGINT
+    raises KeyboardInterrupt at once."""
+
+    def handler(signum, frame):
+        if state.stop_requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        state.stop_requested = True
+
+    return _signal_handler((signal.SIGINT, signal.SIGTERM), handler)
+
+
+def epoch_batches(
+    state: TrainingState | None,
+    n: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    sums: dict[str, Any],
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(step, row indices) for each batch of the current epoch, in `minibatches` order.
+
+    ``sums`` is the training loop's dict of running totals, updated by the loop after
+    each step. If a stop was requested, the point after the finished step — batch order,
+    steps done, ``sums`` — is checkpointed before stopping; on resume the epoch
+    continues from there, with ``sums`` restored. Without a ``state`` (a bare loop, e.g.
+    in a benchmark) this is plain `minibatches`.
+    """
+    if state is None:
+        progress = EpochProgress(batch_order(n, batch_size, rng))
+    elif state.progress is None:
+        progress = state.progress = EpochProgress(batch_order(n, batch_size, rng))
+    else:
+        progress = state.progress
+        sums.update(progress.sums)
+    for start in range(progress.step * batch_size, n, batch_size):
+        yield progress.step + 1, progress.order[start : start + batch_size]
+        progress.step += 1
+        if state is not None and state.stop_requested:
+            progress.sums = dict(sums)
+            state.save(state.checkpoint_path)
+            raise _Stopped
+    if state is not None:
+        state.progress = None
 
 
 def check_finite(value: float, what: str, epoch: int, step: int, where: Callable[[], str]) -> None:
@@ -73,12 +136,15 @@ def run_epochs(
 ) -> list[Metrics]:
     """Train until ``total_epochs`` are done; returns all epochs' metrics.
 
-    ``train_epoch(epoch)`` trains one epoch and returns its training metrics;
-    ``evaluate()`` returns held-out metrics; ``describe(row)`` formats the line printed
-    after each epoch. Each row also gets ``epoch``, ``lr`` and ``seconds``.
+    ``train_epoch(epoch)`` trains one epoch (drawing its batches from `epoch_batches`)
+    and returns its training metrics; ``evaluate()`` returns held-out metrics;
+    ``describe(row)`` formats the line printed after each epoch. Each row also gets
+    ``epoch``, ``lr`` and ``seconds``.
     """
+    state.checkpoint_path = run.file(CHECKPOINT_NAME)
+    state.stop_requested = False
     try:
-        with sigterm_as_interrupt():
+        with stop_requests(state):
             for epoch in range(state.epoch + 1, total_epochs + 1):
                 lr = state.optimizer.lr
                 start = time.perf_counter()
@@ -88,11 +154,21 @@ def run_epochs(
                 state.schedule.step()
                 state.epoch = epoch
                 state.metrics.append(row)
-                state.save(run.file(CHECKPOINT_NAME))
+                state.save(state.checkpoint_path)
                 run.log(**row)
                 log(describe(row))
+                if state.stop_requested and epoch < total_epochs:
+                    raise _Stopped
+    except _Stopped:
+        where = f"after {state.epoch} complete epoch(s)"
+        if state.progress is not None:
+            where += f" and {state.progress.step} step(s) of the next"
+        raise TrainingInterrupted(
+            f"stopped {where}, checkpoint saved; continue with --resume {run.path}"
+        ) from None
     except KeyboardInterrupt:
         raise TrainingInterrupted(
-            f"stopped after {state.epoch} complete epoch(s); continue with --resume {run.path}"
+            f"stopped at once; the checkpoint after epoch {state.epoch} is kept; "
+            f"continue with --resume {run.path}"
         ) from None
     return state.metrics

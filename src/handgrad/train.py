@@ -21,6 +21,15 @@ def minibatches(
 
     The last batch is smaller when batch_size does not divide n (dropped if ``drop_last``).
     """
+    order = batch_order(n, batch_size, rng)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        yield order[start : start + batch_size]
+
+
+def batch_order(n: int, batch_size: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The order in which `minibatches` visits range(n): a permutation drawn from ``rng``
+    (the identity without one), after checking that ``batch_size`` fits ``n``."""
     if n < 1:
         raise HandgradError(f"cannot draw batches from an empty dataset (n = {n}); check the data")
     if batch_size < 1:
@@ -29,7 +38,4 @@ def minibatches(
         raise HandgradError(
             f"batch size {batch_size} is larger than the dataset ({n} examples); use ≤ {n}"
         )
-    order = rng.permutation(n) if rng is not None else np.arange(n)
-    stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
-        yield order[start : start + batch_size]
+    return rng.permutation(n) if rng is not None else np.arange(n)

@@ -1,13 +1,18 @@
-"""Shared check: a run stopped after an epoch and resumed ends exactly like an unbroken one."""
+"""Shared checks: a run stopped (after an epoch, or inside one) and resumed ends exactly
+like an unbroken one."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
+from handgrad.loop import TrainingInterrupted
 from handgrad.runs import load_arrays, read_metrics
 
 
@@ -39,15 +44,53 @@ def assert_resume_is_bit_identical(
     assert not (tmp_path / "cut/weights.npz").exists()
     resume(tmp_path / "cut", log=quiet)
 
-    full, cut = (
-        load_arrays(tmp_path / "full/weights.npz"),
-        load_arrays(tmp_path / "cut/weights.npz"),
-    )
-    assert full.keys() == cut.keys()
-    for k in full:
-        np.testing.assert_array_equal(full[k], cut[k])
+    _assert_same_run(tmp_path / "full", tmp_path / "cut")
+
+
+def _assert_same_run(a: Path, b: Path) -> None:
+    """Same final weights to the bit, same metrics but for wall-clock seconds."""
+    wa, wb = load_arrays(a / "weights.npz"), load_arrays(b / "weights.npz")
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        np.testing.assert_array_equal(wa[k], wb[k])
 
     def strip(rows: list[dict]) -> list[dict]:
         return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
 
-    assert strip(read_metrics(tmp_path / "full")) == strip(read_metrics(tmp_path / "cut"))
+    assert strip(read_metrics(a)) == strip(read_metrics(b))
+
+
+def assert_mid_epoch_stop_resumes_bit_identically(
+    train: Callable[..., object],
+    resume: Callable[..., object],
+    tmp_path: Path,
+    module: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    epoch: int = 2,
+    step: int = 3,
+) -> None:
+    """SIGTERM arrives during step ``step`` of epoch ``epoch`` of ``train`` (whose loop
+    draws batches from ``module.epoch_batches``): the run must stop with a checkpoint of
+    that point, and resuming must end exactly like an uninterrupted run."""
+    quiet = lambda line: None  # noqa: E731
+    train(tmp_path / "full", log=quiet)
+
+    real = module.epoch_batches
+    calls = {"epochs": 0}
+
+    def signalling(*args, **kwargs):
+        calls["epochs"] += 1
+        for s, idx in real(*args, **kwargs):
+            yield s, idx
+            if calls["epochs"] == epoch and s == step:
+                os.kill(os.getpid(), signal.SIGTERM)  # handled as a stop request
+
+    monkeypatch.setattr(module, "epoch_batches", signalling)
+    with pytest.raises(
+        TrainingInterrupted, match=rf"after {epoch - 1} complete epoch\(s\) and {step} step"
+    ):
+        train(tmp_path / "cut", log=quiet)
+    monkeypatch.setattr(module, "epoch_batches", real)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    resume(tmp_path / "cut", log=quiet)
+    _assert_same_run(tmp_path / "full", tmp_path / "cut")

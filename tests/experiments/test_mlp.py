@@ -9,7 +9,10 @@ from handgrad.data.mnist import ImageDataset, Split
 from handgrad.errors import HandgradError
 from handgrad.experiments.mlp import MLPConfig, evaluate_run, resume_mlp, train_mlp
 from handgrad.runs import load_arrays, read_metrics
-from tests.experiments.resume_check import assert_resume_is_bit_identical
+from tests.experiments.resume_check import (
+    assert_mid_epoch_stop_resumes_bit_identically,
+    assert_resume_is_bit_identical,
+)
 
 
 def blobs(n: int, seed: int) -> Split:
@@ -122,3 +125,17 @@ def test_evaluate_real_mnist_run(tmp_path, shared_data):
     )
     assert summary["test_acc"] > 0.8
     assert evaluate_run(tmp_path / "m", data_dir=shared_data)["test_acc"] == summary["test_acc"]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, data, optimizer, monkeypatch):
+    import handgrad.experiments.mlp as module
+
+    config = small_config(optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2, dropout=0.2)
+    assert_mid_epoch_stop_resumes_bit_identically(
+        lambda out, log: train_mlp(config, out, data=data, progress=False, log=log),
+        lambda out, log: resume_mlp(out, data=data, progress=False, log=log),
+        tmp_path,
+        module,
+        monkeypatch,
+    )

@@ -9,7 +9,10 @@ from handgrad.errors import HandgradError
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.runs import load_arrays, read_json, read_metrics
-from tests.experiments.resume_check import assert_resume_is_bit_identical
+from tests.experiments.resume_check import (
+    assert_mid_epoch_stop_resumes_bit_identically,
+    assert_resume_is_bit_identical,
+)
 
 SMALL = {"n_samples": 800, "epochs": 6, "hidden": 16, "lr": 0.01, "batch_size": 32}
 KEYS = {f"{s}_{k}" for s in ("train", "test") for k in ("mse_a", "ce_b", "acc_b")}
@@ -90,4 +93,18 @@ def test_resume_after_interruption_is_bit_identical(tmp_path):
         lambda out, log: resume_multitask(out, log=log),
         tmp_path,
         stop_epoch=2,
+    )
+
+
+def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch):
+    import handgrad.experiments.multitask as module
+    from handgrad.experiments.multitask import resume_multitask
+
+    config = MultiTaskConfig(epochs=3, n_samples=300, hidden=8)
+    assert_mid_epoch_stop_resumes_bit_identically(
+        lambda out, log: train_multitask(config, out, log=log),
+        lambda out, log: resume_multitask(out, log=log),
+        tmp_path,
+        module,
+        monkeypatch,
     )

@@ -18,7 +18,10 @@ from handgrad.experiments.vae import (
     train_vae,
 )
 from handgrad.runs import load_arrays, read_metrics
-from tests.experiments.resume_check import assert_resume_is_bit_identical
+from tests.experiments.resume_check import (
+    assert_mid_epoch_stop_resumes_bit_identically,
+    assert_resume_is_bit_identical,
+)
 
 QUIET = {"log": lambda line: None}
 
@@ -149,4 +152,18 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, dataset) -> None:
         lambda out, log: train_vae(cfg, out, log=log),
         lambda out, log: resume_vae(out, log=log),
         tmp_path,
+    )
+
+
+def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch) -> None:
+    import handgrad.experiments.vae as module
+    from handgrad.experiments.vae import resume_vae
+
+    cfg = VAEConfig(dataset="gauss-full", hidden=[8], epochs=3, warmup=2, batch_size=256)
+    assert_mid_epoch_stop_resumes_bit_identically(
+        lambda out, log: train_vae(cfg, out, log=log),
+        lambda out, log: resume_vae(out, log=log),
+        tmp_path,
+        module,
+        monkeypatch,
     )

@@ -18,14 +18,13 @@ from tqdm import tqdm
 from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.mnist import ImageDataset, load_dataset
 from handgrad.errors import HandgradError
-from handgrad.loop import check_finite, run_epochs
+from handgrad.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.mlp import MLP
 from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.numerics import locate_nonfinite
 from handgrad.optim import SGD, Adam, ConstantLR, CosineLR, Optimizer, Schedule, StepLR
 from handgrad.runs import Run, load_arrays, save_arrays, write_json
 from handgrad.runs import load_config as load_run_config
-from handgrad.train import minibatches
 
 
 @dataclass
@@ -121,28 +120,31 @@ def _train_epoch(
     rng: np.random.Generator,
     bar: tqdm,
     epoch: int = 0,
+    state: TrainingState | None = None,
 ) -> tuple[float, float]:
-    """One pass over (x, y); returns (mean training loss, training accuracy).
+    """One pass over (x, y) (or its rest, after a mid-epoch stop); returns (mean
+    training loss, training accuracy). With ``state`` the epoch can stop and resume
+    after any step (`handgrad.loop.epoch_batches`).
 
     Raises `handgrad.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
     """
     model.train()
-    total_loss, correct = 0.0, 0
-    for step, idx in enumerate(minibatches(x.shape[0], batch_size, rng), 1):
+    sums = {"loss": 0.0, "correct": 0}
+    for step, idx in epoch_batches(state, x.shape[0], batch_size, rng, sums):
         xb, yb = x[idx], y[idx]
         logits = model.forward(xb)
         loss = loss_fn.forward(logits, yb)
         if not math.isfinite(loss):
             check_finite(loss, "the loss", epoch, step, partial(locate_nonfinite, model, xb))
-        total_loss += loss * len(idx)
-        correct += np.count_nonzero(logits.argmax(axis=1) == yb)
+        sums["loss"] += loss * len(idx)
+        sums["correct"] += np.count_nonzero(logits.argmax(axis=1) == yb)
         opt.zero_grad()
         model.backward(loss_fn.backward())
         opt.step()
         if step % 200 == 0:
             bar.update(200)
-    bar.update(bar.total - bar.n)
-    return total_loss / x.shape[0], correct / x.shape[0]
+    bar.update(max(0, bar.total - bar.n))
+    return sums["loss"] / x.shape[0], sums["correct"] / x.shape[0]
 
 
 def train_mlp(
@@ -198,7 +200,16 @@ def train_mlp(
             unit="batch",
         ) as bar:
             loss, acc = _train_epoch(
-                model, loss_fn, opt, x_train, y_train, config.batch_size, shuffle_rng, bar, epoch
+                model,
+                loss_fn,
+                opt,
+                x_train,
+                y_train,
+                config.batch_size,
+                shuffle_rng,
+                bar,
+                epoch,
+                state,
             )
         return {"train_loss": loss, "train_acc": acc}
 

@@ -19,13 +19,12 @@ import numpy as np
 from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.multitask import MultiTaskData, make_multitask
 from handgrad.errors import HandgradError
-from handgrad.loop import check_finite, run_epochs
+from handgrad.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
 from handgrad.numerics import locate_nonfinite
 from handgrad.optim import OPTIMIZERS, ConstantLR, Optimizer
 from handgrad.runs import load_config, save_arrays, write_json
-from handgrad.train import minibatches
 
 
 @dataclass
@@ -76,23 +75,27 @@ def train_epoch(
     batch_size: int,
     rng: np.random.Generator,
     epoch: int = 0,
+    state: TrainingState | None = None,
 ) -> float:
-    """One shuffled pass over the training split; returns the mean training loss L.
+    """One shuffled pass over the training split (or its rest, after a mid-epoch stop);
+    returns the mean training loss L. With ``state`` the epoch can stop and resume after
+    any step (`handgrad.loop.epoch_batches`).
 
     Raises `handgrad.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
     net.train()
     y_onehot = one_hot(data.labels_train, net.n_classes, net.dtype)
-    total, count = 0.0, 0
-    for step, idx in enumerate(minibatches(data.x_train.shape[0], batch_size, rng), 1):
+    sums = {"loss": 0.0, "count": 0}
+    batches = epoch_batches(state, data.x_train.shape[0], batch_size, rng, sums)
+    for step, idx in batches:
         loss = net.loss(data.x_train[idx], data.yA_train[idx], y_onehot[idx])
         check_finite(loss, "the loss", epoch, step, lambda: locate_nonfinite(net))
         optimizer.zero_grad()
         net.backward()
         optimizer.step()
-        total += loss * len(idx)
-        count += len(idx)
-    return total / count
+        sums["loss"] += loss * len(idx)
+        sums["count"] += len(idx)
+    return sums["loss"] / sums["count"]
 
 
 def _describe(row: dict[str, Any]) -> str:
@@ -144,7 +147,7 @@ def train_multitask(
     run = start_or_resume(state, out_dir, asdict(config), resume=resume, overwrite=overwrite)
 
     def one_epoch(epoch: int) -> dict[str, Any]:
-        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch)
+        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state)
         return {"train_loss": loss}
 
     def evaluate_splits() -> dict[str, Any]:

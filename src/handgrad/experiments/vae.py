@@ -29,7 +29,7 @@ import numpy as np
 from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.toy2d import DISTRIBUTIONS, Toy2D, load_toy2d
 from handgrad.errors import HandgradError
-from handgrad.loop import check_finite, run_epochs
+from handgrad.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
 from handgrad.numerics import locate_nonfinite
@@ -251,14 +251,18 @@ def _train_epoch(
     batch_size: int,
     rng: np.random.Generator,
     epoch: int = 0,
+    state: TrainingState | None = None,
 ) -> dict[str, float]:
-    """One pass over x in shuffled mini-batches; returns the mean training terms.
+    """One pass over x in shuffled mini-batches (or its rest, after a mid-epoch stop);
+    returns the mean training terms. With ``state`` the epoch can stop and resume after
+    any step (`handgrad.loop.epoch_batches`).
 
     Raises `handgrad.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
     """
     vae.train()
     totals = _Totals()
-    for step, idx in enumerate(minibatches(x.shape[0], batch_size, rng), 1):
+    sums = vars(totals)  # rec, kl, n: saved with a mid-epoch checkpoint
+    for step, idx in epoch_batches(state, x.shape[0], batch_size, rng, sums):
         terms = vae.elbo_terms(x[idx], rng=rng)
         check_finite(terms.loss, "the loss", epoch, step, partial(locate_nonfinite, vae))
         opt.zero_grad()
@@ -303,7 +307,7 @@ def train_vae(
         vae.beta = config.beta_at(epoch)
         return {
             "beta": vae.beta,
-            **_train_epoch(vae, opt, data.train, config.batch_size, rng, epoch),
+            **_train_epoch(vae, opt, data.train, config.batch_size, rng, epoch, state),
         }
 
     def evaluate_test() -> dict[str, Any]:
