@@ -54,7 +54,7 @@ def test_sigterm_stops_with_a_resume_hint_and_keeps_the_checkpoint(tmp_path):
         return {}
 
     # the stop is honoured once the epoch in progress is checkpointed
-    with pytest.raises(TrainingInterrupted, match=r"after 2 complete epoch.*--resume"):
+    with pytest.raises(TrainingInterrupted, match=r"after epoch 2, checkpoint saved.*--resume"):
         run_epochs(state, run, 3, train_epoch, dict, str, lambda s: None)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     fresh, _ = make(tmp_path / "other")

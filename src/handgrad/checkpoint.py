@@ -60,6 +60,13 @@ class TrainingState:
     checkpoint_path: Path | None = None
     stop_requested: bool = False
 
+    def position(self) -> str:
+        """Where training stands, e.g. "after epoch 3 and 1513 steps of the next"."""
+        where = f"after epoch {self.epoch}"
+        if self.progress is not None and self.progress.step:
+            where += f" and {self.progress.step} steps of the next"
+        return where
+
     def all_rngs(self) -> dict[str, np.random.Generator]:
         """The loop's Generators plus those held by the model's layers (e.g. dropout)."""
         rngs = dict(self.rngs)

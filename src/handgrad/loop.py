@@ -160,11 +160,8 @@ def run_epochs(
                 if state.stop_requested and epoch < total_epochs:
                     raise _Stopped
     except _Stopped:
-        where = f"after {state.epoch} complete epoch(s)"
-        if state.progress is not None:
-            where += f" and {state.progress.step} step(s) of the next"
         raise TrainingInterrupted(
-            f"stopped {where}, checkpoint saved; continue with --resume {run.path}"
+            f"stopped {state.position()}, checkpoint saved; continue with --resume {run.path}"
         ) from None
     except KeyboardInterrupt:
         raise TrainingInterrupted(

@@ -87,7 +87,7 @@ def assert_mid_epoch_stop_resumes_bit_identically(
 
     monkeypatch.setattr(module, "epoch_batches", signalling)
     with pytest.raises(
-        TrainingInterrupted, match=rf"after {epoch - 1} complete epoch\(s\) and {step} step"
+        TrainingInterrupted, match=rf"after epoch {epoch - 1} and {step} steps of the next"
     ):
         train(tmp_path / "cut", log=quiet)
     monkeypatch.setattr(module, "epoch_batches", real)

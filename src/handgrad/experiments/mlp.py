@@ -185,7 +185,7 @@ def train_mlp(
     state = TrainingState(model, opt, sched, {"shuffle": shuffle_rng})
     run = start_or_resume(state, out, asdict(config), resume=resume, overwrite=overwrite)
     if resume:
-        log(f"resuming {out} after epoch {state.epoch}")
+        log(f"resuming {out} {state.position()}")
     loss_fn = SoftmaxCrossEntropy()
     eval_split = data.val if data.val is not None else data.test
     eval_name = "val" if data.val is not None else "test"

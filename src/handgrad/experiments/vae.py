@@ -301,7 +301,7 @@ def train_vae(
     state = TrainingState(vae, opt, sched, {"train": rng})
     run = start_or_resume(state, out, asdict(config), resume=resume, overwrite=overwrite)
     if resume:
-        log(f"resuming {out} after epoch {state.epoch}")
+        log(f"resuming {out} {state.position()}")
 
     def train_epoch(epoch: int) -> dict[str, Any]:
         vae.beta = config.beta_at(epoch)
