@@ -35,6 +35,24 @@ def _batches(order: np.ndarray, batch_size: int) -> Iterable[torch.Tensor]:
 
 
 # --- MLP ---------------------------------------------------------------------------------
+def _train_loss_epochs(orders, batch_size: int, opt, loss_of) -> dict:
+    """Timed epochs of ``loss_of(idx)`` + backward + ``opt.step()`` over each order;
+    metrics: the last epoch's mean training loss."""
+    seconds, stats = [], {}
+    for order in orders:
+        start = time.perf_counter()
+        total = 0.0
+        for idx in _batches(order, batch_size):
+            loss = loss_of(idx)
+            total += loss.item() * idx.shape[0]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - start)
+        stats = {"train_loss": total / order.shape[0]}
+    return {"seconds": seconds, **stats}
+
+
 def run_mlp(data, hg_model, orders, batch_size: int, lr: float) -> dict:
     """784-50-10 ReLU MLP, SGD, CrossEntropyLoss; metrics: last epoch's loss, test accuracy."""
     x, y = torch.from_numpy(data.train.x), torch.from_numpy(data.train.y)
@@ -108,19 +126,7 @@ def run_vae(data, hg_vae, orders, batch_size: int, lr: float) -> dict:
     ]:
         _copy_linear(dst, src.weight.data, src.bias.data)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    seconds, stats = [], {}
-    for order in orders:
-        start = time.perf_counter()
-        total = 0.0
-        for idx in _batches(order, batch_size):
-            loss = model(x[idx])
-            total += loss.item() * idx.shape[0]
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        seconds.append(time.perf_counter() - start)
-        stats = {"train_loss": total / order.shape[0]}
-    return {"seconds": seconds, **stats}
+    return _train_loss_epochs(orders, batch_size, opt, lambda idx: model(x[idx]))
 
 
 # --- multi-task network ------------------------------------------------------------------
@@ -158,18 +164,10 @@ def run_multitask(data, hg_net, orders, batch_size: int, lr: float) -> dict:
     with torch.no_grad():
         model.b1B.copy_(torch.from_numpy(P["b1B"]))
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    seconds, stats = [], {}
     model.train()
-    for order in orders:
-        start = time.perf_counter()
-        total = 0.0
-        for idx in _batches(order, batch_size):
-            yhatA, z2B = model(x[idx])
-            loss = 0.5 * ((yhatA - yA[idx]) ** 2).sum(dim=1).mean() + F.cross_entropy(z2B, yB[idx])
-            total += loss.item() * idx.shape[0]
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        seconds.append(time.perf_counter() - start)
-        stats = {"train_loss": total / order.shape[0]}
-    return {"seconds": seconds, **stats}
+
+    def loss_of(idx: torch.Tensor) -> torch.Tensor:
+        yhatA, z2B = model(x[idx])
+        return 0.5 * ((yhatA - yA[idx]) ** 2).sum(dim=1).mean() + F.cross_entropy(z2B, yB[idx])
+
+    return _train_loss_epochs(orders, batch_size, opt, loss_of)
