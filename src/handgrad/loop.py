@@ -144,7 +144,9 @@ def run_epochs(
     state.checkpoint_path = run.file(CHECKPOINT_NAME)
     state.stop_requested = False
     try:
-        with stop_requests(state):
+        # Overflow shows up as a non-finite loss, which `check_finite` reports in one
+        # line with its place; NumPy's own warnings would only add noise before it.
+        with stop_requests(state), np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(state.epoch + 1, total_epochs + 1):
                 lr = state.optimizer.lr
                 start = time.perf_counter()
