@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from handgrad import nn
 from handgrad.checks.layers import BATCH_SIZES, LAYER_CASES, LOSS_CASES
 from handgrad.cli import main
@@ -44,9 +46,13 @@ def test_rtol_option_is_applied(capsys):
 
 
 def test_bad_rtol_is_a_one_line_error(capsys):
-    assert main(["check", "layers", "--rtol", "-1"]) == 2
+    with pytest.raises(SystemExit) as exit_info:  # argparse rejects it before any check runs
+        main(["check", "layers", "--rtol", "-1"])
+    assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: rtol must be > 0") and err.count("\n") == 1
+    assert err.startswith("error: argument --rtol: must be a positive number") and (
+        err.count("\n") == 1
+    )
 
 
 def test_console_entry_point_exit_code():

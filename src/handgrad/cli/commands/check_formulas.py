@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from handgrad.checks.formulas import DEFAULT_BATCHES, check_formulas
+from handgrad.cli import args as types
 
 GROUP = "check"
 NAME = "formulas"
@@ -15,10 +16,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file", help="Python file defining grad_theta1A(q) … grad_b2B(q); see examples/"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random batches")
+    parser.add_argument(
+        "--seed", type=types.non_negative_int, default=0, help="seed of the random batches"
+    )
     parser.add_argument(
         "--batch-sizes",
-        type=int,
+        type=types.positive_int,
         nargs="+",
         default=list(DEFAULT_BATCHES),
         metavar="M",

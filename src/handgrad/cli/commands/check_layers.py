@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from handgrad.checks.layers import layer_reports
+from handgrad.cli import args as types
 from handgrad.gradcheck import format_table, summary_line
 
 GROUP = "check"
@@ -14,9 +15,14 @@ HELP = "check every layer and loss against finite differences in float64 (exit 1
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--rtol", type=float, default=1e-6, help="largest relative error that passes (1e-6)"
+        "--rtol",
+        type=types.positive_float,
+        default=1e-6,
+        help="largest relative error that passes (1e-6)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (0)")
+    parser.add_argument(
+        "--seed", type=types.non_negative_int, default=0, help="seed of the random inputs (0)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
