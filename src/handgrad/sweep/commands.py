@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +51,6 @@ class SweepCommand:
     def config_dict(self, settings: dict[str, Any]) -> dict[str, Any]:
         """`make_config` as the plain dict the run writes to config.json."""
         return dataclasses.asdict(self.make_config(settings))
-
-    @property
-    def can_resume(self) -> bool:
-        """Whether the training function continues a run from its checkpoint (``resume=``)."""
-        return "resume" in inspect.signature(self._train()).parameters
 
     def train(
         self,

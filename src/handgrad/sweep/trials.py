@@ -11,7 +11,7 @@ run's lines) and, after a failure, ``error.txt`` (one line). Its state:
 
     done      summary.json exists (the run writes it last)
     partial   config.json but no summary.json: killed midway; `run_trial` resumes it
-              from checkpoint.npz where the command supports that, else starts it over
+              from its checkpoint.npz, or starts it over if it died before the first one
     failed    error.txt exists: run again on the next sweep
     pending   nothing there yet
 """
@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from handgrad.checkpoint import CHECKPOINT_NAME
 from handgrad.errors import HandgradError
 from handgrad.runs import read_json
 from handgrad.sweep.commands import get_command
@@ -186,7 +187,7 @@ def run_trial(trial: Trial, out: str, data_dir: str | None = None) -> TrialResul
         return TrialResult(trial.id, "failed", 0.0, error=str(e))
     if state == "done":
         return TrialResult(trial.id, "done", 0.0)
-    resume = state == "partial" and command.can_resume and (path / "checkpoint.npz").is_file()
+    resume = state == "partial" and (path / CHECKPOINT_NAME).is_file()
     path.mkdir(parents=True, exist_ok=True)
     (path / ERROR_FILE).unlink(missing_ok=True)
     with open(path / LOG_FILE, "a" if resume else "w") as log_file:
