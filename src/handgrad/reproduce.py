@@ -233,37 +233,40 @@ def _judge_reports(reports: list[GradReport], rtol: float) -> tuple[bool, str]:
     return True, f"all {n} gradients agree; worst rel. error {worst:.1e} ≤ {rtol:g}"
 
 
-def _run_layers(plan: Plan) -> Callable[[_Context, Path], tuple[bool, str, dict]]:
+def _run_checks(
+    config: dict[str, Any], reports: Callable[[], list[GradReport]], rtol: float
+) -> Callable[[_Context, Path], tuple[bool, str, dict]]:
+    """A part that runs one gradient check: writes its config, the per-tensor report
+    (summary.json) and judges it."""
+
     def run(ctx: _Context, d: Path) -> tuple[bool, str, dict]:
-        config = {"rtol": plan.rtol, "seed": plan.seed, "batch_sizes": list(BATCH_SIZES)}
         write_json(d / "config.json", config)
-        reports = layer_reports(rtol=plan.rtol, seed=plan.seed)
-        ok, message = _judge_reports(reports, plan.rtol)
-        write_json(d / "summary.json", _checks_summary(reports, ok, plan.rtol))
+        results = reports()
+        ok, message = _judge_reports(results, rtol)
+        write_json(
+            d / "summary.json", {"passed": ok, "rtol": rtol, "reports": _reports_json(results)}
+        )
         return ok, message, {}
 
     return run
 
 
-def _checks_summary(reports: list[GradReport], ok: bool, rtol: float) -> dict[str, Any]:
-    return {"passed": ok, "rtol": rtol, "reports": _reports_json(reports)}
+def _run_layers(plan: Plan) -> Callable[[_Context, Path], tuple[bool, str, dict]]:
+    return _run_checks(
+        {"rtol": plan.rtol, "seed": plan.seed, "batch_sizes": list(BATCH_SIZES)},
+        lambda: layer_reports(rtol=plan.rtol, seed=plan.seed),
+        plan.rtol,
+    )
 
 
 def _run_network(plan: Plan) -> Callable[[_Context, Path], tuple[bool, str, dict]]:
-    def run(ctx: _Context, d: Path) -> tuple[bool, str, dict]:
-        config = {
-            "rtol": plan.rtol,
-            "seed": plan.seed,
-            "shapes (m, n, h, a, b)": [list(s) for s in DEFAULT_SHAPES],
-            "dropout": list(DEFAULT_DROPOUT),
-        }
-        write_json(d / "config.json", config)
-        reports = check_network(seed=plan.seed, rtol=plan.rtol)
-        ok, message = _judge_reports(reports, plan.rtol)
-        write_json(d / "summary.json", _checks_summary(reports, ok, plan.rtol))
-        return ok, message, {}
-
-    return run
+    config = {
+        "rtol": plan.rtol,
+        "seed": plan.seed,
+        "shapes (m, n, h, a, b)": [list(s) for s in DEFAULT_SHAPES],
+        "dropout": list(DEFAULT_DROPOUT),
+    }
+    return _run_checks(config, lambda: check_network(seed=plan.seed, rtol=plan.rtol), plan.rtol)
 
 
 def check_reference_formulas(
@@ -329,8 +332,7 @@ def _run_formulas(plan: Plan) -> Callable[[_Context, Path], tuple[bool, str, dic
 
 def _run_multitask(plan: Plan) -> Callable[[_Context, Path], tuple[bool, str, dict]]:
     def run(ctx: _Context, d: Path) -> tuple[bool, str, dict]:
-        train_multitask(plan.multitask, d, overwrite=True, log=ctx.log)
-        acc = read_json(d / "summary.json")["test_acc_b"]
+        acc = train_multitask(plan.multitask, d, overwrite=True, log=ctx.log)["test_acc_b"]
         ok = acc >= plan.multitask_min_acc
         rel = "≥" if ok else "<"
         return ok, f"task-B test accuracy {acc:.2%} {rel} {plan.multitask_min_acc:.0%}", {}
@@ -340,7 +342,7 @@ def _run_multitask(plan: Plan) -> Callable[[_Context, Path], tuple[bool, str, di
 
 def _run_mlp(plan: Plan) -> Callable[[_Context, Path], tuple[bool, str, dict]]:
     def run(ctx: _Context, d: Path) -> tuple[bool, str, dict]:
-        train_mlp(
+        summary = train_mlp(
             plan.mlp,
             d,
             data_dir=ctx.data_dir,
@@ -348,7 +350,6 @@ def _run_mlp(plan: Plan) -> Callable[[_Context, Path], tuple[bool, str, dict]]:
             overwrite=True,
             log=ctx.log,
         )
-        summary = read_json(d / "summary.json")
         acc = summary["test_acc"]
         ok = acc >= plan.mlp_min_acc
         rel = "≥" if ok else "<"
@@ -379,9 +380,7 @@ def _run_vae_toy(plan: Plan, config: VAEConfig) -> Callable[[_Context, Path], tu
             toy = load_toy2d(config.dataset, n_train=n_train, n_test=n_test, seed=config.data_seed)
             data = VAEData(config.dataset, toy.train, toy.test, truth=toy)
             info = {"n_train": n_train, "n_test": n_test}
-        train_vae(config, d, data=data, overwrite=True, log=ctx.log)
-        summary = read_json(d / "summary.json")
-        gap = summary["gap_to_entropy"]
+        gap = train_vae(config, d, data=data, overwrite=True, log=ctx.log)["gap_to_entropy"]
         if plan.toy_max_gap is None:
             ok, message = _fell(d)
             return ok, f"{message}; gap to the entropy bound {gap:+.3f}", info
@@ -407,8 +406,7 @@ def _run_vae_mnist(plan: Plan) -> Callable[[_Context, Path], tuple[bool, str, di
                 test_labels=data.test_labels[:n_test],
             )
             info = {"n_train": n_train, "n_test": n_test}
-        train_vae(config, d, data=data, overwrite=True, log=ctx.log)
-        neg_elbo = read_json(d / "summary.json")["test_neg_elbo"]
+        neg_elbo = train_vae(config, d, data=data, overwrite=True, log=ctx.log)["test_neg_elbo"]
         if plan.mnist_max_neg_elbo is None:
             ok, message = _fell(d)
             return ok, message, info
