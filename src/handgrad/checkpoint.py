@@ -29,7 +29,7 @@ import numpy as np
 from handgrad.errors import HandgradError
 from handgrad.nn.module import Module
 from handgrad.optim import Optimizer, Schedule
-from handgrad.runs import Run, load_arrays, save_arrays
+from handgrad.runs import Run, load_arrays, save_arrays, to_jsonable
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -88,12 +88,11 @@ class TrainingState:
         for name, rng in self.all_rngs().items():
             arrays[f"rng/{name}"] = np.array(json.dumps(rng.bit_generator.state))
         arrays["meta/epoch"] = np.array(self.epoch)
-        arrays["meta/metrics"] = np.array(json.dumps(self.metrics))
+        arrays["meta/metrics"] = np.array(json.dumps(to_jsonable(self.metrics)))
         if self.progress is not None:
             arrays["progress/order"] = self.progress.order
             arrays["progress/step"] = np.array(self.progress.step)
-            sums = {k: getattr(v, "item", lambda v=v: v)() for k, v in self.progress.sums.items()}
-            arrays["progress/sums"] = np.array(json.dumps(sums))
+            arrays["progress/sums"] = np.array(json.dumps(to_jsonable(self.progress.sums)))
         save_arrays(path, arrays)
 
     def load(self, path: str | Path) -> None:

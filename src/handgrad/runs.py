@@ -24,11 +24,12 @@ from handgrad.errors import HandgradError
 from handgrad.io import atomic_write
 
 
-def _jsonable(obj: Any) -> Any:
+def to_jsonable(obj: Any) -> Any:
+    """``obj`` with NumPy scalars and arrays, tuples and paths turned into JSON types."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [to_jsonable(v) for v in obj]
     if isinstance(obj, Path):
         return str(obj)
     if isinstance(obj, np.generic):
@@ -62,7 +63,7 @@ def load_config(run_dir: str | Path, cls: type[T], model: str) -> T:
 def write_json(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_write(path, "w") as f:
-        json.dump(_jsonable(obj), f, indent=2)
+        json.dump(to_jsonable(obj), f, indent=2)
         f.write("\n")
 
 
@@ -141,13 +142,13 @@ class Run:
             stale.unlink(missing_ok=True)
         run.config = read_json(run.path / "config.json")
         with atomic_write(run.path / "metrics.jsonl", "w") as f:
-            f.writelines(json.dumps(_jsonable(row)) + "\n" for row in metrics)
+            f.writelines(json.dumps(to_jsonable(row)) + "\n" for row in metrics)
         return run
 
     def log(self, **metrics: Any) -> None:
         """Append one epoch's metrics as a JSON line (flushed at once)."""
         with open(self.path / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(_jsonable(metrics)) + "\n")
+            f.write(json.dumps(to_jsonable(metrics)) + "\n")
 
     def file(self, name: str) -> Path:
         """Path of a file inside the run directory."""
