@@ -6,7 +6,6 @@ lr 0.1 decayed ×0.1 every 20 epochs (StepLR), batch 16, 60 epochs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -134,8 +133,7 @@ def _train_epoch(
         xb, yb = x[idx], y[idx]
         logits = model.forward(xb)
         loss = loss_fn.forward(logits, yb)
-        if not math.isfinite(loss):
-            check_finite(loss, "the loss", epoch, step, partial(locate_nonfinite, model, xb))
+        check_finite(loss, "the loss", epoch, step, partial(locate_nonfinite, model, xb))
         sums["loss"] += loss * len(idx)
         sums["correct"] += np.count_nonzero(logits.argmax(axis=1) == yb)
         opt.zero_grad()
