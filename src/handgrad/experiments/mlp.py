@@ -229,7 +229,9 @@ def train_mlp(
     )
 
     save_arrays(run.file("weights.npz"), model.state_dict())
-    test_acc = accuracy(model, data.test.x, data.test.y)
+    pred = model.predict(data.test.x)
+    test_acc = float((pred == data.test.y).mean())
+    _figures(run, data, pred, state.metrics)
     summary = {
         "dataset": config.dataset,
         "test_acc": test_acc,
@@ -237,16 +239,15 @@ def train_mlp(
         "train_seconds": sum(r["seconds"] for r in state.metrics),
         "reference_test_acc": 0.9518 if config.dataset == "mnist" else None,
     }
-    write_json(run.file("summary.json"), summary)
-    _figures(run, model, data, state.metrics)
+    write_json(run.file("summary.json"), summary)  # last: a run with a summary is complete
     log(f"test accuracy {100 * test_acc:.2f}%  ({run.path})")
     return summary
 
 
-def _figures(run: Run, model: MLP, data: ImageDataset, metrics: list[dict]) -> None:
+def _figures(run: Run, data: ImageDataset, pred: np.ndarray, metrics: list[dict]) -> None:
+    """The loss curve, confusion matrix and misclassified digits, from test predictions."""
     from handgrad.plots import mlp as plots
 
-    pred = model.predict(data.test.x)
     plots.loss_curve(metrics, run.file("loss_curve.png"))
     plots.confusion_matrix(data.test.y, pred, data.classes, run.file("confusion_matrix.png"))
     plots.misclassified(

@@ -325,8 +325,8 @@ def train_vae(
     vae.beta = config.beta
     save_arrays(run.file("weights.npz"), vae.state_dict())
     summary = _summary(config, vae, data, metrics)
-    write_json(run.file("summary.json"), summary)
     _figures(run, config, vae, data, metrics)
+    write_json(run.file("summary.json"), summary)  # last: a run with a summary is complete
     log(_summary_line(summary) + f"  ({run.path})")
     return summary
 
