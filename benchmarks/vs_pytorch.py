@@ -204,14 +204,14 @@ def run_handgrad(case: Case, data, model, epochs: int) -> dict:
             seconds.append(time.perf_counter() - start)
         return {"seconds": seconds, "train_loss": loss}
 
-    from handgrad.train import minibatches
+    from handgrad.loop import epoch_batches
 
     x, opt = data.train.x, Adam(model.parameters(), lr=case.lr)
     for _ in range(epochs):
         start = time.perf_counter()
         total = 0.0
-        for idx in minibatches(x.shape[0], case.batch_size, rng):
-            total += model.loss(x[idx]) * idx.shape[0]
+        for _, (xb,) in epoch_batches(None, (x,), case.batch_size, rng, {}):
+            total += model.loss(xb) * xb.shape[0]
             opt.zero_grad()
             model.backward()
             opt.step()

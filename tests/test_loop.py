@@ -92,18 +92,20 @@ def test_epoch_batches_follow_minibatches_and_resume_mid_epoch():
     from handgrad.loop import epoch_batches
     from handgrad.train import minibatches
 
+    rows = np.arange(10) * 10  # data whose rows name their index
     expected = list(minibatches(10, 3, np.random.default_rng(4)))
-    got = list(epoch_batches(None, 10, 3, np.random.default_rng(4), {}))
+    got = list(epoch_batches(None, (rows, -rows), 3, np.random.default_rng(4), {}))
     assert [s for s, _ in got] == [1, 2, 3, 4]
-    for (_, a), b in zip(got, expected, strict=True):
-        np.testing.assert_array_equal(a, b)
+    for (_, (a, minus_a)), b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, rows[b])
+        np.testing.assert_array_equal(minus_a, -rows[b])
 
     state, _ = make_state_only()
     state.progress = EpochProgress(np.arange(10)[::-1].copy(), step=2, sums={"loss": 1.5})
     sums = {"loss": 0.0}
-    rest = list(epoch_batches(state, 10, 3, np.random.default_rng(0), sums))
+    rest = list(epoch_batches(state, (rows,), 3, np.random.default_rng(0), sums))
     assert [s for s, _ in rest] == [3, 4]
-    np.testing.assert_array_equal(rest[0][1], [3, 2, 1])
+    np.testing.assert_array_equal(rest[0][1][0], [30, 20, 10])
     assert sums == {"loss": 1.5} and state.progress is None
 
 

@@ -79,6 +79,46 @@ def test_sgd_matches_the_formulas(kwargs):
         np.testing.assert_allclose(p.data, e, rtol=1e-13, atol=1e-15)
 
 
+def _run_scaled(opt, params: list[Parameter], scale: float) -> None:
+    """`_run` with every gradient of scale · L, as a loop seeding backward with dL = scale."""
+    for t in range(STEPS):
+        for p, g in zip(params, _grads(t, params), strict=True):
+            p.grad[...] = scale * g
+        opt.step(grad_scale=scale)
+
+
+@pytest.mark.parametrize("scale", [0.1, 3.0])
+@pytest.mark.parametrize(
+    "make",
+    [
+        *(lambda ps, k=k: SGD(ps, lr=0.1, **k) for k in SGD_SETTINGS),
+        lambda ps: Adam(ps, lr=0.01, weight_decay=0.01),
+    ],
+    ids=[",".join(k) or "plain" for k in SGD_SETTINGS] + ["adam"],
+)
+def test_step_with_scaled_gradients_is_the_same_step(make, scale):
+    """Gradients of s · L with step(grad_scale=s) give the update of the plain gradients."""
+    a_params, b_params = _params(), _params()
+    _run(make(a_params), a_params)
+    _run_scaled(make(b_params), b_params, scale)
+    for pa, pb in zip(a_params, b_params, strict=True):
+        np.testing.assert_allclose(pb.data, pa.data, rtol=1e-12, atol=1e-14)
+
+
+def test_grad_scale_folds_the_learning_rate_into_plain_sgd_only():
+    """Plain SGD asks for gradients of lr · L and then only subtracts them: θ ← θ − g."""
+    params = _params()
+    assert SGD(params, lr=0.1).grad_scale == 0.1
+    for opt in (SGD(params, lr=0.1, momentum=0.9), SGD(params, weight_decay=0.1), Adam(params)):
+        assert opt.grad_scale == 1.0
+    p = Parameter(np.array([1.0, -2.0]))
+    p.grad[...] = [0.05, 0.4]  # already lr · ∇ for ∇ = (0.5, 4), lr = 0.1
+    SGD([p], lr=0.1).step(grad_scale=0.1)
+    np.testing.assert_array_equal(p.data, [0.95, -2.4])
+    with pytest.raises(HandgradError, match="grad_scale must be a positive number"):
+        SGD([p], lr=0.1).step(grad_scale=0.0)
+
+
 def test_plain_sgd_single_step_by_hand():
     p = Parameter(np.array([1.0, -2.0]))
     p.grad[...] = [0.5, 4.0]

@@ -20,7 +20,7 @@ import contextlib
 import math
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ import numpy as np
 from handgrad.checkpoint import CHECKPOINT_NAME, EpochProgress, TrainingState
 from handgrad.errors import HandgradError
 from handgrad.runs import Run
-from handgrad.train import batch_order
+from handgrad.train import batch_order, gather_ahead
 
 Metrics = dict[str, Any]
 
@@ -85,12 +85,14 @@ def stop_requests(state: TrainingState) -> contextlib.AbstractContextManager[Non
 
 def epoch_batches(
     state: TrainingState | None,
-    n: int,
+    data: Sequence[np.ndarray],
     batch_size: int,
     rng: np.random.Generator,
     sums: dict[str, Any],
-) -> Iterator[tuple[int, np.ndarray]]:
-    """(step, row indices) for each batch of the current epoch, in `minibatches` order.
+) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
+    """(step, batch) for each batch of the current epoch, in `minibatches` order: batch
+    holds the batch's rows of each array in ``data`` (all with the same number of
+    rows), gathered ahead by a background thread (`handgrad.train.gather_ahead`).
 
     ``sums`` is the training loop's dict of running totals, updated by the loop after
     each step. If a stop was requested, the point after the finished step — batch order,
@@ -98,6 +100,7 @@ def epoch_batches(
     continues from there, with ``sums`` restored. Without a ``state`` (a bare loop, e.g.
     in a benchmark) this is plain `minibatches`.
     """
+    n = data[0].shape[0]
     if state is None:
         progress = EpochProgress(batch_order(n, batch_size, rng))
     elif state.progress is None:
@@ -105,13 +108,15 @@ def epoch_batches(
     else:
         progress = state.progress
         sums.update(progress.sums)
-    for start in range(progress.step * batch_size, n, batch_size):
-        yield progress.step + 1, progress.order[start : start + batch_size]
-        progress.step += 1
-        if state is not None and state.stop_requested:
-            progress.sums = dict(sums)
-            state.save(state.checkpoint_path)
-            raise _Stopped
+    batches = gather_ahead(data, progress.order, batch_size, start=progress.step * batch_size)
+    with contextlib.closing(batches):
+        for batch in batches:
+            yield progress.step + 1, batch
+            progress.step += 1
+            if state is not None and state.stop_requested:
+                progress.sums = dict(sums)
+                state.save(state.checkpoint_path)
+                raise _Stopped
     if state is not None:
         state.progress = None
 

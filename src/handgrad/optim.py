@@ -8,6 +8,13 @@ The updates run in the training hot loop, so they allocate nothing: every interm
 goes through ``out=`` into a per-parameter scratch buffer, and Python-float scalars keep
 float32 arrays float32. ``zero_grad`` only marks each gradient as zero
 (`Parameter.zero_grad`); the next backward writes it instead of adding to it.
+
+Folding the learning rate into the backward pass: every gradient is linear in the
+seed dL of the backward pass, so a loop may seed it with ``dL = opt.grad_scale`` and
+call ``opt.step(grad_scale=opt.grad_scale)``. For plain SGD the scale is the learning
+rate, the gradients come out as lr · ∇ and the update is the single pass θ ← θ − g
+(instead of a multiply and a subtract per parameter); every other optimiser has scale
+1. ``step(grad_scale=s)`` is correct for any s: it divides the gradients by s first.
 """
 
 from __future__ import annotations
@@ -60,8 +67,23 @@ class Optimizer:
         for p in self.params:
             p.zero_grad()
 
-    def step(self) -> None:
+    @property
+    def grad_scale(self) -> float:
+        """The seed dL of the backward pass that makes `step` cheapest (see the module
+        docstring): 1 here; the learning rate for plain SGD."""
+        return 1.0
+
+    def step(self, grad_scale: float = 1.0) -> None:
+        """Update every parameter from its gradient, which is of ``grad_scale`` · L
+        (the backward pass was seeded with dL = grad_scale)."""
         raise NotImplementedError
+
+    def _unscale(self, grad_scale: float) -> None:
+        """Divide every gradient by ``grad_scale`` in place (nothing to do for 1)."""
+        if grad_scale != 1.0:
+            inverse = 1.0 / _positive("grad_scale", grad_scale)
+            for p in self.params:
+                p.grad *= inverse
 
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
         return {}
@@ -125,14 +147,24 @@ class SGD(Optimizer):
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
         return {"velocity": self.velocity}
 
-    def step(self) -> None:
+    @property
+    def grad_scale(self) -> float:
+        """lr for plain SGD: gradients of lr · L make the update θ ← θ − g."""
+        return 1.0 if (self.weight_decay or self.momentum) else self.lr
+
+    def step(self, grad_scale: float = 1.0) -> None:
         self.t += 1
         if not (self.weight_decay or self.momentum):  # plain SGD, the reference run's
-            lr = self.lr
+            # θ ← θ − (lr / s) · (s ∇); with s = lr (`grad_scale`) that is one subtraction.
+            lr = self.lr / _positive("grad_scale", grad_scale)
             for p, s in zip(self.params, self.scratch, strict=True):
-                np.multiply(p.grad, lr, out=s)
-                p.data -= s
+                if lr == 1.0:
+                    p.data -= p.grad
+                else:
+                    np.multiply(p.grad, lr, out=s)
+                    p.data -= s
             return
+        self._unscale(grad_scale)
         for i, (p, s) in enumerate(zip(self.params, self.scratch, strict=True)):
             data, g = p.data, p.grad
             if self.weight_decay:
@@ -178,7 +210,8 @@ class Adam(Optimizer):
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
         return {"m": self.m, "v": self.v}
 
-    def step(self) -> None:
+    def step(self, grad_scale: float = 1.0) -> None:
+        self._unscale(grad_scale)
         self.t += 1
         c1 = 1 - self.b1**self.t
         c2 = 1 - self.b2**self.t

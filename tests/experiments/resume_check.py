@@ -80,8 +80,8 @@ def assert_mid_epoch_stop_resumes_bit_identically(
 
     def signalling(*args, **kwargs):
         calls["epochs"] += 1
-        for s, idx in real(*args, **kwargs):
-            yield s, idx
+        for s, batch in real(*args, **kwargs):
+            yield s, batch
             if calls["epochs"] == epoch and s == step:
                 os.kill(os.getpid(), signal.SIGTERM)  # handled as a stop request
 

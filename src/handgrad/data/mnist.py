@@ -376,8 +376,9 @@ def load_dataset(
     mean, std = _pixel_stats(train_img) if standardize else (0.0, 1.0)
 
     def split(images: np.ndarray, labels: np.ndarray) -> Split:
-        x = images.reshape(len(images), -1).astype(dt)
-        x /= dt.type(255.0 * std)
+        # One pass that casts while it divides: several times faster than astype + /=,
+        # and the same numbers.
+        x = np.divide(images.reshape(len(images), -1), dt.type(255.0 * std), dtype=dt)
         if mean:
             x -= dt.type(mean / std)
         return Split(x=x, y=labels.astype(np.int64))

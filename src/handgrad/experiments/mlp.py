@@ -129,16 +129,16 @@ def _train_epoch(
     """
     model.train()
     sums = {"loss": 0.0, "correct": 0}
-    for step, idx in epoch_batches(state, x.shape[0], batch_size, rng, sums):
-        xb, yb = x[idx], y[idx]
+    for step, (xb, yb) in epoch_batches(state, (x, y), batch_size, rng, sums):
         logits = model.forward(xb)
         loss = loss_fn.forward(logits, yb)
         check_finite(loss, "the loss", epoch, step, partial(locate_nonfinite, model, xb))
-        sums["loss"] += loss * len(idx)
+        sums["loss"] += loss * xb.shape[0]
         sums["correct"] += np.count_nonzero(logits.argmax(axis=1) == yb)
         opt.zero_grad()
-        model.backward(loss_fn.backward())
-        opt.step()
+        dloss = opt.grad_scale  # lr for plain SGD: the update is then θ ← θ − g
+        model.backward(loss_fn.backward(dloss))
+        opt.step(grad_scale=dloss)
         if step % 200 == 0:
             bar.update(200)
     bar.update(max(0, bar.total - bar.n))

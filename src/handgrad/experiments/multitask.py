@@ -86,15 +86,15 @@ def train_epoch(
     net.train()
     y_onehot = one_hot(data.labels_train, net.n_classes, net.dtype)
     sums = {"loss": 0.0, "count": 0}
-    batches = epoch_batches(state, data.x_train.shape[0], batch_size, rng, sums)
-    for step, idx in batches:
-        loss = net.loss(data.x_train[idx], data.yA_train[idx], y_onehot[idx])
+    arrays = (data.x_train, data.yA_train, y_onehot)
+    for step, (xb, yAb, yBb) in epoch_batches(state, arrays, batch_size, rng, sums):
+        loss = net.loss(xb, yAb, yBb)
         check_finite(loss, "the loss", epoch, step, lambda: locate_nonfinite(net))
         optimizer.zero_grad()
         net.backward()
         optimizer.step()
-        sums["loss"] += loss * len(idx)
-        sums["count"] += len(idx)
+        sums["loss"] += loss * xb.shape[0]
+        sums["count"] += xb.shape[0]
     return sums["loss"] / sums["count"]
 
 

@@ -262,8 +262,8 @@ def _train_epoch(
     vae.train()
     totals = _Totals()
     sums = vars(totals)  # rec, kl, n: saved with a mid-epoch checkpoint
-    for step, idx in epoch_batches(state, x.shape[0], batch_size, rng, sums):
-        terms = vae.elbo_terms(x[idx], rng=rng)
+    for step, (xb,) in epoch_batches(state, (x,), batch_size, rng, sums):
+        terms = vae.elbo_terms(xb, rng=rng)
         check_finite(terms.loss, "the loss", epoch, step, partial(locate_nonfinite, vae))
         opt.zero_grad()
         vae.backward()

@@ -66,7 +66,7 @@ class MLP(Sequential):
         # The input is data, not a parameter: the first layer need not compute ∂L/∂x.
         self.layers[0].needs_input_grad = False
 
-    def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class predictions (m,) in eval mode, computed in chunks to bound memory."""
         was_training = self.training
         self.eval()

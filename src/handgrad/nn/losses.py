@@ -11,6 +11,8 @@ float32 prediction gives a float32 gradient.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from handgrad.errors import HandgradError
@@ -21,8 +23,9 @@ from handgrad.nn.softmax import log_softmax
 def check_labels(labels: np.ndarray, k: int) -> np.ndarray:
     """``labels`` as a 1-D integer array with values in [0, k); a `HandgradError` otherwise.
 
-    One reduction checks both bounds: cast to uint64, negative labels wrap round to
-    huge values, so ``max < k`` holds exactly when all lie in [0, k).
+    One reduction checks both bounds: viewed as unsigned integers of the same size (a
+    view, no copy), negative labels are huge values, so ``max < k`` holds exactly when
+    all lie in [0, k).
     """
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
@@ -30,12 +33,20 @@ def check_labels(labels: np.ndarray, k: int) -> np.ndarray:
             f"labels must be a 1-D integer array, got dtype {labels.dtype} and shape "
             f"{labels.shape}; convert them with labels.astype(np.int64)"
         )
-    if labels.size and labels.astype(np.uint64, copy=False).max() >= k:
+    if labels.size and labels.view(f"u{labels.dtype.itemsize}").max() >= k:
         raise HandgradError(
             f"labels must lie in [0, {k}), got values from {labels.min()} to {labels.max()}; "
             "check the number of classes"
         )
     return labels
+
+
+@functools.cache
+def _row_indices(m: int) -> np.ndarray:
+    """0, 1, …, m − 1 (read-only, made once per batch size): the rows of a label gather."""
+    rows = np.arange(m)
+    rows.flags.writeable = False
+    return rows
 
 
 def one_hot(labels: np.ndarray, k: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
@@ -116,12 +127,13 @@ class SoftmaxCrossEntropy(Loss):
     def _forward_labels(self, logits: np.ndarray, labels: np.ndarray) -> float:
         """The label path without a one-hot matrix: with s = z − max_k z and
         S = Σ_k e^{s_k}, L_i = log S_i − s_{i,y_i} and ŷ − y is ŷ with 1 taken off at y_i."""
-        rows = np.arange(logits.shape[0])
+        rows = _row_indices(logits.shape[0])
         shifted = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(shifted)
+        picked = shifted[rows, labels]
+        probs = np.exp(shifted, out=shifted)
         total = probs.sum(axis=1, keepdims=True)
         probs /= total
-        loss = (np.log(total).sum() - shifted[rows, labels].sum()) / logits.shape[0]
+        loss = (np.log(total).sum() - picked.sum()) / logits.shape[0]
         probs[rows, labels] -= 1
         self._saved = probs
         return float(loss)
