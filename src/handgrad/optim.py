@@ -215,25 +215,45 @@ class Adam(Optimizer):
         self.t += 1
         c1 = 1 - self.b1**self.t
         c2 = 1 - self.b2**self.t
-        step_size = self.lr / c1
+        if self.weight_decay:
+            for p in self.params:
+                p.data *= 1 - self.lr * self.weight_decay
+        # lr · m̂ / (√v̂ + ε) = k · m / (√v + ε √c2) with k = lr √c2 / c1: one pass fewer.
+        eps, k = self.eps * math.sqrt(c2), self.lr * math.sqrt(c2) / c1
         for p, m, v, s in zip(self.params, self.m, self.v, self.scratch, strict=True):
-            data, g = p.data, p.grad
-            m *= self.b1
-            np.multiply(g, 1 - self.b1, out=s)
-            m += s
-            v *= self.b2
-            np.multiply(g, g, out=s)
-            s *= 1 - self.b2
-            v += s
-            if self.weight_decay:
-                data *= 1 - self.lr * self.weight_decay
-            # s = step_size · m / (√(v / c2) + ε)
-            np.divide(v, c2, out=s)
-            np.sqrt(s, out=s)
-            s += self.eps
-            np.divide(m, s, out=s)
-            s *= step_size
-            data -= s
+            _adam_update(p.data, p.grad, m, v, s, b1=self.b1, b2=self.b2, eps=eps, k=k)
+
+
+def _adam_update(
+    data: np.ndarray,
+    g: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    s: np.ndarray,
+    *,
+    b1: float,
+    b2: float,
+    eps: float,
+    k: float,
+) -> None:
+    """The in-place Adam update of one parameter (or matching slices), with scratch s:
+
+    m ← b1 (m − g) + g  = b1 m + (1 − b1) g
+    v ← b2 (v − g²) + g² = b2 v + (1 − b2) g²
+    θ ← θ − k · m / (√v + eps)
+    """
+    m -= g
+    m *= b1
+    m += g
+    np.multiply(g, g, out=s)
+    v -= s
+    v *= b2
+    v += s
+    np.sqrt(v, out=s)
+    s += eps
+    np.divide(m, s, out=s)
+    s *= k
+    data -= s
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
