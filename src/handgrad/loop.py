@@ -121,12 +121,16 @@ def epoch_batches(
         state.progress = None
 
 
-def check_finite(value: float, what: str, epoch: int, step: int, where: Callable[[], str]) -> None:
-    """Raise `Diverged` if ``value`` is NaN/Inf, naming epoch, step and ``where()``."""
+def check_finite(
+    value: float, what: str, epoch: int, step: int, where: Callable[..., str], *args: Any
+) -> None:
+    """Raise `Diverged` if ``value`` is NaN/Inf, naming epoch, step and ``where(*args)``
+    (called only then: the check runs every step)."""
     if not math.isfinite(value):
         raise Diverged(
-            f"{what} became {value} at epoch {epoch}, step {step}, first seen in {where()}; "
-            "lower the learning rate (--lr) or add batch norm; the last good checkpoint is kept"
+            f"{what} became {value} at epoch {epoch}, step {step}, first seen in "
+            f"{where(*args)}; lower the learning rate (--lr) or add batch norm; the last "
+            "good checkpoint is kept"
         )
 
 

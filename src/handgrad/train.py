@@ -100,7 +100,7 @@ def gather_ahead(
             if isinstance(item, BaseException):
                 raise item
             for i in range(0, item[0].shape[0], batch_size):
-                yield tuple(a[i : i + batch_size] for a in item)
+                yield tuple([a[i : i + batch_size] for a in item])  # a list: faster than a genexpr
     finally:
         stop.set()
         worker.join()

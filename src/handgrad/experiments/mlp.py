@@ -7,7 +7,6 @@ lr 0.1 decayed ×0.1 every 20 epochs (StepLR), batch 16, 60 epochs.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +131,7 @@ def _train_epoch(
     for step, (xb, yb) in epoch_batches(state, (x, y), batch_size, rng, sums):
         logits = model.forward(xb)
         loss = loss_fn.forward(logits, yb)
-        check_finite(loss, "the loss", epoch, step, partial(locate_nonfinite, model, xb))
+        check_finite(loss, "the loss", epoch, step, locate_nonfinite, model, xb)
         sums["loss"] += loss * xb.shape[0]
         sums["correct"] += np.count_nonzero(logits.argmax(axis=1) == yb)
         opt.zero_grad()

@@ -89,7 +89,7 @@ def train_epoch(
     arrays = (data.x_train, data.yA_train, y_onehot)
     for step, (xb, yAb, yBb) in epoch_batches(state, arrays, batch_size, rng, sums):
         loss = net.loss(xb, yAb, yBb)
-        check_finite(loss, "the loss", epoch, step, lambda: locate_nonfinite(net))
+        check_finite(loss, "the loss", epoch, step, locate_nonfinite, net)
         optimizer.zero_grad()
         net.backward()
         optimizer.step()

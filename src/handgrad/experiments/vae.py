@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +263,7 @@ def _train_epoch(
     sums = vars(totals)  # rec, kl, n: saved with a mid-epoch checkpoint
     for step, (xb,) in epoch_batches(state, (x,), batch_size, rng, sums):
         terms = vae.elbo_terms(xb, rng=rng)
-        check_finite(terms.loss, "the loss", epoch, step, partial(locate_nonfinite, vae))
+        check_finite(terms.loss, "the loss", epoch, step, locate_nonfinite, vae)
         opt.zero_grad()
         vae.backward()
         opt.step()

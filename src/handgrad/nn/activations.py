@@ -29,8 +29,10 @@ class ReLU(_Elementwise):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dx = dy ⊙ 1[x > 0]   (the step function, not (x + |x|)/2)."""
-        check_grad(self, dy, self._saved)
-        return dy * self._saved
+        mask = self._saved
+        if mask is None or dy.__class__ is not np.ndarray or dy.shape != mask.shape:
+            check_grad(self, dy, mask)  # the full check (and its message) off the hot path
+        return dy * mask
 
 
 class Sigmoid(_Elementwise):
