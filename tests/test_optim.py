@@ -278,3 +278,43 @@ def test_schedule_state_round_trip():
 def test_bad_schedule_settings_raise(make, match):
     with pytest.raises(HandgradError, match=match):
         make(_opt())
+
+
+def _is_subnormal(a: np.ndarray) -> np.ndarray:
+    return (a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)
+
+
+@pytest.mark.parametrize(
+    "make, state",
+    [
+        (lambda ps: Adam(ps, lr=1e-3), lambda opt: opt.m + opt.v),
+        (lambda ps: SGD(ps, lr=1e-3, momentum=0.9), lambda opt: opt.velocity),
+    ],
+    ids=["adam", "sgd-momentum"],
+)
+def test_state_of_a_weight_without_gradient_never_turns_subnormal(make, state):
+    """A gradient that stops (an MNIST border pixel's) leaves the state decaying by β
+    per step, through the slow subnormal range unless it is flushed to 0 first."""
+    p = Parameter(np.ones(4, dtype=np.float32))
+    opt = make([p])
+    p.grad[...] = 1.0
+    opt.step()
+    seen_tiny = False
+    for _ in range(1200):  # 0.9^t takes m from 0.1 to below 1e-38 near t = 790
+        p.grad[...] = 0.0
+        opt.step()
+        assert not any(_is_subnormal(a).any() for a in state(opt))
+        seen_tiny |= any(((a != 0) & (np.abs(a) < 1e-20)).any() for a in state(opt))
+    assert seen_tiny  # the state did decay that far, so the flush was what kept it normal
+    assert np.isfinite(p.data).all()
+
+
+def test_flush_tiny_zeroes_only_entries_far_below_any_step():
+    from handgrad.optim import flush_threshold, flush_tiny
+
+    t = flush_threshold(np.dtype(np.float32))
+    a = np.array([0.0, 1e-3, -2.5, t, -t, t / 2, -t / 1e3, 1e-39], dtype=np.float32)
+    before = a.copy()
+    flush_tiny(a, np.empty_like(a))
+    np.testing.assert_array_equal(a[:5], before[:5])
+    np.testing.assert_array_equal(a[5:], 0)
