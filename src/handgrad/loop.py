@@ -28,7 +28,7 @@ import numpy as np
 from handgrad.checkpoint import CHECKPOINT_NAME, EpochProgress, TrainingState
 from handgrad.errors import HandgradError
 from handgrad.runs import Run
-from handgrad.train import batch_order, gather_ahead
+from handgrad.train import SMALL_STEP_MACS, batch_order, blas_threads, gather_ahead, step_macs
 
 Metrics = dict[str, Any]
 
@@ -142,20 +142,29 @@ def run_epochs(
     evaluate: Callable[[], Metrics],
     describe: Callable[[Metrics], str],
     log: Callable[[str], None] = print,
+    *,
+    batch_size: int | None = None,
 ) -> list[Metrics]:
     """Train until ``total_epochs`` are done; returns all epochs' metrics.
 
     ``train_epoch(epoch)`` trains one epoch (drawing its batches from `epoch_batches`)
     and returns its training metrics; ``evaluate()`` returns held-out metrics;
     ``describe(row)`` formats the line printed after each epoch. Each row also gets
-    ``epoch``, ``lr`` and ``seconds``.
+    ``epoch``, ``lr`` and ``seconds``. With ``batch_size``, a model whose training
+    step is small runs on one BLAS thread (`handgrad.train.blas_threads`).
     """
     state.checkpoint_path = run.file(CHECKPOINT_NAME)
     state.stop_requested = False
+    weights = [p.data for p in state.optimizer.params]
+    macs = step_macs(weights, batch_size) if batch_size else SMALL_STEP_MACS
     try:
         # Overflow shows up as a non-finite loss, which `check_finite` reports in one
         # line with its place; NumPy's own warnings would only add noise before it.
-        with stop_requests(state), np.errstate(over="ignore", invalid="ignore"):
+        with (
+            stop_requests(state),
+            np.errstate(over="ignore", invalid="ignore"),
+            blas_threads(macs),
+        ):
             for epoch in range(state.epoch + 1, total_epochs + 1):
                 lr = state.optimizer.lr
                 start = time.perf_counter()

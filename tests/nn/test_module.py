@@ -210,3 +210,17 @@ def test_parameter_zero_grad_is_lazy_but_exact():
     p.zero_grad()
     p.add_grad(np.full((2, 3), 2.0, dtype=np.float32))
     np.testing.assert_array_equal(p.grad, np.full((2, 3), 2.0))
+
+
+def test_parameter_add_sum_writes_then_accumulates():
+    from handgrad.nn.module import Parameter
+
+    p = Parameter(np.ones(3, dtype=np.float32))
+    p.grad[...] = 7
+    p.zero_grad()
+    dy = np.arange(6, dtype=np.float32).reshape(2, 3)
+    p.add_sum(dy)  # written over the stale 7s
+    np.testing.assert_array_equal(p.grad, dy.sum(axis=0))
+    p.add_sum(dy)
+    np.testing.assert_array_equal(p.grad, 2 * dy.sum(axis=0))
+    assert p.grad.dtype == np.float32

@@ -225,6 +225,7 @@ def train_mlp(
         lambda: {f"{eval_name}_acc": accuracy(model, eval_split.x, eval_split.y)},
         describe,
         log,
+        batch_size=config.batch_size,
     )
 
     save_arrays(run.file("weights.npz"), model.state_dict())

@@ -165,6 +165,7 @@ def train_multitask(
         evaluate_splits,
         _describe,
         log=log if log is not None else lambda line: None,
+        batch_size=config.batch_size,
     )
     final = history[-1]
     summary = {

@@ -320,7 +320,16 @@ def train_vae(
             f"(rec {row['test_rec']:.4f}, KL {row['test_kl']:.4f})  {row['seconds']:.2f}s"
         )
 
-    metrics = run_epochs(state, run, config.epochs, train_epoch, evaluate_test, describe, log)
+    metrics = run_epochs(
+        state,
+        run,
+        config.epochs,
+        train_epoch,
+        evaluate_test,
+        describe,
+        log,
+        batch_size=config.batch_size,
+    )
     vae.beta = config.beta
     save_arrays(run.file("weights.npz"), vae.state_dict())
     summary = _summary(config, vae, data, metrics)

@@ -74,7 +74,7 @@ class Linear(Module):
             check_grad(self, dy, None if x is None else (x.shape[0], self.out_features))
         self.weight.add_matmul(dy.T, x)
         if self.bias is not None:
-            self.bias.add_grad(dy.sum(axis=0))
+            self.bias.add_sum(dy, axis=0)
         if not self.needs_input_grad:
             return None
         return dy @ self.weight.data

@@ -25,7 +25,7 @@ class Parameter:
     """A trainable array and its gradient (same shape and dtype).
 
     ``zero_grad()`` only marks the gradient as zero; reading ``grad`` then fills it with
-    zeros, while `add_grad` / `add_matmul` write the first contribution straight into it
+    zeros, while `add_grad` / `add_sum` / `add_matmul` write the first contribution straight into it
     instead of adding to zeros — a backward pass in the hot loop skips a fill and a pass.
     """
 
@@ -59,6 +59,14 @@ class Parameter:
             self._grad_is_zero = False
         else:
             self._grad += g
+
+    def add_sum(self, a: np.ndarray, axis: int = 0) -> None:
+        """grad += a.sum(axis), without a temporary when the gradient is zero."""
+        if self._grad_is_zero:
+            np.add.reduce(a, axis=axis, out=self._grad)
+            self._grad_is_zero = False
+        else:
+            self._grad += a.sum(axis=axis)
 
     def add_matmul(self, a: np.ndarray, b: np.ndarray) -> None:
         """grad += a @ b, without a temporary when the gradient is zero."""
