@@ -98,3 +98,26 @@ def test_gather_ahead_reraises_the_threads_error():
     with pytest.raises(IndexError):
         list(gather_ahead((x,), np.array([0, 1, 9]), 2))
     assert not any(t.is_alive() for t in _gather_threads() - before)
+
+
+def test_step_macs_counts_the_forward_products():
+    from handgrad.train import step_macs
+
+    weights = [np.zeros((50, 784)), np.zeros(50), np.zeros((10, 50)), np.zeros(10)]
+    assert step_macs(weights, 16) == 16 * (784 * 50 + 50 * 10)
+
+
+def test_blas_threads_limits_blas_to_one_thread_for_small_steps_only():
+    from threadpoolctl import threadpool_info
+
+    from handgrad.train import SMALL_STEP_MACS, blas_threads
+
+    def blas_threads_now() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads_now()
+    with blas_threads(SMALL_STEP_MACS - 1):
+        assert blas_threads_now() <= {1}
+    assert blas_threads_now() == before
+    with blas_threads(SMALL_STEP_MACS):
+        assert blas_threads_now() == before

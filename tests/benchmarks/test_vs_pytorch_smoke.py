@@ -61,6 +61,8 @@ def test_table_ratios_use_the_faster_pytorch(bench):
         "handgrad-default": result([9.0, 9.0, 9.0], threads=2),
         "numpy-1": result([1.0, 1.0, 1.0], threads=1),
         "numpy-default": result([1.5, 1.5, 1.5], threads=2),
+        "floor-1": result([0.5, 0.5, 0.5], threads=1),
+        "floor-default": result([0.6, 0.6, 0.6], threads=2),
         "torch-1": result([4.0, 4.0, 4.0], threads=1),
         "torch-default": result([8.0, 8.0, 8.0], threads=2),
     }
@@ -69,9 +71,10 @@ def test_table_ratios_use_the_faster_pytorch(bench):
     assert ratios["vs_torch"] == pytest.approx(2.0 / 4.0)
     assert ratios["vs_numpy"] == pytest.approx(2.0)
     assert ratios["vs_bound"] == pytest.approx(2.0 / (bench.epoch_flops(case, 100) / 1e9))
-    assert len(rows) == 7  # six workers and the arithmetic bound
+    assert ratios["floor_vs_torch"] == pytest.approx(0.5 / 4.0)
+    assert len(rows) == 9  # eight workers and the arithmetic bound
     table = bench.render(rows, markdown=True)
-    assert table.count("\n") == 8 and table.startswith("| case |")
+    assert table.count("\n") == 10 and table.startswith("| case |")
     assert bench.implementations("mlp") == list(results)
     assert "NOT met" in "\n".join(bench.verdicts({"mlp": ratios}))
 
@@ -83,3 +86,18 @@ def test_exits_2_with_a_message_when_torch_is_missing(bench, monkeypatch, capsys
     )
     assert bench.main(["--only", "mlp", "--epochs", "1"]) == 2
     assert "uv pip install --find-links /opt/wheels torch==2.13.0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["mlp", "vae", "multitask"])
+def test_numpy_floor_runs_the_products_and_updates_of_every_case(bench, name, monkeypatch):
+    case = bench.CASES[name]
+    if name == "multitask":
+        data = SimpleNamespace(x_train=np.zeros((130, 64), dtype=np.float32))
+    else:
+        data = tiny_mnist(n=130)
+    model = bench.build_handgrad_model(case, data)
+    params = list(model.params.values()) if name == "multitask" else model.parameters()
+    before = [p.data.copy() for p in params]
+    result = bench.run_floor(case, data, model, 2)
+    assert len(result["seconds"]) == 2 and all(t > 0 for t in result["seconds"])
+    assert all(not np.array_equal(p.data, b) for p, b in zip(params, before, strict=True))
