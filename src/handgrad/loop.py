@@ -156,7 +156,7 @@ def run_epochs(
     state.checkpoint_path = run.file(CHECKPOINT_NAME)
     state.stop_requested = False
     weights = [p.data for p in state.optimizer.params]
-    macs = step_macs(weights, batch_size) if batch_size else SMALL_STEP_MACS
+    macs = step_macs(weights, batch_size) if batch_size else SMALL_STEP_MACS  # unknown: as is
     try:
         # Overflow shows up as a non-finite loss, which `check_finite` reports in one
         # line with its place; NumPy's own warnings would only add noise before it.

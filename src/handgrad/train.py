@@ -60,10 +60,11 @@ def gather_ahead(
 
     Gathering scattered rows is bound by memory latency (a 16-row MNIST batch costs
     about as much as the matrix product it feeds), so a second thread gathers the
-    coming rows, about ``chunk_bytes`` at a time, into contiguous chunks while the training thread
-    computes; each batch is a view of a chunk (read-only by contract: a chunk is
-    shared by its batches). NumPy releases the GIL while it copies, so the two
-    threads overlap. The batches are exactly those of indexing in the loop.
+    coming rows, about ``chunk_bytes`` at a time, into contiguous chunks while the
+    training thread computes. Each batch is a view of a chunk, which is a private copy:
+    changing a batch changes neither the data nor any other batch. NumPy releases the
+    GIL while it copies, so the two threads overlap. The batches are exactly those of
+    indexing in the loop.
 
     The thread stops when the generator is closed or dropped (e.g. on a training
     stop); an error in it is re-raised here.
