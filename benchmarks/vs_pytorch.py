@@ -202,7 +202,7 @@ def run_handgrad(case: Case, data, model, epochs: int) -> dict:
     if case.name == "multitask":
         from handgrad.experiments.multitask import train_epoch
 
-        opt = SGD(list(model.params.values()), lr=case.lr)
+        opt = SGD(model.parameters(), lr=case.lr)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             loss = train_epoch(model, opt, data, case.batch_size, rng, epoch)
@@ -310,7 +310,7 @@ def run_floor(case: Case, data, model, epochs: int) -> dict:
         return rng.standard_normal(shape, dtype=np.float32)
 
     layers = [(rand(bs, i), rand(o, i), rand(bs, o), rand(o, i)) for i, o in case.layers]
-    params = list(model.params.values()) if case.name == "multitask" else model.parameters()
+    params = model.parameters()
     for p in params:
         p.grad[...] = 1e-3 * rng.standard_normal(p.shape)
     opt = Adam(params, lr=case.lr) if case.name == "vae" else SGD(params, lr=case.lr)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,12 @@ def shared_data() -> Path:
     if d is None:
         pytest.skip("real datasets not found: set HANDGRAD_DATA or put them in ../shared/data")
     return d
+
+
+@pytest.fixture
+def without_ray(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within the test, ``import ray`` fails as if Ray were not installed."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # None in sys.modules: ImportError
 
 
 def one_line_error(excinfo: pytest.ExceptionInfo, *needles: str) -> str:

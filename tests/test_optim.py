@@ -25,11 +25,15 @@ def _grads(step: int, params: list[Parameter]) -> list[np.ndarray]:
     return [rng.standard_normal(p.shape).astype(p.data.dtype) for p in params]
 
 
-def _run(opt, params: list[Parameter], steps: int = STEPS, start: int = 0) -> None:
+def _run(
+    opt, params: list[Parameter], steps: int = STEPS, start: int = 0, scale: float = 1.0
+) -> None:
+    """``steps`` steps on the fixed gradients; with ``scale`` they are of scale · L, as in a
+    loop seeding backward with dL = scale, and `step` is told so."""
     for t in range(start, start + steps):
         for p, g in zip(params, _grads(t, params), strict=True):
-            p.grad[...] = g
-        opt.step()
+            p.grad[...] = scale * g
+        opt.step(grad_scale=scale)
 
 
 def _sgd_reference(theta, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
@@ -79,14 +83,6 @@ def test_sgd_matches_the_formulas(kwargs):
         np.testing.assert_allclose(p.data, e, rtol=1e-13, atol=1e-15)
 
 
-def _run_scaled(opt, params: list[Parameter], scale: float) -> None:
-    """`_run` with every gradient of scale · L, as a loop seeding backward with dL = scale."""
-    for t in range(STEPS):
-        for p, g in zip(params, _grads(t, params), strict=True):
-            p.grad[...] = scale * g
-        opt.step(grad_scale=scale)
-
-
 @pytest.mark.parametrize("scale", [0.1, 3.0])
 @pytest.mark.parametrize(
     "make",
@@ -100,7 +96,7 @@ def test_step_with_scaled_gradients_is_the_same_step(make, scale):
     """Gradients of s · L with step(grad_scale=s) give the update of the plain gradients."""
     a_params, b_params = _params(), _params()
     _run(make(a_params), a_params)
-    _run_scaled(make(b_params), b_params, scale)
+    _run(make(b_params), b_params, scale=scale)
     for pa, pb in zip(a_params, b_params, strict=True):
         np.testing.assert_allclose(pb.data, pa.data, rtol=1e-12, atol=1e-14)
 

@@ -96,7 +96,7 @@ def test_numpy_floor_runs_the_products_and_updates_of_every_case(bench, name, mo
     else:
         data = tiny_mnist(n=130)
     model = bench.build_handgrad_model(case, data)
-    params = list(model.params.values()) if name == "multitask" else model.parameters()
+    params = model.parameters()
     before = [p.data.copy() for p in params]
     result = bench.run_floor(case, data, model, 2)
     assert len(result["seconds"]) == 2 and all(t > 0 for t in result["seconds"])

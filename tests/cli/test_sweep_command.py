@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
-
 import pytest
 
 from handgrad.cli import main
@@ -69,21 +67,13 @@ def test_bad_options_exit_2_in_one_line(tmp_path, capsys, argv, message):
     assert code == 2 and message in err and err.count("\n") == 1
 
 
-def test_bad_spec_and_missing_ray_exit_2(tmp_path, capsys, monkeypatch):
+def test_bad_spec_and_missing_ray_exit_2(tmp_path, capsys, without_ray):
     bad = tmp_path / "bad.toml"
     bad.write_text('command = "multitask"\n[grid]\nhiden = [1]\n')
     assert main(["sweep", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad}: grid.hiden: not a setting of multitask")
     assert err.count("\n") == 1
-    real_import = builtins.__import__
-
-    def no_ray(name, *args, **kwargs):
-        if name == "ray":
-            raise ImportError("No module named 'ray'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
     assert main(["sweep", _spec(tmp_path), "--backend", "ray", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
         "error: the ray backend needs Ray; install it with pip install 'handgrad[ray]'\n"

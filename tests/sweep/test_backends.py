@@ -70,17 +70,7 @@ def test_local_workers_get_one_thread_each(monkeypatch):
     assert seen == {"jobs": 2, "env": "2"} and "OMP_NUM_THREADS" not in os.environ
 
 
-def test_ray_missing_is_one_line(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_ray(name, *args, **kwargs):
-        if name == "ray":
-            raise ImportError("No module named 'ray'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
+def test_ray_missing_is_one_line(without_ray):
     with pytest.raises(HandgradError) as info:
         run_sweep(parse_spec(TINY_SPEC), "unused", backend="ray", log=lambda s: None)
     assert str(info.value) == (

@@ -25,7 +25,7 @@ class Parameter:
     """A trainable array and its gradient (same shape and dtype).
 
     ``zero_grad()`` only marks the gradient as zero; reading ``grad`` then fills it with
-    zeros, while `add_grad` / `add_sum` / `add_matmul` write the first contribution straight into it
+    zeros, while `add_sum` / `add_matmul` write the first contribution straight into it
     instead of adding to zeros — a backward pass in the hot loop skips a fill and a pass.
     """
 
@@ -51,14 +51,6 @@ class Parameter:
     def zero_grad(self) -> None:
         """Set the gradient to zero (lazily)."""
         self._grad_is_zero = True
-
-    def add_grad(self, g: np.ndarray) -> None:
-        """grad += g (broadcasting as NumPy does)."""
-        if self._grad_is_zero:
-            self._grad[...] = g
-            self._grad_is_zero = False
-        else:
-            self._grad += g
 
     def add_sum(self, a: np.ndarray, axis: int = 0) -> None:
         """grad += a.sum(axis), without a temporary when the gradient is zero."""
