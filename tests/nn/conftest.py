@@ -22,10 +22,16 @@ from handgrad.nn.module import Module
 ORACLE_RTOL = 1e-9
 """Largest relative error allowed between handgrad and autograd (float64)."""
 
+ORACLE_ATOL = 1e-12
+"""Absolute errors up to this pass whatever the relative error: float64 round-off on the
+O(1) terms of these tests is ~1e-16, and a gradient that is a near-total cancellation of
+such terms (batch norm's ∂/∂x at m = 2 came out at 2e-4, with an error of 2e-16 = 1e-9
+relative) must not fail for its round-off alone."""
+
 
 def _assert_close(name: str, analytic: np.ndarray, expected: np.ndarray, what: str) -> None:
     c = compare(name, analytic, np.asarray(expected), ORACLE_RTOL)
-    assert c.passed, (
+    assert c.passed or c.max_abs_err <= ORACLE_ATOL, (
         f"{what} ∂/∂{name}: max rel err {c.max_rel_err:.2e} (abs {c.max_abs_err:.2e}) "
         f"at {c.worst_index}"
     )
