@@ -1,7 +1,7 @@
-"""handgrad vs PyTorch (CPU), side by side: same data, same machine, same batch order.
+"""handgrad vs PyTorch and JAX (CPU), side by side: same data, machine and batch order.
 
-    uv run python benchmarks/vs_pytorch.py [--epochs 3] [--only mlp|vae|multitask]
-                                           [--data-dir DIR] [--markdown]
+    uv run python benchmarks/vs_frameworks.py [--epochs 3] [--only mlp|vae|multitask]
+                                              [--data-dir DIR] [--markdown]
 
 Cases (each trained for ``--epochs`` timed epochs; the median epoch is reported):
 
@@ -28,14 +28,19 @@ Every implementation is timed with 1 thread and with its default thread count, a
 faster of the two is the one the ratios use ("best PyTorch", "best handgrad"): on a
 busy machine a 2-thread BLAS or OpenMP pool can be many times slower than 1 thread.
 PyTorch gets ``torch.set_num_threads(1)``; handgrad and NumPy get OPENBLAS_NUM_THREADS=1
-(and MKL/OMP) in their worker's environment.
+(and MKL/OMP/Numba) in their worker's environment; JAX gets XLA's single-threaded CPU
+flags. handgrad runs with each engine (``numpy``, the readable formulas; ``fused``, the
+compiled kernels of `handgrad.fast`). JAX runs twice more: a jitted step per batch and
+a whole-epoch ``lax.scan``; "best JAX" is the fastest of its four runs, and its compile
+time is reported apart (``compile s``), not in the epochs (`_jax_cases`).
 
 The arithmetic lower bound is the FLOPs of one epoch's matrix products (forward,
 weight gradients and the input gradients training needs) divided by the GEMM throughput
 this machine measures on a large float32 matrix product: no implementation can beat it.
 
-PyTorch is not a dependency of handgrad; install it into the venv to run this script:
-``uv pip install --find-links /opt/wheels torch==2.13.0``.
+PyTorch and JAX are not dependencies of handgrad; install them into the venv to run
+this script: ``uv pip install --find-links /opt/wheels torch==2.13.0`` and
+``uv pip install "jax[cpu]==0.10.2"``.
 """
 
 from __future__ import annotations
@@ -59,10 +64,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 SEED = 0
 RESULT_TAG = "RESULT "
-TORCH_MISSING = (
-    "PyTorch is not installed in this environment; install it (it is not a handgrad "
-    "dependency) with:\n    uv pip install --find-links /opt/wheels torch==2.13.0"
+PEERS_MISSING = (
+    "{missing} not installed in this environment; install them (they are not handgrad "
+    "dependencies) with:\n    uv pip install --find-links /opt/wheels torch==2.13.0\n"
+    '    uv pip install "jax[cpu]==0.10.2"'
 )
+PEER_MODULES = {"torch": "PyTorch", "jax": "JAX"}
 
 
 @dataclass(frozen=True)
@@ -116,14 +123,24 @@ MULTITASK_ROWS = 60_000
 MLP_VS_NUMPY_TARGET = 1.3
 
 FRAMEWORKS = {
-    "handgrad": "handgrad",
+    "handgrad": "handgrad, numpy engine",
+    "fused": "handgrad, fused engine",
     "numpy": "hand-fused NumPy loop",
     "floor": "NumPy floor: products + optimiser update only",
     "torch": "PyTorch",
+    "jaxstep": "JAX, jit per step",
+    "jaxscan": "JAX, lax.scan per epoch",
 }
 THREAD_SETTINGS = ("1", "default")
-# Environment of a 1-thread worker: BLAS (OpenBLAS, MKL) and OpenMP pools of one thread.
-ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+# Environment of a 1-thread worker: BLAS (OpenBLAS, MKL), OpenMP, Numba and XLA pools of
+# one thread.
+ONE_THREAD_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+}
 
 
 # --- data and the handgrad models (shared by every implementation) -------------------------
@@ -345,6 +362,17 @@ def run_torch(case: Case, data, model, epochs: int, threads: int) -> dict:
     return result
 
 
+# --- JAX ---------------------------------------------------------------------------------------
+def run_jax(case: Case, data, model, epochs: int, mode: str) -> dict:
+    """A jitted step per batch (``mode="step"``) or a whole-epoch ``lax.scan`` ("scan")."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _jax_cases
+
+    run = getattr(_jax_cases, f"run_{case.name}")
+    orders = epoch_orders(n_train(case, data), epochs)
+    return run(data, model, orders, case.batch_size, case.lr, mode)
+
+
 # --- one worker process: one implementation of one case ----------------------------------
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, MB (ru_maxrss is in KiB on Linux)."""
@@ -357,6 +385,8 @@ def worker(case_name: str, impl: str, epochs: int, data_dir: str | None) -> dict
     framework, threads = impl.split("-")
     if framework == "torch":
         import torch  # noqa: F401  (imported before the setup peak is read)
+    if framework.startswith("jax"):
+        import jax  # noqa: F401
     data = load_case_data(case, data_dir)
     model = build_handgrad_model(case, data)
     setup_mb = peak_rss_mb()
@@ -365,6 +395,8 @@ def worker(case_name: str, impl: str, epochs: int, data_dir: str | None) -> dict
         "numpy": lambda: run_numpy_mlp(case, data, model, epochs),
         "floor": lambda: run_floor(case, data, model, epochs),
         "torch": lambda: run_torch(case, data, model, epochs, threads=int(threads == "1")),
+        "jaxstep": lambda: run_jax(case, data, model, epochs, "step"),
+        "jaxscan": lambda: run_jax(case, data, model, epochs, "scan"),
     }
     result = {"threads": os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count())}
     result.update(runners[framework]())

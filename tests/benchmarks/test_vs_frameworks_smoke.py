@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/vs_pytorch.py on a tiny MNIST-shaped dataset (seconds, not minutes)."""
+"""Smoke test of benchmarks/vs_frameworks.py on a tiny MNIST-shaped dataset (seconds, not minutes)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "vs_pytorch.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "vs_frameworks.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("vs_pytorch", SCRIPT)
+    spec = importlib.util.spec_from_file_location("vs_frameworks", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["vs_pytorch"] = module  # dataclasses resolve annotations through sys.modules
+    sys.modules["vs_frameworks"] = module  # dataclasses resolve annotations through sys.modules
     spec.loader.exec_module(module)
     yield module
-    del sys.modules["vs_pytorch"]
+    del sys.modules["vs_frameworks"]
 
 
 def tiny_mnist(n: int = 320, n_test: int = 64) -> SimpleNamespace:
