@@ -57,3 +57,16 @@ def config_from_args(cls: type[T], args: argparse.Namespace) -> T:
     """The dataclass ``cls`` with every field that has a same-named parsed argument."""
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def add_engine_argument(group: argparse._ActionsContainer) -> None:
+    """``--engine auto|numpy|fused`` of every training command (`handgrad.fast.engine`)."""
+    from handgrad.fast.engine import CHOICES
+
+    group.add_argument(
+        "--engine",
+        choices=CHOICES,
+        default="auto",
+        help="numpy: the readable formulas; fused: the same formulas as compiled fused "
+        "kernels (Numba); auto (default): fused when it loads, else numpy",
+    )

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.mnist import ImageDataset, load_dataset
 from handgrad.errors import HandgradError
+from handgrad.fast import engine as engines
 from handgrad.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.mlp import MLP
 from handgrad.nn.losses import SoftmaxCrossEntropy
@@ -48,6 +49,7 @@ class MLPConfig:
     validation: int = 0
     standardize: bool = False
     train_subset: int = 0
+    engine: str = "auto"
     model: str = "mlp"
 
     def validate(self, n_train: int | None = None) -> None:
@@ -88,12 +90,15 @@ def build_model(config: MLPConfig, n_in: int, n_out: int) -> MLP:
 
 def build_optimizer(config: MLPConfig, model: MLP) -> tuple[Optimizer, Schedule]:
     params = model.parameters()
+    engine = engines.resolve(config.engine)
     if config.optimizer == "sgd":
-        opt: Optimizer = SGD(
+        opt: Optimizer = engines.optimizer_class(SGD, engine)(
             params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
         )
     else:
-        opt = Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        opt = engines.optimizer_class(Adam, engine)(
+            params, lr=config.lr, weight_decay=config.weight_decay
+        )
     if config.schedule == "step":
         sched: Schedule = StepLR(opt, step=config.step, gamma=config.gamma)
     elif config.schedule == "cosine":
@@ -119,24 +124,33 @@ def _train_epoch(
     bar: tqdm,
     epoch: int = 0,
     state: TrainingState | None = None,
+    fused=None,
 ) -> tuple[float, float]:
     """One pass over (x, y) (or its rest, after a mid-epoch stop); returns (mean
     training loss, training accuracy). With ``state`` the epoch can stop and resume
-    after any step (`handgrad.loop.epoch_batches`).
+    after any step (`handgrad.loop.epoch_batches`). With ``fused`` (a
+    `handgrad.fast.mlp.FusedMLPStep` of the model) the step runs its fused kernels.
 
     Raises `handgrad.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
     """
     model.train()
     sums = {"loss": 0.0, "correct": 0}
     for step, (xb, yb) in epoch_batches(state, (x, y), batch_size, rng, sums):
-        logits = model.forward(xb)
-        loss = loss_fn.forward(logits, yb)
+        dloss = opt.grad_scale  # lr for plain SGD: the update is then θ ← θ − g
+        if fused is None:
+            logits = model.forward(xb)
+            loss = loss_fn.forward(logits, yb)
+            correct = np.count_nonzero(logits.argmax(axis=1) == yb)
+        else:
+            loss, correct = fused.loss(xb, yb, dloss)
         check_finite(loss, "the loss", epoch, step, locate_nonfinite, model, xb)
         sums["loss"] += loss * xb.shape[0]
-        sums["correct"] += np.count_nonzero(logits.argmax(axis=1) == yb)
-        opt.zero_grad()
-        dloss = opt.grad_scale  # lr for plain SGD: the update is then θ ← θ − g
-        model.backward(loss_fn.backward(dloss))
+        sums["correct"] += correct
+        if fused is None:
+            opt.zero_grad()
+            model.backward(loss_fn.backward(dloss))
+        else:
+            fused.backward()
         opt.step(grad_scale=dloss)
         if step % 200 == 0:
             bar.update(200)
@@ -161,6 +175,7 @@ def train_mlp(
     the weights and metrics an uninterrupted run would have (see `resume_mlp`).
     """
     config.validate()
+    config.engine = engines.resolve(config.engine)
     if data is None:
         data = load_dataset(
             config.dataset,
@@ -178,6 +193,11 @@ def train_mlp(
 
     model = build_model(config, x_train.shape[1], n_classes)
     opt, sched = build_optimizer(config, model)
+    fused = None
+    if config.engine == "fused":
+        from handgrad.fast import mlp as fast_mlp
+
+        fused = fast_mlp.FusedMLPStep(model) if fast_mlp.supports(model) else None
     shuffle_rng = np.random.default_rng([config.seed, 1])
     state = TrainingState(model, opt, sched, {"shuffle": shuffle_rng})
     run = start_or_resume(state, out, asdict(config), resume=resume, overwrite=overwrite)
@@ -207,6 +227,7 @@ def train_mlp(
                 bar,
                 epoch,
                 state,
+                fused,
             )
         return {"train_loss": loss, "train_acc": acc}
 

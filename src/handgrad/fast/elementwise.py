@@ -56,10 +56,11 @@ def softmax_xent(z, b, labels, scale, bgrad):
     """Softmax cross-entropy from logits with labels, its gradient and the bias gradient.
 
     With z ← z + b (the last `Linear`'s bias), p = softmax(z) row by row:
-    returns (Σ_i −log p_i,yᵢ, number of rows whose first largest logit is at yᵢ);
+    returns (Σ_i −log p_i,yᵢ, number of rows whose first largest logit is at yᵢ), or
+    (nan, −1 − i) at the first row i whose label is outside [0, k), leaving the rest;
     z ← scale · (p − onehot(y)) in place (`SoftmaxCrossEntropy.backward(dL)` with
-    scale = dL/m); bgrad += Σ_rows of that gradient. z (m, k), b (k,), labels (m,) ints
-    in [0, k) (checked by the caller), bgrad (k,).
+    scale = dL/m); bgrad += Σ_rows of that gradient. z (m, k), b (k,), labels (m,) ints,
+    bgrad (k,).
     """
     m, k = z.shape
     total, correct = 0.0, 0
@@ -71,6 +72,8 @@ def softmax_xent(z, b, labels, scale, bgrad):
             if z[i, j] > z[i, best]:
                 best = j
         y = labels[i]
+        if y < 0 or y >= k:
+            return np.nan, -1 - i
         correct += best == y
         top, picked = z[i, best], z[i, y]
         s = 0.0

@@ -77,6 +77,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint"
     )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    types.add_engine_argument(r)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=types.non_negative_int, default=d.seed, help="seed of data, init and order"
     )
+    types.add_engine_argument(parser)
     parser.add_argument("--out", help="run directory (default: runs/multitask-<date>-<time>)")
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     parser.add_argument(

@@ -85,6 +85,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     o.add_argument("--seed", type=types.non_negative_int, default=0)
     r = p.add_argument_group("run")
+    types.add_engine_argument(r)
     r.add_argument("--out", help="run directory (default: runs/vae-<date>-<time>)")
     r.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     r.add_argument(
