@@ -137,6 +137,7 @@ def _train_epoch(
     sums = {"loss": 0.0, "correct": 0}
     for step, (xb, yb) in epoch_batches(state, (x, y), batch_size, rng, sums):
         dloss = opt.grad_scale  # lr for plain SGD: the update is then θ ← θ − g
+        opt.zero_grad()  # before the forward pass: the fused one writes a gradient
         if fused is None:
             logits = model.forward(xb)
             loss = loss_fn.forward(logits, yb)
@@ -147,7 +148,6 @@ def _train_epoch(
         sums["loss"] += loss * xb.shape[0]
         sums["correct"] += correct
         if fused is None:
-            opt.zero_grad()
             model.backward(loss_fn.backward(dloss))
         else:
             fused.backward()

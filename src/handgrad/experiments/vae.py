@@ -28,6 +28,7 @@ import numpy as np
 from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.toy2d import DISTRIBUTIONS, Toy2D, load_toy2d
 from handgrad.errors import HandgradError
+from handgrad.fast import engine as engines
 from handgrad.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
@@ -91,6 +92,7 @@ class VAEConfig:
     seed: int = 0
     data_seed: int = 0
     init: str = "uniform"
+    engine: str = "auto"
     model: str = field(default="vae")
 
     @property
@@ -104,6 +106,7 @@ class VAEConfig:
         cfg = replace(self, **filled)
         cfg.hidden = [int(h) for h in cfg.hidden]
         cfg.validate()
+        cfg.engine = engines.resolve(cfg.engine)
         return cfg
 
     def validate(self) -> None:
@@ -192,7 +195,8 @@ def build_vae(config: VAEConfig, x_dim: int) -> VAE:
 
 
 def _optimizer(config: VAEConfig, vae: VAE) -> tuple[Optimizer, Schedule]:
-    opt = OPTIMIZERS[config.optimizer](vae.parameters(), lr=config.lr)
+    cls = engines.optimizer_class(OPTIMIZERS[config.optimizer], engines.resolve(config.engine))
+    opt = cls(vae.parameters(), lr=config.lr)
     if config.schedule == "cosine":
         return opt, CosineLR(opt, total_epochs=config.epochs)
     return opt, ConstantLR(opt)
@@ -251,10 +255,12 @@ def _train_epoch(
     rng: np.random.Generator,
     epoch: int = 0,
     state: TrainingState | None = None,
+    fused=None,
 ) -> dict[str, float]:
     """One pass over x in shuffled mini-batches (or its rest, after a mid-epoch stop);
     returns the mean training terms. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.loop.epoch_batches`).
+    any step (`handgrad.loop.epoch_batches`). With ``fused`` (a
+    `handgrad.fast.vae.FusedVAEStep` of the model) the step runs its fused kernels.
 
     Raises `handgrad.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
     """
@@ -262,10 +268,11 @@ def _train_epoch(
     totals = _Totals()
     sums = vars(totals)  # rec, kl, n: saved with a mid-epoch checkpoint
     for step, (xb,) in epoch_batches(state, (x,), batch_size, rng, sums):
-        terms = vae.elbo_terms(xb, rng=rng)
+        model = vae if fused is None else fused  # the same two methods
+        opt.zero_grad()  # before the forward pass: the fused one writes a gradient
+        terms = model.elbo_terms(xb, rng=rng)
         check_finite(terms.loss, "the loss", epoch, step, locate_nonfinite, vae)
-        opt.zero_grad()
-        vae.backward()
+        model.backward()
         opt.step()
         totals.add(terms)
     return totals.means("train")
@@ -296,6 +303,11 @@ def train_vae(
         )
     vae = build_vae(config, data.train.shape[1])
     opt, sched = _optimizer(config, vae)
+    fused = None
+    if config.engine == "fused":
+        from handgrad.fast import vae as fast_vae
+
+        fused = fast_vae.FusedVAEStep(vae) if fast_vae.supports(vae) else None
     rng = np.random.default_rng([config.seed, 1])  # shuffling and ε
     state = TrainingState(vae, opt, sched, {"train": rng})
     run = start_or_resume(state, out, asdict(config), resume=resume, overwrite=overwrite)
@@ -306,7 +318,7 @@ def train_vae(
         vae.beta = config.beta_at(epoch)
         return {
             "beta": vae.beta,
-            **_train_epoch(vae, opt, data.train, config.batch_size, rng, epoch, state),
+            **_train_epoch(vae, opt, data.train, config.batch_size, rng, epoch, state, fused),
         }
 
     def evaluate_test() -> dict[str, Any]:

@@ -15,6 +15,7 @@ measured while other jobs ran), and as fast when it was quiet.
 from __future__ import annotations
 
 import numpy as np
+
 from handgrad.fast.compiled import jit
 
 
