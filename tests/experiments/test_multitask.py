@@ -84,10 +84,11 @@ def test_refuses_to_overwrite_and_rejects_bad_config(tmp_path):
             train_multitask(MultiTaskConfig(**{**SMALL, **bad}), tmp_path / "x", log=None)
 
 
-def test_resume_after_interruption_is_bit_identical(tmp_path):
+@pytest.mark.parametrize("engine", ["numpy", "fused"])
+def test_resume_after_interruption_is_bit_identical(tmp_path, engine):
     from handgrad.experiments.multitask import resume_multitask
 
-    config = MultiTaskConfig(epochs=4, n_samples=300, hidden=8)
+    config = MultiTaskConfig(epochs=4, n_samples=300, hidden=8, engine=engine)
     assert_resume_is_bit_identical(
         lambda out, log: train_multitask(config, out, log=log),
         lambda out, log: resume_multitask(out, log=log),
@@ -96,11 +97,12 @@ def test_resume_after_interruption_is_bit_identical(tmp_path):
     )
 
 
-def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch):
+@pytest.mark.parametrize("engine", ["numpy", "fused"])
+def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch, engine):
     import handgrad.experiments.multitask as module
     from handgrad.experiments.multitask import resume_multitask
 
-    config = MultiTaskConfig(epochs=3, n_samples=300, hidden=8)
+    config = MultiTaskConfig(epochs=3, n_samples=300, hidden=8, engine=engine)
     assert_mid_epoch_stop_resumes_bit_identically(
         lambda out, log: train_multitask(config, out, log=log),
         lambda out, log: resume_multitask(out, log=log),

@@ -19,6 +19,7 @@ import numpy as np
 from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.multitask import MultiTaskData, make_multitask
 from handgrad.errors import HandgradError
+from handgrad.fast import engine as engines
 from handgrad.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
@@ -43,6 +44,7 @@ class MultiTaskConfig:
     n_targets: int = 4
     n_classes: int = 4
     noise: float = 0.1
+    engine: str = "auto"
     model: str = "multitask"
 
     def validate(self) -> None:
@@ -76,22 +78,31 @@ def train_epoch(
     rng: np.random.Generator,
     epoch: int = 0,
     state: TrainingState | None = None,
+    fused=None,
 ) -> float:
     """One shuffled pass over the training split (or its rest, after a mid-epoch stop);
     returns the mean training loss L. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.loop.epoch_batches`).
+    any step (`handgrad.loop.epoch_batches`). With ``fused`` (a
+    `handgrad.fast.multitask.FusedMultiTaskStep` of the network) the step runs its
+    fused kernels, on integer labels instead of one-hot rows.
 
     Raises `handgrad.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
     net.train()
-    y_onehot = one_hot(data.labels_train, net.n_classes, net.dtype)
+    if fused is None:
+        y_b = one_hot(data.labels_train, net.n_classes, net.dtype)
+    else:
+        y_b = data.labels_train
     sums = {"loss": 0.0, "count": 0}
-    arrays = (data.x_train, data.yA_train, y_onehot)
+    arrays = (data.x_train, data.yA_train, y_b)
     for step, (xb, yAb, yBb) in epoch_batches(state, arrays, batch_size, rng, sums):
-        loss = net.loss(xb, yAb, yBb)
+        optimizer.zero_grad()  # before the forward pass: the fused one writes a gradient
+        if fused is None:
+            loss = net.loss(xb, yAb, yBb)
+        else:
+            loss = fused.loss(xb, yAb, yBb, 1.0)
         check_finite(loss, "the loss", epoch, step, locate_nonfinite, net)
-        optimizer.zero_grad()
-        net.backward()
+        (net if fused is None else fused).backward()
         optimizer.step()
         sums["loss"] += loss * xb.shape[0]
         sums["count"] += xb.shape[0]
@@ -124,6 +135,7 @@ def train_multitask(
     SIGTERM stop cleanly) with a constant learning rate.
     """
     config.validate()
+    config.engine = engines.resolve(config.engine)
     data = make_multitask(
         config.n_samples,
         config.n_features,
@@ -141,13 +153,20 @@ def train_multitask(
         seed=config.seed,
         dtype=np.float32,
     )
-    optimizer = OPTIMIZERS[config.optimizer](net.parameters(), lr=config.lr)
+    optimizer = engines.optimizer_class(OPTIMIZERS[config.optimizer], config.engine)(
+        net.parameters(), lr=config.lr
+    )
+    fused = None
+    if config.engine == "fused":
+        from handgrad.fast.multitask import FusedMultiTaskStep
+
+        fused = FusedMultiTaskStep(net)
     shuffle = np.random.default_rng(config.seed + 2)
     state = TrainingState(net, optimizer, ConstantLR(optimizer), {"shuffle": shuffle})
     run = start_or_resume(state, out_dir, asdict(config), resume=resume, overwrite=overwrite)
 
     def one_epoch(epoch: int) -> dict[str, Any]:
-        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state)
+        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state, fused)
         return {"train_loss": loss}
 
     def evaluate_splits() -> dict[str, Any]:

@@ -170,3 +170,99 @@ def reparameterize_kl_backward(dz, stats, noise, var, gk, dstats, bgrad):
             acc[k + j] += dlv
     for j in range(2 * k):
         bgrad[j] += acc[j]
+
+
+@jit
+def scale_backward_bias_grad(dh, factor, bgrad):
+    """dh ← dh ⊙ factor in place (an elementwise layer's backward, factor its derivative
+    saved by the forward pass) and bgrad += Σ_rows dh. dh, factor (m, n); bgrad (n,)."""
+    m, n = dh.shape
+    acc = np.zeros(n)
+    for i in range(m):
+        for j in range(n):
+            d = dh[i, j] * factor[i, j]
+            dh[i, j] = d
+            acc[j] += d
+    for j in range(n):
+        bgrad[j] += acc[j]
+
+
+@jit
+def sin_dropout(z, b, u, p, keep_scale, xdp, cm):
+    """Task A's hidden layer of the multi-task network, forward, with what backward needs.
+
+    With z1A = z + b and the inverted-dropout mask M = keep_scale · 1[u ≥ p] (u uniform
+    draws): xdp = sin(z1A) ⊙ M (xDP of the derivation) and cm = M ⊙ cos(z1A), the factor
+    of ∂L/∂z1A = ∂L/∂xDP ⊙ M ⊙ cos(z1A). z, u, xdp, cm (m, h); b (h,).
+    """
+    m, n = z.shape
+    zero = z.dtype.type(0)
+    for i in range(m):
+        for j in range(n):
+            a = z[i, j] + b[j]
+            mask = keep_scale if u[i, j] >= p else zero
+            xdp[i, j] = np.sin(a) * mask
+            cm[i, j] = np.cos(a) * mask
+
+
+@jit
+def bn_star_forward(x1b, b1b, running, momentum, x2a, b2a, ya, ga, xplus, da):
+    """Task B's batch-mean layer, the merge with task A and task A's loss, forward.
+
+    μ = mean_batch(x1B); running ← (1 − momentum) running + momentum μ;
+    x1b ← xBN = x1B − μ + b1B in place (backward's ReLU mask); x2a ← ŷA = x2A + b2A
+    in place; xplus = ŷA + ReLU(xBN); da = ga (ŷA − yA) (task A's part of ∂L/∂ŷA,
+    ga = dL/m). Returns Σ_i ‖ŷA_i − yA_i‖² (L_A = ½ of it / m).
+    x1b, x2a, ya, xplus, da (m, a); b1b, b2a, running (a,).
+    """
+    m, n = x1b.shape
+    mu = np.zeros(n)
+    for i in range(m):
+        for j in range(n):
+            mu[j] += x1b[i, j]
+    t = x1b.dtype.type
+    zero, keep = t(0), t(1) - momentum
+    for j in range(n):
+        mu[j] /= m
+        running[j] = running[j] * keep + momentum * t(mu[j])
+    la = 0.0
+    for i in range(m):
+        for j in range(n):
+            xbn = x1b[i, j] - t(mu[j]) + b1b[j]
+            x1b[i, j] = xbn
+            yhat = x2a[i, j] + b2a[j]
+            x2a[i, j] = yhat
+            xplus[i, j] = yhat + (xbn if xbn > zero else zero)
+            d = yhat - ya[i, j]
+            la += d * d
+            da[i, j] = ga * d
+    return la
+
+
+@jit
+def bn_star_backward(dxplus, xbn, da, dx1b, b1b_grad, b2a_grad):
+    """Task B's batch-mean layer and the merge, backward (the derivation's BN* step).
+
+    ∂L/∂xBN = ∂L/∂x⊕ ⊙ 1[xBN > 0];  b1b_grad += Σ_i ∂L/∂xBN_i;
+    dx1b = ∂L/∂x1B_i = ∂L/∂xBN_i − (1/m) Σ_j ∂L/∂xBN_j;
+    da ← ∂L/∂ŷA = da + ∂L/∂x⊕ in place (both terms);  b2a_grad += Σ_i ∂L/∂ŷA_i.
+    dxplus, xbn, da, dx1b (m, a); b1b_grad, b2a_grad (a,).
+    """
+    m, n = dxplus.shape
+    s_bn, s_a = np.zeros(n), np.zeros(n)
+    zero = dxplus.dtype.type(0)
+    for i in range(m):
+        for j in range(n):
+            d = dxplus[i, j] if xbn[i, j] > zero else zero
+            dx1b[i, j] = d
+            s_bn[j] += d
+            g = da[i, j] + dxplus[i, j]
+            da[i, j] = g
+            s_a[j] += g
+    t = dxplus.dtype.type
+    for i in range(m):
+        for j in range(n):
+            dx1b[i, j] -= t(s_bn[j] / m)
+    for j in range(n):
+        b1b_grad[j] += s_bn[j]
+        b2a_grad[j] += s_a[j]
