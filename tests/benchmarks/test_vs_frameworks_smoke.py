@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/vs_frameworks.py on a tiny MNIST-shaped dataset (seconds, not minutes)."""
+"""Smoke test of benchmarks/vs_frameworks.py on tiny MNIST-shaped data (seconds, not minutes)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_epoch_flops_counts_forward_weight_and_needed_input_gradients(bench):
     assert bench.epoch_flops(mlp, 1000) == per_row * 1000
 
 
-def test_table_ratios_use_the_faster_pytorch(bench):
+def test_table_ratios_use_the_fastest_setting_of_each_peer(bench):
     case = bench.CASES["mlp"]
 
     def result(seconds: list[float], **extra) -> dict:
@@ -59,33 +59,69 @@ def test_table_ratios_use_the_faster_pytorch(bench):
     results = {
         "handgrad-1": result([1.0, 3.0, 2.0], threads=1),
         "handgrad-default": result([9.0, 9.0, 9.0], threads=2),
-        "numpy-1": result([1.0, 1.0, 1.0], threads=1),
-        "numpy-default": result([1.5, 1.5, 1.5], threads=2),
+        "fused-1": result([1.0, 1.0, 1.0], threads=1, compile_seconds=0.5),
+        "fused-default": result([1.5, 1.5, 1.5], threads=2, compile_seconds=0.5),
+        "numpy-1": result([2.0, 2.0, 2.0], threads=1),
+        "numpy-default": result([2.5, 2.5, 2.5], threads=2),
         "floor-1": result([0.5, 0.5, 0.5], threads=1),
         "floor-default": result([0.6, 0.6, 0.6], threads=2),
         "torch-1": result([4.0, 4.0, 4.0], threads=1),
         "torch-default": result([8.0, 8.0, 8.0], threads=2),
+        "jaxstep-1": result([6.0, 6.0, 6.0], threads=1, compile_seconds=2.0),
+        "jaxstep-default": result([7.0, 7.0, 7.0], threads=2, compile_seconds=2.0),
+        "jaxscan-1": result([3.0, 3.0, 3.0], threads=1, compile_seconds=3.0),
+        "jaxscan-default": result([5.0, 5.0, 5.0], threads=2, compile_seconds=3.0),
     }
     rows, ratios = bench.build_rows(case, results, gflops=1.0, n=100)
-    # Medians, and for each framework the faster of its two thread settings.
-    assert ratios["vs_torch"] == pytest.approx(2.0 / 4.0)
-    assert ratios["vs_numpy"] == pytest.approx(2.0)
-    assert ratios["vs_bound"] == pytest.approx(2.0 / (bench.epoch_flops(case, 100) / 1e9))
-    assert ratios["floor_vs_torch"] == pytest.approx(0.5 / 4.0)
-    assert len(rows) == 9  # eight workers and the arithmetic bound
+    # Medians; for each framework the faster thread setting; JAX the faster of step and scan.
+    assert ratios["vs_torch"] == pytest.approx(1.0 / 4.0)
+    assert ratios["vs_jax"] == pytest.approx(1.0 / 3.0)
+    assert ratios["vs_peers"] == pytest.approx(1.0 / 3.0)
+    assert ratios["vs_numpy"] == pytest.approx(0.5)
+    assert ratios["numpy_engine_vs_peers"] == pytest.approx(2.0 / 3.0)
+    assert ratios["vs_bound"] == pytest.approx(1.0 / (bench.epoch_flops(case, 100) / 1e9))
+    assert ratios["floor_vs_peers"] == pytest.approx(0.5 / 3.0)
+    assert len(rows) == 15  # fourteen workers and the arithmetic bound
+    assert rows[2][5] == "0.50" and rows[0][5] == ""  # compile seconds, where there are some
     table = bench.render(rows, markdown=True)
-    assert table.count("\n") == 10 and table.startswith("| case |")
+    assert table.count("\n") == 16 and table.startswith("| case |")
     assert bench.implementations("mlp") == list(results)
-    assert "NOT met" in "\n".join(bench.verdicts({"mlp": ratios}))
+    lines = bench.verdicts({"mlp": ratios})
+    assert "PyTorch = 0.25 (target ≤ 0.2: NOT met)" in lines[0]
+    assert "JAX = 0.33 (target ≤ 0.8: met)" in lines[0]
 
 
-def test_exits_2_with_a_message_when_torch_is_missing(bench, monkeypatch, capsys):
+def test_exits_2_with_a_message_when_a_peer_is_missing(bench, monkeypatch, capsys):
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        bench.importlib.util, "find_spec", lambda name: None if name == "torch" else real(name)
+        bench.importlib.util, "find_spec", lambda name: None if name == "jax" else real(name)
     )
     assert bench.main(["--only", "mlp", "--epochs", "1"]) == 2
-    assert "uv pip install --find-links /opt/wheels torch==2.13.0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("JAX is not installed") and 'uv pip install "jax[cpu]==0.10.2"' in err
+
+
+@pytest.mark.parametrize("name", ["mlp", "vae", "multitask"])
+def test_fused_engine_does_the_same_work_as_the_numpy_engine(bench, name):
+    case = bench.CASES[name]
+    data = multitask_data() if name == "multitask" else tiny_mnist(n=260)
+    numpy_run = bench.run_handgrad(case, data, bench.build_handgrad_model(case, data), 2)
+    fused = bench.run_handgrad(case, data, bench.build_handgrad_model(case, data), 2, "fused")
+    assert fused["compile_seconds"] > 0 and len(fused["seconds"]) == 2
+    # Same weights, batches and formulas; float32 rounding (and, for the multi-task
+    # network, the fused engine's own dropout draws) apart, the same training.
+    rel = 0.05 if name == "multitask" else 1e-3
+    assert fused["train_loss"] == pytest.approx(numpy_run["train_loss"], rel=rel)
+
+
+def multitask_data():
+    from handgrad.data.multitask import make_multitask
+
+    s = SIZES
+    return make_multitask(400, s["n_features"], s["n_targets"], s["n_classes"], seed=0)
+
+
+SIZES = {"n_features": 64, "n_targets": 16, "n_classes": 10}
 
 
 @pytest.mark.parametrize("name", ["mlp", "vae", "multitask"])
