@@ -89,3 +89,53 @@ def test_reparameterisation_and_kl_forward_and_backward(rng, dtype):
     expected = np.concatenate([dmu + kmu, dlogvar + klogvar], axis=1)
     assert_close(dstats, expected, dtype, atol_scale=np.abs(expected).max())
     assert_close(bgrad, expected.sum(axis=0), dtype, atol_scale=np.abs(expected).sum(axis=0).max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sin_dropout_is_sin_and_cos_times_the_mask(rng, dtype):
+    z, b = 4 * randn(rng, dtype, 9, 40), randn(rng, dtype, 40)
+    z[0, :4] = [3e5, -1e7, 0.0, -0.0] - b[:4]  # beyond the fast reduction, and zeros
+    u = rng.random((9, 40)).astype(np.float32)
+    a = (z + b).astype(np.float64)
+    mask = (u >= 0.3) * (1 / 0.7)
+    xdp, cm = np.empty_like(z), np.empty_like(z)
+    fe.sin_dropout(z, b, u, np.float32(0.3), dtype(1 / 0.7), xdp, cm, dtype == np.float32)
+    expected_x = (np.sin(a).astype(dtype) * dtype(1 / 0.7)) * (mask > 0)
+    expected_c = (np.cos(a).astype(dtype) * dtype(1 / 0.7)) * (mask > 0)
+    # float32: sin and cos correctly rounded almost always, never off by more than one rounding
+    assert_close(xdp, expected_x, dtype, atol_scale=2.0)
+    assert_close(cm, expected_c, dtype, atol_scale=2.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_multitask_bn_star_kernels_and_scaled_backward(rng, dtype):
+    m, a = 7, 4
+    x1b, b1b, x2a, b2a, ya = (randn(rng, dtype, *s) for s in [(m, a), (a,), (m, a), (a,), (m, a)])
+    running = randn(rng, dtype, a)
+    mu = x1b.mean(axis=0)
+    xbn = x1b - mu + b1b
+    yhat = x2a + b2a
+    xplus, da = np.empty((m, a), dtype), np.empty((m, a), dtype)
+    expected_running = running * dtype(0.9) + dtype(0.1) * mu
+    la = fe.bn_star_forward(x1b, b1b, running, dtype(0.1), x2a, b2a, ya, dtype(0.5), xplus, da)
+    assert la == pytest.approx(((yhat - ya) ** 2).sum(), rel=RTOL_SUM[dtype])
+    for got, want in [(x1b, xbn), (x2a, yhat), (xplus, yhat + np.maximum(xbn, 0)),
+                      (da, 0.5 * (yhat - ya)), (running, expected_running)]:  # fmt: skip
+        assert_close(got, want, dtype, atol_scale=4.0)
+    dxplus = randn(rng, dtype, m, a)
+    dxbn = dxplus * (xbn > 0)
+    da_in = da.copy()
+    dx1b, gb1b, gb2a = np.empty((m, a), dtype), np.zeros(a, dtype), np.zeros(a, dtype)
+    fe.bn_star_backward(dxplus, x1b, da, dx1b, gb1b, gb2a)
+    assert_close(dx1b, dxbn - dxbn.mean(axis=0), dtype, atol_scale=4.0)
+    assert_close(da, da_in + dxplus, dtype, atol_scale=4.0)
+    assert_close(gb1b, dxbn.sum(axis=0), dtype, atol_scale=4.0 * m)
+    assert_close(gb2a, (da_in + dxplus).sum(axis=0), dtype, atol_scale=4.0 * m)
+    factor, bgrad = randn(rng, dtype, m, a), np.zeros(a, dtype)
+    expected = dxplus * factor
+    fe.scale_backward_bias_grad(dxplus, factor, bgrad)
+    np.testing.assert_array_equal(dxplus, expected)
+    assert_close(bgrad, expected.sum(axis=0), dtype, atol_scale=4.0 * m)
+
+
+RTOL_SUM = {np.float64: 1e-12, np.float32: 1e-6}

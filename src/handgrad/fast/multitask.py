@@ -65,7 +65,7 @@ class FusedMultiTaskStep:
         np.matmul(x, net.theta1A.data.T, out=self._z1A)
         keep_scale = t(1.0 / (1.0 - net.p))
         sin_dropout(self._z1A, net.b1A.data, self._u, np.float32(net.p), keep_scale,
-                    self._xDP, self._cm)  # fmt: skip
+                    self._xDP, self._cm, net.dtype == np.float32)  # fmt: skip
         np.matmul(self._xDP, net.theta2A.data.T, out=self._x2A)
         np.matmul(x, net.theta1B.data.T, out=self._x1B)
         g = t(dloss / m)
