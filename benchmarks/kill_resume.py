@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from handgrad.checkpoint import CHECKPOINT_NAME, TrainingState
+from handgrad.training.checkpoint import CHECKPOINT_NAME, TrainingState
 from handgrad.experiments.mlp import MLPConfig, build_model, build_optimizer, load_config
-from handgrad.runs import load_arrays
+from handgrad.training.runs import load_arrays
 
 SETTINGS = [
     "--train-subset",

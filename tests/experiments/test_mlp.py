@@ -8,7 +8,7 @@ import pytest
 from handgrad.data.mnist import ImageDataset, Split
 from handgrad.errors import HandgradError
 from handgrad.experiments.mlp import MLPConfig, evaluate_run, resume_mlp, train_mlp
-from handgrad.runs import load_arrays, read_metrics
+from handgrad.training.runs import load_arrays, read_metrics
 from tests.experiments.resume_check import (
     assert_mid_epoch_stop_resumes_bit_identically,
     assert_resume_is_bit_identical,

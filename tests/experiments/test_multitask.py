@@ -8,7 +8,7 @@ import pytest
 from handgrad.errors import HandgradError
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
 from handgrad.models.multitask import MultiTaskNet
-from handgrad.runs import load_arrays, read_json, read_metrics
+from handgrad.training.runs import load_arrays, read_json, read_metrics
 from tests.experiments.resume_check import (
     assert_mid_epoch_stop_resumes_bit_identically,
     assert_resume_is_bit_identical,

@@ -17,7 +17,7 @@ from handgrad.experiments.vae import (
     load_vae_data,
     train_vae,
 )
-from handgrad.runs import load_arrays, read_metrics
+from handgrad.training.runs import load_arrays, read_metrics
 from tests.experiments.resume_check import (
     assert_mid_epoch_stop_resumes_bit_identically,
     assert_resume_is_bit_identical,

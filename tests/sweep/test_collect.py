@@ -10,7 +10,7 @@ import pytest
 
 from handgrad.errors import HandgradError
 from handgrad.plots.sweep import plot_sweep
-from handgrad.runs import write_json
+from handgrad.training.runs import write_json
 from handgrad.sweep.collect import (
     collect,
     format_value,

@@ -6,7 +6,7 @@ import pytest
 
 from handgrad.errors import HandgradError
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
-from handgrad.runs import read_json, read_metrics, write_json
+from handgrad.training.runs import read_json, read_metrics, write_json
 from handgrad.sweep.spec import parse_spec
 from handgrad.sweep.trials import (
     ERROR_FILE,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handgrad.checkpoint import TrainingState
+from handgrad.training.checkpoint import TrainingState
 from handgrad.errors import HandgradError
 from handgrad.models.mlp import MLP
 from handgrad.optim import SGD, Adam, StepLR

@@ -13,16 +13,16 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from handgrad.checkpoint import TrainingState, start_or_resume
+from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.data.mnist import ImageDataset, load_dataset
 from handgrad.errors import HandgradError
-from handgrad.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.mlp import MLP
 from handgrad.nn.losses import SoftmaxCrossEntropy
-from handgrad.numerics import locate_nonfinite
+from handgrad.training.numerics import locate_nonfinite
 from handgrad.optim import SGD, Adam, ConstantLR, CosineLR, Optimizer, Schedule, StepLR
-from handgrad.runs import Run, load_arrays, save_arrays, write_json
-from handgrad.runs import load_config as load_run_config
+from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
+from handgrad.training.runs import load_config as load_run_config
 
 
 @dataclass
@@ -122,9 +122,9 @@ def _train_epoch(
 ) -> tuple[float, float]:
     """One pass over (x, y) (or its rest, after a mid-epoch stop); returns (mean
     training loss, training accuracy). With ``state`` the epoch can stop and resume
-    after any step (`handgrad.loop.epoch_batches`).
+    after any step (`handgrad.training.loop.epoch_batches`).
 
-    Raises `handgrad.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
+    Raises `handgrad.training.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
     """
     model.train()
     sums = {"loss": 0.0, "correct": 0}

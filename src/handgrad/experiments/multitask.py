@@ -16,15 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.checkpoint import TrainingState, start_or_resume
+from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.data.multitask import MultiTaskData, make_multitask
 from handgrad.errors import HandgradError
-from handgrad.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
-from handgrad.numerics import locate_nonfinite
+from handgrad.training.numerics import locate_nonfinite
 from handgrad.optim import OPTIMIZERS, ConstantLR, Optimizer
-from handgrad.runs import load_config, save_arrays, write_json
+from handgrad.training.runs import load_config, save_arrays, write_json
 
 
 @dataclass
@@ -79,9 +79,9 @@ def train_epoch(
 ) -> float:
     """One shuffled pass over the training split (or its rest, after a mid-epoch stop);
     returns the mean training loss L. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.loop.epoch_batches`).
+    any step (`handgrad.training.loop.epoch_batches`).
 
-    Raises `handgrad.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
+    Raises `handgrad.training.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
     net.train()
     y_onehot = one_hot(data.labels_train, net.n_classes, net.dtype)
@@ -120,7 +120,7 @@ def train_multitask(
     With ``resume`` the run continues from ``out_dir/checkpoint.npz`` (see
     `resume_multitask`) and ends bit-identical to an uninterrupted run.
 
-    Uses the shared `handgrad.loop.run_epochs` (a checkpoint after every epoch, Ctrl-C /
+    Uses the shared `handgrad.training.loop.run_epochs` (a checkpoint after every epoch, Ctrl-C /
     SIGTERM stop cleanly) with a constant learning rate.
     """
     config.validate()

@@ -25,16 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.checkpoint import TrainingState, start_or_resume
+from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.data.toy2d import DISTRIBUTIONS, Toy2D, load_toy2d
 from handgrad.errors import HandgradError
-from handgrad.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
-from handgrad.numerics import locate_nonfinite
+from handgrad.training.numerics import locate_nonfinite
 from handgrad.optim import OPTIMIZERS, ConstantLR, CosineLR, Optimizer, Schedule
-from handgrad.runs import Run, load_config, save_arrays, write_json
-from handgrad.train import minibatches
+from handgrad.training.runs import Run, load_config, save_arrays, write_json
+from handgrad.training.batching import minibatches
 
 SCHEDULES = ("constant", "cosine")
 N_COV_SAMPLES = 20_000  # samples drawn to estimate the model's covariance (2-D data)
@@ -254,9 +254,9 @@ def _train_epoch(
 ) -> dict[str, float]:
     """One pass over x in shuffled mini-batches (or its rest, after a mid-epoch stop);
     returns the mean training terms. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.loop.epoch_batches`).
+    any step (`handgrad.training.loop.epoch_batches`).
 
-    Raises `handgrad.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
+    Raises `handgrad.training.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
     """
     vae.train()
     totals = _Totals()

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from handgrad.io import atomic_write
-from handgrad.runs import read_json, read_metrics
+from handgrad.training.runs import read_json, read_metrics
 from handgrad.sweep.spec import SweepSpec
 from handgrad.sweep.trials import Trial, read_error, trial_dir
 

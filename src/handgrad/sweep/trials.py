@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.checkpoint import CHECKPOINT_NAME
+from handgrad.training.checkpoint import CHECKPOINT_NAME
 from handgrad.errors import HandgradError
-from handgrad.runs import read_json
+from handgrad.training.runs import read_json
 from handgrad.sweep.commands import get_command
 from handgrad.sweep.spec import Distribution, SweepSpec
 
