@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from handgrad.training.checkpoint import CHECKPOINT_NAME, TrainingState
 from handgrad.experiments.mlp import MLPConfig, build_model, build_optimizer, load_config
+from handgrad.training.checkpoint import CHECKPOINT_NAME, TrainingState
 from handgrad.training.runs import load_arrays
 
 SETTINGS = [

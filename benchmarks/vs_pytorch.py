@@ -181,7 +181,8 @@ def shuffle_rng() -> np.random.Generator:
 
 
 def epoch_orders(n: int, epochs: int) -> list[np.ndarray]:
-    """The permutation of each epoch, exactly as `handgrad.training.batching.minibatches` draws them."""
+    """The permutation of each epoch, exactly as `handgrad.training.batching.minibatches`
+    draws them."""
     rng = shuffle_rng()
     return [rng.permutation(n) for _ in range(epochs)]
 

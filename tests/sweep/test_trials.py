@@ -6,7 +6,6 @@ import pytest
 
 from handgrad.errors import HandgradError
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
-from handgrad.training.runs import read_json, read_metrics, write_json
 from handgrad.sweep.spec import parse_spec
 from handgrad.sweep.trials import (
     ERROR_FILE,
@@ -18,6 +17,7 @@ from handgrad.sweep.trials import (
     trial_dir,
     trial_state,
 )
+from handgrad.training.runs import read_json, read_metrics, write_json
 
 TINY = {"epochs": 3, "n_samples": 200}
 

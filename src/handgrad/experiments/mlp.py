@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.data.mnist import ImageDataset, load_dataset
 from handgrad.errors import HandgradError
-from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.mlp import MLP
 from handgrad.nn.losses import SoftmaxCrossEntropy
-from handgrad.training.numerics import locate_nonfinite
 from handgrad.optim import SGD, Adam, ConstantLR, CosineLR, Optimizer, Schedule, StepLR
+from handgrad.training.checkpoint import TrainingState, start_or_resume
+from handgrad.training.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
 from handgrad.training.runs import load_config as load_run_config
 

@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.data.multitask import MultiTaskData, make_multitask
 from handgrad.errors import HandgradError
-from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
-from handgrad.training.numerics import locate_nonfinite
 from handgrad.optim import OPTIMIZERS, ConstantLR, Optimizer
+from handgrad.training.checkpoint import TrainingState, start_or_resume
+from handgrad.training.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.runs import load_config, save_arrays, write_json
 
 

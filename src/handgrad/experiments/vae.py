@@ -25,16 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.data.toy2d import DISTRIBUTIONS, Toy2D, load_toy2d
 from handgrad.errors import HandgradError
-from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
-from handgrad.training.numerics import locate_nonfinite
 from handgrad.optim import OPTIMIZERS, ConstantLR, CosineLR, Optimizer, Schedule
-from handgrad.training.runs import Run, load_config, save_arrays, write_json
 from handgrad.training.batching import minibatches
+from handgrad.training.checkpoint import TrainingState, start_or_resume
+from handgrad.training.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.numerics import locate_nonfinite
+from handgrad.training.runs import Run, load_config, save_arrays, write_json
 
 SCHEDULES = ("constant", "cosine")
 N_COV_SAMPLES = 20_000  # samples drawn to estimate the model's covariance (2-D data)

@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.training.checkpoint import CHECKPOINT_NAME
 from handgrad.errors import HandgradError
-from handgrad.training.runs import read_json
 from handgrad.sweep.commands import get_command
 from handgrad.sweep.spec import Distribution, SweepSpec
+from handgrad.training.checkpoint import CHECKPOINT_NAME
+from handgrad.training.runs import read_json
 
 ERROR_FILE = "error.txt"
 LOG_FILE = "log.txt"

@@ -56,7 +56,8 @@ class TrainingState:
     epoch: int = 0
     metrics: list[dict[str, Any]] = field(default_factory=list)
     progress: EpochProgress | None = None
-    # Not saved: where `handgrad.training.loop` writes checkpoints, and whether a stop was asked for.
+    # Not saved: where `handgrad.training.loop` writes checkpoints, and whether a stop was
+    # asked for.
     checkpoint_path: Path | None = None
     stop_requested: bool = False
 

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.training.checkpoint import CHECKPOINT_NAME, EpochProgress, TrainingState
 from handgrad.errors import HandgradError
-from handgrad.training.runs import Run
 from handgrad.fast.gather import gather_ahead
 from handgrad.fast.threads import SMALL_STEP_MACS, blas_threads, step_macs
 from handgrad.training.batching import batch_order
+from handgrad.training.checkpoint import CHECKPOINT_NAME, EpochProgress, TrainingState
+from handgrad.training.runs import Run
 
 Metrics = dict[str, Any]
 
