@@ -102,10 +102,11 @@ def test_run_trial_runs_then_skips(tmp_path):
 
 
 def test_a_failing_trial_is_recorded_and_retried(tmp_path):
-    (trial,) = expand(_spec(base={**TINY, "p": 1.5}))
+    # a batch larger than the generated training set fails only when the trial runs
+    (trial,) = expand(_spec(base={**TINY, "batch_size": 9999}))
     result = run_trial(trial, str(tmp_path))
     assert result.status == "failed"
-    assert result.error == "HandgradError: dropout p must be in [0, 1), got 1.5"
+    assert result.error.startswith("HandgradError: batch size 9999 is larger than the dataset")
     assert read_error(tmp_path, trial) == result.error
     assert trial_state(tmp_path, trial) == "failed"
     assert "Traceback" in (trial_dir(tmp_path, trial) / "log.txt").read_text()
