@@ -28,6 +28,7 @@ import numpy as np
 from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.toy2d import DISTRIBUTIONS, Toy2D, load_toy2d
 from handgrad.errors import HandgradError
+from handgrad.fast import DEFAULT_ENGINE
 from handgrad.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
@@ -259,13 +260,14 @@ def _train_epoch(
     Raises `handgrad.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
     """
     vae.train()
+    DEFAULT_ENGINE.prepare(vae, opt)
     totals = _Totals()
     sums = vars(totals)  # rec, kl, n: saved with a mid-epoch checkpoint
     for step, (xb,) in epoch_batches(state, (x,), batch_size, rng, sums):
         terms = vae.elbo_terms(xb, rng=rng)
         check_finite(terms.loss, "the loss", epoch, step, locate_nonfinite, vae)
         opt.zero_grad()
-        vae.backward()
+        vae.loss_backward(input_grad=False)
         opt.step()
         totals.add(terms)
     return totals.means("train")
