@@ -1,10 +1,10 @@
 """The class report's three charts (PNG, via `handgrad.plots.common`).
 
-    score_distribution   histogram of the scores in % of the maximum; submissions that
-                         could not be graded drawn apart, in red
-    formulas_missed      per formula, the share of the class that did not get it right,
-                         split by why (wrong, error, not given, not graded)
-    common_mistakes      per named mistake, the share of the checked submissions making it
+score_distribution   histogram of the scores in % of the maximum; submissions that
+                     could not be graded drawn apart, in red
+formulas_missed      per formula, the share of the class that did not get it right,
+                     split by why (wrong, error, not given, not graded)
+common_mistakes      per named mistake, the share of the checked submissions making it
 """
 
 from __future__ import annotations
@@ -69,9 +69,7 @@ def common_mistakes(summary: ClassSummary, path: Path) -> Path:
     fig, ax = new_figure(figsize=(6.4, 0.9 + 0.32 * max(len(rows), 1)))
     ax.barh([c.mistake for c in rows], [100 * c.fraction for c in rows], color="#d1495b")
     for i, c in enumerate(rows):
-        ax.annotate(
-            f" {100 * c.fraction:.0f} %", (100 * c.fraction, i), va="center", fontsize=9
-        )
+        ax.annotate(f" {100 * c.fraction:.0f} %", (100 * c.fraction, i), va="center", fontsize=9)
     ax.set_xlabel(f"% of the {summary.checked} checked submissions making the mistake")
     ax.set_xlim(0, 110)
     return save_figure(fig, path)

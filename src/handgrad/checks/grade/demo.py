@@ -101,7 +101,9 @@ BROKEN = {
     "endless_loop": "while True:\n    pass\n",
     "os_exit": "import os\n\nos._exit(0)\n",
     "huge_allocation": "import numpy as np\n\nbig = np.ones(20 * 10**9 // 8)  # 20 GB\n",
-    "output_flood": "import sys\n\nfor _ in range(2**20):  # 1 GB\n    sys.stdout.write('x' * 1023 + '\\n')\n",
+    "output_flood": (
+        "import sys\n\nfor _ in range(2**20):  # 1 GB\n    sys.stdout.write('x' * 1023 + '\\n')\n"
+    ),
     "empty": "",
 }
 

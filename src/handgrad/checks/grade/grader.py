@@ -31,7 +31,7 @@ from handgrad.checks.grade.doctor import DoctorReport
 from handgrad.checks.grade.outputs import cached_outcome, save_outcome, write_grades
 from handgrad.checks.grade.rubric import Rubric
 from handgrad.checks.grade.runner import Outcome, check_submission
-from handgrad.checks.grade.scoring import SubmissionGrade, score_submission
+from handgrad.checks.grade.scoring import score_submission
 from handgrad.checks.grade.submissions import Submission, content_hash, discover
 from handgrad.checks.grade.summary import ClassSummary, summarise
 from handgrad.errors import HandgradError
@@ -126,9 +126,7 @@ def _check_all(
         bar.close()
 
 
-def score_class(
-    outcomes: list[Outcome], rubric: Rubric, problem: str | None
-) -> ClassSummary:
+def score_class(outcomes: list[Outcome], rubric: Rubric, problem: str | None) -> ClassSummary:
     """Score every outcome with the rubric, on the class's problem and formulas."""
     reports = {o.name: r for o in outcomes if (r := o.report()) is not None}
     problem = problem or _most_common(r.problem for r in reports.values())

@@ -7,7 +7,8 @@ enforces the rest on itself, with `apply` run before it loads the submission:
 
     cpu_seconds   RLIMIT_CPU: SIGXCPU at the limit, SIGKILL a second later
     memory_mb     RLIMIT_AS: any allocation beyond it fails (MemoryError in Python)
-    write_mb      RLIMIT_FSIZE: no file may grow beyond it (SIGXFSZ)
+    write_mb      RLIMIT_FSIZE: no file may grow beyond it (Python, which ignores
+                  SIGXFSZ, raises OSError "File too large")
     (core dumps)  RLIMIT_CORE = 0: a killed process leaves no core file
 
 These are limits against accidents (an endless loop, a 20 GB array, a print in a loop),
@@ -39,7 +40,7 @@ class Limits:
         return int(self.output_kb * 1024)
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return {k: float(v) for k, v in asdict(self).items()}
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -92,7 +92,8 @@ def gradescope_results(grade: SubmissionGrade, symbols: dict[str, str]) -> dict:
         "output": summary,
         "tests": [
             {
-                "name": f"{m.name}: {symbols[m.name]}" if symbols.get(m.name, m.name) != m.name
+                "name": f"{m.name}: {symbols[m.name]}"
+                if symbols.get(m.name, m.name) != m.name
                 else m.name,
                 "score": round(m.score, 6),
                 "max_score": m.max_score,

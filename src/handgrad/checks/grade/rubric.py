@@ -33,8 +33,6 @@ Every problem is a one-line `HandgradError` naming the file and the key.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 import tomllib
@@ -90,20 +88,6 @@ class Rubric:
             return self.partial[mistake]
         return math.prod(self.partial.get(part, 0.0) for part in mistake.split("+"))
 
-    def fingerprint(self) -> str:
-        """A hash of everything in the rubric (what a cached result must have been made with)."""
-        text = json.dumps(
-            {
-                "points": self.points,
-                "partial": self.partial,
-                "hints": [self.hint_level, self.hint_text],
-                "problem": self.problem,
-                "limits": self.limits.as_dict(),
-            },
-            sort_keys=True,
-        )
-        return hashlib.sha256(text.encode()).hexdigest()
-
 
 def load_rubric(path: str | Path) -> Rubric:
     """Read and validate the rubric at ``path``."""
@@ -128,7 +112,7 @@ def parse_rubric(data: dict[str, Any], source: str = "rubric") -> Rubric:
     _known(data, TOP_KEYS, "", fail)
     problem = data.get("problem")
     if problem is not None and not (isinstance(problem, str) and problem):
-        fail("problem", f"expected a problem name like \"multitask\", got {problem!r}")
+        fail("problem", f'expected a problem name like "multitask", got {problem!r}')
     points = {
         name: _number(v, f"points.{name}", fail, lambda x: x > 0, "a number of points > 0")
         for name, v in _table(data, "points", fail).items()
@@ -136,8 +120,11 @@ def parse_rubric(data: dict[str, Any], source: str = "rubric") -> Rubric:
     partial = {}
     for key, v in _table(data, "partial", fail).items():
         if not _MISTAKE_KEY.match(key):
-            fail(f"partial.{key}", "expected a mistake id like bn_factor, a pair like "
-                 "bn_factor+relu_as_step, or inherits")
+            fail(
+                f"partial.{key}",
+                "expected a mistake id like bn_factor, a pair like "
+                "bn_factor+relu_as_step, or inherits",
+            )
         partial[key] = _number(v, f"partial.{key}", fail, lambda x: 0 <= x <= 1, "in [0, 1]")
     hints = _table(data, "hints", fail)
     _known(hints, ("level", "text"), "hints.", fail)

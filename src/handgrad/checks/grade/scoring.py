@@ -71,9 +71,7 @@ def score_submission(
     if report is None:
         marks = tuple(Mark(n, 0.0, p, FAILED, f"not checked: {reason}") for n, p in points.items())
         return SubmissionGrade(name, FAILED, reason, marks, seconds)
-    marks = tuple(
-        mark(report.verdict(n), n, p, rubric, report) for n, p in points.items()
-    )
+    marks = tuple(mark(report.verdict(n), n, p, rubric, report) for n, p in points.items())
     return SubmissionGrade(name, GRADED, "", marks, seconds)
 
 
@@ -121,7 +119,9 @@ def _where(verdict: Verdict, report: DoctorReport) -> list[str]:
     if verdict.rel_error is not None:
         said.append(f"relative error {verdict.rel_error:.2g}")
     if verdict.worst_entries:
-        entries = ", ".join(str(tuple(e)) if len(e) > 1 else str(e[0]) for e in verdict.worst_entries)
+        entries = ", ".join(
+            str(tuple(e)) if len(e) > 1 else str(e[0]) for e in verdict.worst_entries
+        )
         said.append(f"worst entries {entries}")
     if verdict.inherits:
         upstream = report.verdict(verdict.inherits)
