@@ -198,7 +198,8 @@ def shuffle_rng() -> np.random.Generator:
 
 
 def epoch_orders(n: int, epochs: int) -> list[np.ndarray]:
-    """The permutation of each epoch, exactly as `handgrad.train.minibatches` draws them."""
+    """The permutation of each epoch, exactly as `handgrad.training.batching.minibatches`
+    draws them."""
     rng = shuffle_rng()
     return [rng.permutation(n) for _ in range(epochs)]
 
@@ -206,84 +207,83 @@ def epoch_orders(n: int, epochs: int) -> list[np.ndarray]:
 # --- handgrad ------------------------------------------------------------------------------
 def run_handgrad(case: Case, data, model, epochs: int, engine: str = "numpy") -> dict:
     """Train with handgrad's own epoch loops (`handgrad.experiments`), optimisers and the
-    given engine. With ``fused``, one untimed warm-up step on the first rows loads (or,
-    with an empty cache, compiles) the kernels first: ``compile_seconds``.
+    given engine (`handgrad.fast.fused_engine`). With ``fused``, one untimed step of a
+    copy of the model first loads (or, with an empty cache, compiles) the kernels: its
+    seconds are ``compile_seconds``.
 
     The VAE's library loop draws ε from the shuffling Generator, which would change the
     batch order; its loop here is the same calls (zero_grad, loss, backward, step) with
     ε from the model's own Generator instead.
     """
-    from handgrad.fast import engine as engines
+    from handgrad.fast import fused_engine
     from handgrad.optim import SGD, Adam
 
-    fused, extra = None, {}
+    eng, extra = fused_engine.get(engine), {}
     if engine == "fused":
-        fused, extra["compile_seconds"] = _warm_fused_step(case, data, model)
+        extra["compile_seconds"] = _warm_up(case, data, model, eng)
     if case.name == "mlp":
-        return {**extra, **_handgrad_mlp(case, data, model, epochs, fused)}
-    opt_class = engines.optimizer_class(Adam if case.name == "vae" else SGD, engine)
-    opt = opt_class(model.parameters(), lr=case.lr)
+        return {**extra, **_handgrad_mlp(case, data, model, epochs, eng)}
+    opt = (Adam if case.name == "vae" else SGD)(model.parameters(), lr=case.lr)
     rng, seconds, loss = shuffle_rng(), [], 0.0
     if case.name == "multitask":
         from handgrad.experiments.multitask import train_epoch
 
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            loss = train_epoch(model, opt, data, case.batch_size, rng, epoch, None, fused)
+            loss = train_epoch(model, opt, data, case.batch_size, rng, epoch, None, eng)
             seconds.append(time.perf_counter() - start)
         return {**extra, "seconds": seconds, "train_loss": loss}
 
-    from handgrad.loop import epoch_batches
+    from handgrad.training.loop import epoch_batches
 
-    x, step = data.train.x, fused or model
+    eng.prepare(model, opt)
+    fused, x = eng.step_for(model), data.train.x
     for _ in range(epochs):
         start = time.perf_counter()
         total = 0.0
         for _, (xb,) in epoch_batches(None, (x,), case.batch_size, rng, {}):
             opt.zero_grad()
-            total += step.elbo_terms(xb, rng=model.rng).loss * xb.shape[0]
-            step.backward()
+            total += (fused or model).elbo_terms(xb, rng=model.rng).loss * xb.shape[0]
+            if fused is None:
+                model.loss_backward(input_grad=False)
+            else:
+                fused.backward()
             opt.step()
         seconds.append(time.perf_counter() - start)
         loss = total / x.shape[0]
     return {**extra, "seconds": seconds, "train_loss": loss}
 
 
-def _warm_fused_step(case: Case, data, model):
-    """The case's fused step, after one step on a copy of the model (kernels loaded or
-    compiled; the model and its Generators untouched), and the seconds that took."""
+def _warm_up(case: Case, data, model, engine) -> float:
+    """Seconds of one fused step (forward, backward, Adam for the VAE) on two rows and a
+    copy of the model: the kernels' loading from the disk cache, or their compilation."""
     import copy
 
-    start = time.perf_counter()
-    from handgrad.fast import mlp, multitask, vae
-    from handgrad.fast.optim import FusedAdam
+    from handgrad.optim import Adam
 
-    step_class = {
-        "mlp": mlp.FusedMLPStep,
-        "vae": vae.FusedVAEStep,
-        "multitask": multitask.FusedMultiTaskStep,
-    }[case.name]
+    start = time.perf_counter()
     twin = copy.deepcopy(model)
-    step = step_class(twin)
+    step = engine.step_for(twin)
     if case.name == "mlp":
         step.loss(data.train.x[:2], data.train.y[:2], 1.0)
     elif case.name == "vae":
         step.elbo_terms(data.train.x[:2], np.random.default_rng(0))
-        FusedAdam(twin.parameters()).step()  # the other cases' plain SGD has no kernel
+        opt = Adam(twin.parameters())  # the other cases' plain SGD has no kernel
+        engine.prepare(opt)
+        opt.step()
     else:
         step.loss(data.x_train[:2], data.yA_train[:2], data.labels_train[:2], 1.0)
     step.backward()
-    return step_class(model), time.perf_counter() - start
+    return time.perf_counter() - start
 
 
-def _handgrad_mlp(case: Case, data, model, epochs: int, fused=None) -> dict:
+def _handgrad_mlp(case: Case, data, model, epochs: int, engine) -> dict:
     from tqdm import tqdm
 
     from handgrad.experiments.mlp import MLPConfig, _train_epoch, accuracy, build_optimizer
     from handgrad.nn.losses import SoftmaxCrossEntropy
 
-    engine = "numpy" if fused is None else "fused"
-    opt, _ = build_optimizer(MLPConfig(seed=SEED, lr=case.lr, engine=engine), model)
+    opt, _ = build_optimizer(MLPConfig(seed=SEED, lr=case.lr), model)
     loss_fn = SoftmaxCrossEntropy()
     rng = shuffle_rng()
     x, y = data.train.x, data.train.y
@@ -292,7 +292,7 @@ def _handgrad_mlp(case: Case, data, model, epochs: int, fused=None) -> dict:
         with tqdm(total=-(-x.shape[0] // case.batch_size), disable=True) as bar:
             start = time.perf_counter()
             loss, acc = _train_epoch(
-                model, loss_fn, opt, x, y, case.batch_size, rng, bar, fused=fused
+                model, loss_fn, opt, x, y, case.batch_size, rng, bar, engine=engine
             )
             seconds.append(time.perf_counter() - start)
         stats = {"train_loss": loss, "train_acc": acc}

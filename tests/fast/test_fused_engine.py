@@ -9,8 +9,10 @@ import pytest
 
 from handgrad.cli import main
 from handgrad.errors import HandgradError
-from handgrad.fast import engine
+from handgrad.fast import fused_engine as engine
 from handgrad.fast.optim import FusedAdam, FusedSGD
+from handgrad.models.mlp import MLP
+from handgrad.models.vae import VAE
 from handgrad.optim import SGD, Adam
 
 BROKEN = "ImportError: No module named 'numba'"
@@ -33,10 +35,18 @@ def test_fused_that_cannot_load_and_unknown_names_are_one_line_errors(monkeypatc
     assert "\n" not in message and BROKEN in message and "--engine numpy" in message
 
 
-def test_fused_optimisers_replace_sgd_and_adam_only_on_the_fused_engine():
-    assert engine.optimizer_class(SGD, "fused") is FusedSGD
-    assert engine.optimizer_class(Adam, "fused") is FusedAdam
-    assert engine.optimizer_class(Adam, "numpy") is Adam
+def test_fused_engine_switches_optimisers_and_fuses_the_steps_it_knows():
+    fused, numpy = engine.get("fused"), engine.get("numpy")
+    mlp = MLP([4, 3, 2])
+    sgd, adam = SGD(mlp.parameters()), Adam(mlp.parameters())
+    numpy.prepare(mlp, sgd, adam)
+    assert type(sgd) is SGD and numpy.step_for(mlp) is None
+    fused.prepare(mlp, sgd, adam)
+    assert type(sgd) is FusedSGD and type(adam) is FusedAdam
+    step = fused.step_for(mlp)
+    assert step is not None and fused.step_for(mlp) is step  # one per model: its buffers
+    assert fused.step_for(MLP([4, 3, 2], activation="tanh")) is None
+    assert fused.step_for(VAE(4, 2, (3,), decoder="gaussian")) is None
 
 
 def test_cli_fused_engine_that_cannot_load_exits_2_with_one_line(tmp_path, capsys, monkeypatch):

@@ -16,51 +16,48 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.multitask import MultiTaskData, make_multitask
-from handgrad.errors import HandgradError
-from handgrad.fast import engine as engines
-from handgrad.loop import check_finite, epoch_batches, run_epochs
+from handgrad.fast import DEFAULT_ENGINE, Engine, fused_engine
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
-from handgrad.numerics import locate_nonfinite
-from handgrad.optim import OPTIMIZERS, ConstantLR, Optimizer
-from handgrad.runs import load_config, save_arrays, write_json
+from handgrad.optim import OPTIMIZERS, Optimizer
+from handgrad.reproduce.parts import Context, Part, Verdict, bound
+from handgrad.training import options
+from handgrad.training.checkpoint import TrainingState, start_or_resume
+from handgrad.training.experiment import Experiment, ExperimentConfig
+from handgrad.training.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.numerics import locate_nonfinite
+from handgrad.training.optimizers import build_optimizer
+from handgrad.training.options import option
+from handgrad.training.runs import save_arrays, write_json
 
 
 @dataclass
-class MultiTaskConfig:
+class MultiTaskConfig(ExperimentConfig):
     """Every setting of a multi-task run (written to config.json)."""
 
-    optimizer: str = "adam"
-    lr: float = 0.003
-    epochs: int = 40
-    batch_size: int = 32
-    hidden: int = 32
-    p: float = 0.1
-    seed: int = 0
-    n_samples: int = 4000
-    n_features: int = 10
-    n_targets: int = 4
-    n_classes: int = 4
-    noise: float = 0.1
-    engine: str = "auto"
-    model: str = "multitask"
-
-    def validate(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise HandgradError(
-                f"unknown optimizer {self.optimizer!r}; choose one of {sorted(OPTIMIZERS)}"
-            )
-        if self.epochs < 1:
-            raise HandgradError(f"epochs must be ≥ 1, got {self.epochs}")
-        if self.hidden < 1:
-            raise HandgradError(f"hidden must be ≥ 1, got {self.hidden}")
+    optimizer: str = option("adam", choices=OPTIMIZERS)
+    lr: float = options.lr(0.003)
+    epochs: int = options.epochs(40)
+    batch_size: int = options.batch_size(32)
+    hidden: int = option(32, rule=options.positive_int, group="model", help="task-A hidden units h")
+    p: float = option(
+        0.1, rule=options.probability, group="model", help="dropout probability on task A"
+    )
+    seed: int = options.seed("seed of data, init and order")
+    n_samples: int = option(4000, rule=options.positive_int, cli=False)
+    n_features: int = option(10, rule=options.positive_int, cli=False)
+    n_targets: int = option(4, rule=options.positive_int, cli=False)
+    n_classes: int = option(4, rule=options.positive_int, cli=False)
+    noise: float = option(0.1, rule=options.non_negative_float, cli=False)
+    engine: str = options.engine()
+    model: str = option("multitask", cli=False)
 
 
 def evaluate(net: MultiTaskNet, x: np.ndarray, yA: np.ndarray, labels: np.ndarray) -> dict:
     """Eval-mode metrics of a split: mse_a, ce_b, acc_b (Python floats)."""
-    q = net.forward(x, training=False)
+    net.forward(x, training=False)
+    q = net.residuals
     losses = net.task_losses(q, yA, one_hot(labels, net.n_classes, net.dtype))
     diff = q.yhatA - yA
     return {
@@ -78,17 +75,19 @@ def train_epoch(
     rng: np.random.Generator,
     epoch: int = 0,
     state: TrainingState | None = None,
-    fused=None,
+    engine: Engine = DEFAULT_ENGINE,
 ) -> float:
     """One shuffled pass over the training split (or its rest, after a mid-epoch stop);
     returns the mean training loss L. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.loop.epoch_batches`). With ``fused`` (a
-    `handgrad.fast.multitask.FusedMultiTaskStep` of the network) the step runs its
-    fused kernels, on integer labels instead of one-hot rows.
+    any step (`handgrad.training.loop.epoch_batches`). ``engine`` computes the step: its
+    fused step of the network where it has one (`Engine.step_for`), which takes the
+    integer labels instead of one-hot rows.
 
-    Raises `handgrad.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
+    Raises `handgrad.training.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
     net.train()
+    engine.prepare(net, optimizer)
+    fused = engine.step_for(net)
     if fused is None:
         y_b = one_hot(data.labels_train, net.n_classes, net.dtype)
     else:
@@ -96,13 +95,16 @@ def train_epoch(
     sums = {"loss": 0.0, "count": 0}
     arrays = (data.x_train, data.yA_train, y_b)
     for step, (xb, yAb, yBb) in epoch_batches(state, arrays, batch_size, rng, sums):
-        optimizer.zero_grad()  # before the forward pass: the fused one writes a gradient
+        optimizer.zero_grad()  # before the forward pass: a fused one writes a gradient
         if fused is None:
             loss = net.loss(xb, yAb, yBb)
         else:
             loss = fused.loss(xb, yAb, yBb, 1.0)
         check_finite(loss, "the loss", epoch, step, locate_nonfinite, net)
-        (net if fused is None else fused).backward()
+        if fused is None:
+            net.loss_backward(input_grad=False)
+        else:
+            fused.backward()
         optimizer.step()
         sums["loss"] += loss * xb.shape[0]
         sums["count"] += xb.shape[0]
@@ -122,6 +124,8 @@ def train_multitask(
     config: MultiTaskConfig,
     out_dir: str | Path,
     *,
+    data_dir: str | Path | None = None,
+    progress: bool = False,
     overwrite: bool = False,
     resume: bool = False,
     log: Callable[[str], None] | None = print,
@@ -129,13 +133,16 @@ def train_multitask(
     """Run the training described in the module docstring; returns the summary dict.
 
     With ``resume`` the run continues from ``out_dir/checkpoint.npz`` (see
-    `resume_multitask`) and ends bit-identical to an uninterrupted run.
+    ``EXPERIMENT.resume``) and ends bit-identical to an uninterrupted run. The data is
+    generated: ``data_dir`` and ``progress`` are unused.
 
-    Uses the shared `handgrad.loop.run_epochs` (a checkpoint after every epoch, Ctrl-C /
+    Uses the shared `handgrad.training.loop.run_epochs` (a checkpoint after every epoch, Ctrl-C /
     SIGTERM stop cleanly) with a constant learning rate.
     """
-    config.validate()
-    config.engine = engines.resolve(config.engine)
+    config = config.resolve()
+    config.engine = fused_engine.resolve(config.engine)
+    engine = fused_engine.get(config.engine)
+    say = log if log is not None else lambda line: None
     data = make_multitask(
         config.n_samples,
         config.n_features,
@@ -153,20 +160,15 @@ def train_multitask(
         seed=config.seed,
         dtype=np.float32,
     )
-    optimizer = engines.optimizer_class(OPTIMIZERS[config.optimizer], config.engine)(
-        net.parameters(), lr=config.lr
+    optimizer, schedule = build_optimizer(
+        net.parameters(), optimizer=config.optimizer, lr=config.lr
     )
-    fused = None
-    if config.engine == "fused":
-        from handgrad.fast.multitask import FusedMultiTaskStep
-
-        fused = FusedMultiTaskStep(net)
     shuffle = np.random.default_rng(config.seed + 2)
-    state = TrainingState(net, optimizer, ConstantLR(optimizer), {"shuffle": shuffle})
+    state = TrainingState(net, optimizer, schedule, {"shuffle": shuffle})
     run = start_or_resume(state, out_dir, asdict(config), resume=resume, overwrite=overwrite)
 
     def one_epoch(epoch: int) -> dict[str, Any]:
-        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state, fused)
+        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state, engine)
         return {"train_loss": loss}
 
     def evaluate_splits() -> dict[str, Any]:
@@ -183,7 +185,7 @@ def train_multitask(
         one_epoch,
         evaluate_splits,
         _describe,
-        log=log if log is not None else lambda line: None,
+        log=say,
         batch_size=config.batch_size,
     )
     final = history[-1]
@@ -197,10 +199,41 @@ def train_multitask(
 
     plot_curves(history, run.file("curves.png"))
     write_json(run.file("summary.json"), summary)
+    say(
+        f"final test: task-B accuracy {summary['test_acc_b']:.4f}, "
+        f"task-A MSE {summary['test_mse_a']:.4f}, task-B CE {summary['test_ce_b']:.4f} "
+        f"({summary['train_seconds']:.1f} s of training); run saved in {run.path}"
+    )
     return summary
 
 
-def resume_multitask(run_dir: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """Continue an interrupted multi-task run from its last checkpoint."""
-    config = load_config(run_dir, MultiTaskConfig, "multitask")
-    return train_multitask(config, run_dir, resume=True, **kwargs)
+# handgrad reproduce, 2.2: the settings at each scale, and the task-B accuracy that passes
+REPRODUCE: dict[str, tuple[MultiTaskConfig, float]] = {
+    "full": (MultiTaskConfig(), 0.90),
+    "quick": (MultiTaskConfig(epochs=8, n_samples=2000), 0.75),  # chance is 1/4
+    "smoke": (MultiTaskConfig(epochs=4, n_samples=800), 0.3),
+}
+
+
+def reproduce_parts(scale: str) -> list[Part]:
+    """2.2: the training demo at ``scale``, judged by its task-B test accuracy."""
+    config, min_acc = REPRODUCE[scale]
+
+    def run(ctx: Context, d: Path) -> Verdict:
+        acc = train_multitask(config, d, overwrite=True, log=ctx.log)["test_acc_b"]
+        ok, rel = bound(acc, min_acc, at_least=True)
+        return ok, f"task-B test accuracy {acc:.2%} {rel} {min_acc:.0%}", {}
+
+    criterion = f"task-B test accuracy ≥ {min_acc:.0%} (chance: 1/classes)"
+    return [Part("multitask", "2.2", "Multi-task network: training demo", criterion, run)]
+
+
+EXPERIMENT = Experiment(
+    name="multitask",
+    help="train the multi-task network (regression + classification) on synthetic data",
+    config=MultiTaskConfig,
+    train=train_multitask,
+    metric="test_acc_b",
+    curves=("train_loss", "test_acc_b"),
+    reproduce_parts=reproduce_parts,
+)

@@ -8,7 +8,7 @@ bias + softmax cross-entropy + ∂L/∂z2B; and the two backward passes with eve
 gradient. ∂L/∂x is not computed (x is data).
 
 The dropout mask is M = 1[u ≥ p] / (1 − p) for float32 uniforms u drawn from the
-network's Generator (the NumPy engine draws float64 ones: the same distribution, not
+network's dropout Generator (the NumPy engine draws float64 ones: the same distribution, not
 the same masks; a fused run is bit-identical to another fused run).
 """
 
@@ -24,6 +24,7 @@ from handgrad.fast.elementwise import (
     sin_dropout,
     softmax_xent,
 )
+from handgrad.fast.grads import add_matmul
 from handgrad.models.multitask import MultiTaskNet, TaskLosses
 
 
@@ -61,7 +62,7 @@ class FusedMultiTaskStep:
         self._buffers(m)
         t = net.dtype.type
         if net.p:
-            net.rng.random(dtype=np.float32, out=self._u)
+            net.dropout.rng.random(dtype=np.float32, out=self._u)
         np.matmul(x, net.theta1A.data.T, out=self._z1A)
         keep_scale = t(1.0 / (1.0 - net.p))
         sin_dropout(self._z1A, net.b1A.data, self._u, np.float32(net.p), keep_scale,
@@ -86,13 +87,13 @@ class FusedMultiTaskStep:
         """∂(dloss · L)/∂θ for the eight parameters, as `MultiTaskNet.backward` derives them."""
         net, x = self.net, self._x
         dz2B = self._z2B  # dloss · (ŷB − yB)/m, written by `loss`
-        net.theta2B.add_matmul(dz2B.T, self._xplus)
+        add_matmul(net.theta2B, dz2B.T, self._xplus)
         np.matmul(dz2B, net.theta2B.data, out=self._dxplus)
         bn_star_backward(self._dxplus, self._x1B, self._dA, self._dx1B, net.b1B.grad,
                          net.b2A.grad)  # fmt: skip
-        net.theta1B.add_matmul(self._dx1B.T, x)
+        add_matmul(net.theta1B, self._dx1B.T, x)
         dyhatA = self._dA  # both terms of ∂L/∂ŷA now
-        net.theta2A.add_matmul(dyhatA.T, self._xDP)
+        add_matmul(net.theta2A, dyhatA.T, self._xDP)
         dxDP = np.matmul(dyhatA, net.theta2A.data, out=self._z1A)  # z1A is spent: reuse it
         scale_backward_bias_grad(dxDP, self._cm, net.b1A.grad)
-        net.theta1A.add_matmul(dxDP.T, x)
+        add_matmul(net.theta1A, dxDP.T, x)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 
+from handgrad.fast.engine import FastVersion
 from handgrad.fast.optim_kernels import adam_update, sgd_update
 from handgrad.optim import FLUSH_EVERY, SGD, Adam, _positive, flush_threshold
 
 
-class FusedSGD(SGD):
+class FusedSGD(SGD, FastVersion):
     """`handgrad.optim.SGD` whose momentum / weight-decay update is one pass per parameter."""
 
     def step(self, grad_scale: float = 1.0) -> None:
@@ -38,7 +39,7 @@ class FusedSGD(SGD):
             )
 
 
-class FusedAdam(Adam):
+class FusedAdam(Adam, FastVersion):
     """`handgrad.optim.Adam` (with AdamW's decay) in one pass per parameter."""
 
     def step(self, grad_scale: float = 1.0) -> None:
@@ -52,6 +53,3 @@ class FusedAdam(Adam):
             adam_update(p.data, p.grad, m, v, inv_scale=inv, decay=decay, b1=self.b1,
                         b2=self.b2, eps=eps, k=k, flush=flush,
                         tiny=flush_threshold(p.data.dtype))  # fmt: skip
-
-
-FUSED_OPTIMIZERS = {SGD: FusedSGD, Adam: FusedAdam}

@@ -14,19 +14,22 @@ from collections.abc import Sequence
 import numpy as np
 
 from handgrad.fast.elementwise import bias_relu, relu_backward_bias_grad
+from handgrad.fast.grads import add_matmul
+from handgrad.fast.layers import FastLinear
 from handgrad.nn.activations import ReLU
 from handgrad.nn.linear import Linear
 from handgrad.nn.module import Module
 
 
 def relu_linears(layers: Sequence[Module]) -> list[Linear] | None:
-    """The Linear layers of ``layers`` if they are biased Linears with a ReLU between
-    each two (Linear, ReLU, Linear, …, Linear), else None."""
+    """The Linear layers of ``layers`` if they are biased Linears (plain, or the NumPy
+    engine's) with a ReLU between each two (Linear, ReLU, Linear, …, Linear), else None.
+    Exact types: a subclass (e.g. a test's deliberately wrong layer) is not fused."""
     if len(layers) % 2 == 0:
         return None
     for i, layer in enumerate(layers):
-        kind = Linear if i % 2 == 0 else ReLU
-        if type(layer) is not kind or (kind is Linear and layer.bias is None):
+        kinds = (Linear, FastLinear) if i % 2 == 0 else (ReLU,)
+        if type(layer) not in kinds or (i % 2 == 0 and layer.bias is None):
             return None
     return list(layers[::2])
 
@@ -63,7 +66,7 @@ class ReluStack:
     def backward(self, dy: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         for i in range(len(self.linears) - 1, -1, -1):
             lin = self.linears[i]
-            lin.weight.add_matmul(dy.T, self._h[i - 1] if i else self._x)
+            add_matmul(lin.weight, dy.T, self._h[i - 1] if i else self._x)
             if i:
                 dh = self._dh[i - 1]
                 np.matmul(dy, lin.weight.data, out=dh)

@@ -1,0 +1,193 @@
+"""The epoch loop every training command shares: checkpoint, log, and stop safely.
+
+`run_epochs` runs epochs ``state.epoch + 1 … total`` of a model-specific
+``train_epoch`` and ``evaluate``. After each epoch it advances the schedule, saves the
+checkpoint atomically (the previous one stays until the new one is complete), appends
+the metrics line and prints the summary line — in that order, so metrics.jsonl never
+runs ahead of the checkpoint a resume starts from.
+
+Stopping: while the loop runs, Ctrl-C (SIGINT) and SIGTERM only *ask* for a stop. The
+training step in progress finishes, a checkpoint of that exact point is saved — inside
+an epoch too, when the loop draws its batches from `epoch_batches` — and the loop
+raises `TrainingInterrupted`, whose message says how to resume. A second Ctrl-C stops
+at once, keeping the last saved checkpoint. ``--resume`` then continues bit-identically
+to a run that was never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from handgrad.errors import HandgradError
+from handgrad.fast.gather import gather_ahead
+from handgrad.fast.threads import SMALL_STEP_MACS, blas_threads, step_macs
+from handgrad.training.batching import batch_order
+from handgrad.training.checkpoint import CHECKPOINT_NAME, EpochProgress, TrainingState
+from handgrad.training.runs import Run
+
+Metrics = dict[str, Any]
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during training; the message says how to resume."""
+
+
+class Diverged(HandgradError):
+    """The loss or a gradient became NaN/Inf; the message says where and what to try."""
+
+
+class _Stopped(Exception):
+    """A requested stop, raised once the checkpoint of the stopping point is saved."""
+
+
+@contextlib.contextmanager
+def _signal_handler(signals: tuple[int, ...], handler: Callable) -> Iterator[None]:
+    """Install ``handler`` for ``signals`` within the block (main thread only; elsewhere
+    signals are left alone), then restore the previous handlers."""
+    try:
+        previous = {s: signal.signal(s, handler) for s in signals}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def sigterm_as_interrupt() -> contextlib.AbstractContextManager[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt: for a process that supervises
+    others (the sweep driver) and must stop at once."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return _signal_handler((signal.SIGTERM,), handler)
+
+
+def stop_requests(state: TrainingState) -> contextlib.AbstractContextManager[None]:
+    """Within the block, SIGINT and SIGTERM set ``state.stop_requested``; a second SIGINT
+    raises KeyboardInterrupt at once."""
+
+    def handler(signum, frame):
+        if state.stop_requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        state.stop_requested = True
+
+    return _signal_handler((signal.SIGINT, signal.SIGTERM), handler)
+
+
+def epoch_batches(
+    state: TrainingState | None,
+    data: Sequence[np.ndarray],
+    batch_size: int,
+    rng: np.random.Generator,
+    sums: dict[str, Any],
+) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
+    """(step, batch) for each batch of the current epoch, in `minibatches` order: batch
+    holds the batch's rows of each array in ``data`` (all with the same number of
+    rows), gathered ahead by a background thread (`handgrad.fast.gather.gather_ahead`).
+
+    ``sums`` is the training loop's dict of running totals, updated by the loop after
+    each step. If a stop was requested, the point after the finished step — batch order,
+    steps done, ``sums`` — is checkpointed before stopping; on resume the epoch
+    continues from there, with ``sums`` restored. Without a ``state`` (a bare loop, e.g.
+    in a benchmark) this is plain `minibatches`.
+    """
+    n = data[0].shape[0]
+    if state is None:
+        progress = EpochProgress(batch_order(n, batch_size, rng))
+    elif state.progress is None:
+        progress = state.progress = EpochProgress(batch_order(n, batch_size, rng))
+    else:
+        progress = state.progress
+        sums.update(progress.sums)
+    batches = gather_ahead(data, progress.order, batch_size, start=progress.step * batch_size)
+    with contextlib.closing(batches):
+        for batch in batches:
+            yield progress.step + 1, batch
+            progress.step += 1
+            if state is not None and state.stop_requested:
+                progress.sums = dict(sums)
+                state.save(state.checkpoint_path)
+                raise _Stopped
+    if state is not None:
+        state.progress = None
+
+
+def check_finite(
+    value: float, what: str, epoch: int, step: int, where: Callable[..., str], *args: Any
+) -> None:
+    """Raise `Diverged` if ``value`` is NaN/Inf, naming epoch, step and ``where(*args)``
+    (called only then: the check runs every step)."""
+    if not math.isfinite(value):
+        raise Diverged(
+            f"{what} became {value} at epoch {epoch}, step {step}, first seen in "
+            f"{where(*args)}; lower the learning rate (--lr) or add batch norm; the last "
+            "good checkpoint is kept"
+        )
+
+
+def run_epochs(
+    state: TrainingState,
+    run: Run,
+    total_epochs: int,
+    train_epoch: Callable[[int], Metrics],
+    evaluate: Callable[[], Metrics],
+    describe: Callable[[Metrics], str],
+    log: Callable[[str], None] = print,
+    *,
+    batch_size: int | None = None,
+) -> list[Metrics]:
+    """Train until ``total_epochs`` are done; returns all epochs' metrics.
+
+    ``train_epoch(epoch)`` trains one epoch (drawing its batches from `epoch_batches`)
+    and returns its training metrics; ``evaluate()`` returns held-out metrics;
+    ``describe(row)`` formats the line printed after each epoch. Each row also gets
+    ``epoch``, ``lr`` and ``seconds``. With ``batch_size``, a model whose training
+    step is small runs on one BLAS thread (`handgrad.fast.threads.blas_threads`).
+    """
+    state.checkpoint_path = run.file(CHECKPOINT_NAME)
+    state.stop_requested = False
+    weights = [p.data for p in state.optimizer.params]
+    macs = step_macs(weights, batch_size) if batch_size else SMALL_STEP_MACS  # unknown: as is
+    try:
+        # Overflow shows up as a non-finite loss, which `check_finite` reports in one
+        # line with its place; NumPy's own warnings would only add noise before it.
+        with (
+            stop_requests(state),
+            np.errstate(over="ignore", invalid="ignore"),
+            blas_threads(macs),
+        ):
+            for epoch in range(state.epoch + 1, total_epochs + 1):
+                lr = state.optimizer.lr
+                start = time.perf_counter()
+                row: Metrics = {"epoch": epoch, "lr": lr, **train_epoch(epoch)}
+                row["seconds"] = time.perf_counter() - start
+                row.update(evaluate())
+                state.schedule.step()
+                state.epoch = epoch
+                state.metrics.append(row)
+                state.save(state.checkpoint_path)
+                run.log(**row)
+                log(describe(row))
+                if state.stop_requested and epoch < total_epochs:
+                    raise _Stopped
+    except _Stopped:
+        raise TrainingInterrupted(
+            f"stopped {state.position()}, checkpoint saved; continue with --resume {run.path}"
+        ) from None
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(
+            f"stopped at once; the checkpoint after epoch {state.epoch} is kept; "
+            f"continue with --resume {run.path}"
+        ) from None
+    return state.metrics

@@ -1,0 +1,115 @@
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from handgrad.models.mlp import MLP
+from handgrad.optim import SGD, StepLR
+from handgrad.training.checkpoint import TrainingState
+from handgrad.training.loop import Diverged, TrainingInterrupted, check_finite, run_epochs
+from handgrad.training.runs import Run, read_metrics
+
+
+def make(tmp_path):
+    model = MLP([2, 3, 2], seed=0)
+    opt = SGD(model.parameters(), lr=0.5)
+    state = TrainingState(model, opt, StepLR(opt, step=1, gamma=0.5), {})
+    return state, Run(tmp_path / "run", {"model": "test"})
+
+
+def test_epochs_are_checkpointed_logged_and_scheduled(tmp_path):
+    state, run = make(tmp_path)
+    lines = []
+    rows = run_epochs(
+        state,
+        run,
+        3,
+        lambda e: {"loss": 1.0 / e},
+        lambda: {"acc": 0.5},
+        lambda r: f"epoch {r['epoch']}",
+        lines.append,
+    )
+    assert [r["lr"] for r in rows] == [0.5, 0.25, 0.125]
+    assert lines == ["epoch 1", "epoch 2", "epoch 3"]
+    assert [r["epoch"] for r in read_metrics(run.path)] == [1, 2, 3]
+    assert (run.path / "checkpoint.npz").is_file()
+    assert state.epoch == 3
+
+
+def test_resumed_state_continues_where_it_stopped(tmp_path):
+    state, run = make(tmp_path)
+    state.epoch = 2
+    seen = []
+    run_epochs(state, run, 4, lambda e: seen.append(e) or {}, dict, str, lambda s: None)
+    assert seen == [3, 4]
+
+
+def test_sigterm_stops_with_a_resume_hint_and_keeps_the_checkpoint(tmp_path):
+    state, run = make(tmp_path)
+
+    def train_epoch(epoch):
+        if epoch == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return {}
+
+    # the stop is honoured once the epoch in progress is checkpointed
+    with pytest.raises(TrainingInterrupted, match=r"after epoch 2, checkpoint saved.*--resume"):
+        run_epochs(state, run, 3, train_epoch, dict, str, lambda s: None)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    fresh, _ = make(tmp_path / "other")
+    fresh.load(run.path / "checkpoint.npz")
+    assert fresh.epoch == 2
+
+
+def test_check_finite_names_epoch_step_and_place():
+    check_finite(1.0, "the loss", 1, 1, lambda: "nowhere")
+    with pytest.raises(
+        Diverged,
+        match=r"the loss became nan at epoch 3, step 7, first seen in "
+        r"layer 2.*--lr",
+    ):
+        check_finite(float("nan"), "the loss", 3, 7, lambda: "layer 2")
+    assert issubclass(Diverged, ValueError)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tmp_path):
+    state, run = make(tmp_path)
+
+    def train_epoch(epoch):
+        if epoch == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # a stop request …
+            os.kill(os.getpid(), signal.SIGINT)  # … and the impatient second one
+        return {}
+
+    with pytest.raises(TrainingInterrupted, match=r"at once; the checkpoint after epoch 1"):
+        run_epochs(state, run, 3, train_epoch, dict, str, lambda s: None)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_epoch_batches_follow_minibatches_and_resume_mid_epoch():
+    from handgrad.training.batching import minibatches
+    from handgrad.training.checkpoint import EpochProgress
+    from handgrad.training.loop import epoch_batches
+
+    rows = np.arange(10) * 10  # data whose rows name their index
+    expected = list(minibatches(10, 3, np.random.default_rng(4)))
+    got = list(epoch_batches(None, (rows, -rows), 3, np.random.default_rng(4), {}))
+    assert [s for s, _ in got] == [1, 2, 3, 4]
+    for (_, (a, minus_a)), b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, rows[b])
+        np.testing.assert_array_equal(minus_a, -rows[b])
+
+    state, _ = make_state_only()
+    state.progress = EpochProgress(np.arange(10)[::-1].copy(), step=2, sums={"loss": 1.5})
+    sums = {"loss": 0.0}
+    rest = list(epoch_batches(state, (rows,), 3, np.random.default_rng(0), sums))
+    assert [s for s, _ in rest] == [3, 4]
+    np.testing.assert_array_equal(rest[0][1][0], [30, 20, 10])
+    assert sums == {"loss": 1.5} and state.progress is None
+
+
+def make_state_only():
+    model = MLP([2, 3, 2], seed=0)
+    opt = SGD(model.parameters(), lr=0.5)
+    return TrainingState(model, opt, StepLR(opt, step=1), {}), None
