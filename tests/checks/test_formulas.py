@@ -35,7 +35,7 @@ def _results(report):
 
 
 def test_correct_example_passes_every_parameter():
-    report = check_formulas(EXAMPLES / "formulas_correct.py")
+    report = check_formulas(EXAMPLES / "formulas_multitask.py")
     assert [r.status for r in report.results] == ["ok"] * 8
     assert all(r.max_rel_err <= 1e-8 for r in report.results)
     assert report.exit_code == 0

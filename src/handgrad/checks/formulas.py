@@ -1,6 +1,6 @@
 """Check hand-derived gradient formulas of the multi-task network, and explain mismatches.
 
-The file format (see ``examples/formulas_correct.py``): a Python file defining, for any of
+The file format (see ``examples/formulas_multitask.py``): a Python file defining, for any of
 the eight parameters, a function ``grad_<name>(q)`` that returns ∂L/∂<name> as an array of
 the parameter's shape, e.g.::
 
@@ -222,7 +222,7 @@ def load_formulas(path: str | Path) -> dict[str, Formula]:
         formulas[param] = value  # type: ignore[assignment]
     if not formulas:
         raise HandgradError(
-            f"{path}: defines no grad_<param>(q) functions; see examples/formulas_correct.py"
+            f"{path}: defines no grad_<param>(q) functions; see examples/formulas_multitask.py"
         )
     return formulas
 

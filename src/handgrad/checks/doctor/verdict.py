@@ -116,7 +116,7 @@ class Report:
             err = "" if v.rel_error is None else f"{v.rel_error:.1e}"
             status = v.status.replace("_", " ")
             lines.append(f"{v.name:<{width}}  {status:<9}  {err:>7}  {v.note}".rstrip())
-            if v.status == "wrong":
+            if v.status == "wrong" and _where(v):
                 lines.append(f"{'':<{width}}  {'':<9}  {'':>7}  where: {_where(v)}")
         c = self.counts
         lines.append(
@@ -130,7 +130,7 @@ class Report:
         for v in self.verdicts:
             err = "" if v.rel_error is None else f"{v.rel_error:.1e}"
             cell = html.escape(v.note)
-            if v.status == "wrong":
+            if v.status == "wrong" and _where(v):
                 cell += f"<br><small>where: {html.escape(_where(v))}</small>"
                 if v.heatmap is not None:
                     cell += "<br>" + heatmap_svg(v.heatmap)

@@ -2,7 +2,7 @@
 
 Check this file with::
 
-    handgrad check formulas examples/formulas_correct.py
+    handgrad check formulas examples/formulas_multitask.py
 
 File format: define ``grad_<param>(q)`` for any of the parameters theta1A, b1A, theta2A,
 b2A, theta1B, b1B, theta2B, b2B; each returns ∂L/∂<param> with the parameter's shape
