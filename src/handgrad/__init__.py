@@ -11,9 +11,23 @@ The library is importable without the CLI::
     loss = loss_fn.forward(net.forward(x), labels)
     net.zero_grad()
     net.backward(loss_fn.backward())
+
+Check hand-derived gradient formulas (the gradient doctor), e.g. in a notebook::
+
+    import handgrad
+    handgrad.check_formulas({"b2B": my_grad_b2B}, problem="multitask")   # a table in Jupyter
 """
 
 from handgrad.errors import HandgradError
 
 __version__ = "0.1.0"
-__all__ = ["HandgradError", "__version__"]
+__all__ = ["HandgradError", "__version__", "check_formulas"]
+
+
+def __getattr__(name: str):
+    # imported on first use: the doctor pulls in autograd, which plain training never needs
+    if name == "check_formulas":
+        from handgrad.checks.doctor import check_formulas
+
+        return check_formulas
+    raise AttributeError(f"module 'handgrad' has no attribute {name!r}")

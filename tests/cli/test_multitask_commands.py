@@ -23,7 +23,7 @@ def test_check_network_fails_with_an_impossible_tolerance(capsys):
 
 def test_check_formulas_exit_codes(capsys, tmp_path):
     assert main(["check", "formulas", str(EXAMPLES / "formulas_multitask.py")]) == 0
-    assert "8 correct, 0 wrong, 0 error, 0 not given" in capsys.readouterr().out
+    assert "16 correct, 0 wrong, 0 error, 0 not given" in capsys.readouterr().out
     assert main(["check", "formulas", str(EXAMPLES / "formulas_mistakes.py")]) == 1
     out = capsys.readouterr().out
     failed = {line.split()[0] for line in out.splitlines() if " wrong " in line[:20]}

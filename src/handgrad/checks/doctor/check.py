@@ -42,7 +42,7 @@ def find_problem(formulas: dict[str, Callable], problem: str | None) -> str:
         among = ", ".join(winners if best else PROBLEMS)
         raise HandgradError(
             "cannot tell which problem these formulas are for; name it with --problem "
-            f"or PROBLEM = \"…\" in the file (one of {among})"
+            f'or PROBLEM = "…" in the file (one of {among})'
         )
     return winners[0]
 
@@ -52,7 +52,7 @@ def _resolve(namespace: Mapping, formulas: dict, problem: str | None, source: st
     if declared in (None, "own") and is_own_network(dict(namespace)):
         return own_problem(dict(namespace), source)
     if declared is not None and not isinstance(declared, str):
-        raise HandgradError(f"{source}: PROBLEM must be a problem name, e.g. PROBLEM = \"mlp\"")
+        raise HandgradError(f'{source}: PROBLEM must be a problem name, e.g. PROBLEM = "mlp"')
     return PROBLEMS[find_problem(formulas, declared)]
 
 
@@ -82,8 +82,7 @@ def check_formulas(
     known = set(graph.quantities)
     unknown = sorted(set(formulas) - known)
     warnings = [
-        f"grad_{k} names no quantity of {graph.name}; ignored (see handgrad check formulas "
-        "--list)"
+        f"grad_{k} names no quantity of {graph.name}; ignored (see handgrad check formulas --list)"
         for k in unknown
     ]
     with np.errstate(all="ignore"):

@@ -154,9 +154,7 @@ def true_gradients(problem: Problem, leaves: dict[str, np.ndarray]) -> dict[str,
 
 def row_jacobian(problem: Problem, leaves, values, out: str, inp: str) -> np.ndarray:
     """J[b, i, k] = ∂out[b, i]/∂inp[b, k] by autograd (rows of a row-wise map), (m, o, n)."""
-    full = autograd.jacobian(lambda v: problem.forward(leaves, replace={inp: v})[out])(
-        values[inp]
-    )
+    full = autograd.jacobian(lambda v: problem.forward(leaves, replace={inp: v})[out])(values[inp])
     m = values[inp].shape[0]
     return np.stack([full[b, :, b, :] for b in range(m)])
 
@@ -176,7 +174,9 @@ def finite_differences(
             if name in steps:
                 f.append(problem.forward(leaves, {name: sign * bump})[problem.loss])
             else:
-                f.append(problem.forward({**leaves, name: leaves[name] + sign * bump})[problem.loss])
+                f.append(
+                    problem.forward({**leaves, name: leaves[name] + sign * bump})[problem.loss]
+                )
         grad[idx] = (f[0] - f[1]) / (2 * eps)
     return grad
 

@@ -73,6 +73,7 @@ def judge(
     first) are handed to `Doctor.diagnose`, which may then say "inherits".
     """
     verdicts: dict[str, Verdict] = {}
+    roots: dict[str, Verdict] = {}  # the first wrong residual behind an inherited error
     wrong_upstream: dict[str, list[np.ndarray]] = {}
     for name, symbol in doctor.quantities():
         f = formulas.get(name)
@@ -90,13 +91,24 @@ def judge(
         verdict = _compare(doctor, name, symbol, user, batches, wrong_upstream)
         if verdict.inherits is not None:
             up = verdicts[verdict.inherits]
-            verdict.mistake = up.mistake
-            if up.mistake is not None:
-                verdict.explanation = f"{verdict.explanation} ({up.explanation})"
+            roots[name] = roots.get(up.name, up)
+            _inherit(verdict, up, roots[name])
         if verdict.status == "wrong" and verdict.mistake != "transpose":
             wrong_upstream[name] = user
         verdicts[name] = verdict
     return list(verdicts.values())
+
+
+def _inherit(verdict: Verdict, up: Verdict, root: Verdict) -> None:
+    """A formula right given the learner's own wrong upstream ``up``: name ``up``, and give
+    the cause and fix at ``root``, the first wrong residual of the chain."""
+    verdict.mistake = root.mistake
+    cause = root.explanation if root.mistake is not None else "no known mistake matches there"
+    verdict.explanation = (
+        f"inherits the error of {up.symbol} (right given it); the first wrong one is "
+        f"{root.symbol}: {cause}"
+    )
+    verdict.fix = f"fix {root.symbol}" + (f": {root.fix}" if root.fix else "")
 
 
 def _evaluate(f: Callable, batches: list, name: str, time_limit_s: float) -> list[np.ndarray]:

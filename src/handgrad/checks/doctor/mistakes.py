@@ -165,33 +165,44 @@ def _same_shape(batches: list[Batch], a: str, b: str) -> bool:
 
 
 def _neighbours(problem: Problem, batches: list[Batch]) -> list[Mistake]:
-    """A computed forward quantity replaced by a same-shaped one within two edges of it."""
+    """A forward quantity replaced by a same-shaped one within two edges of it.
+
+    Forward quantities are the steps and the batch-shaped inputs that feed a step other
+    than a loss term (x, a mask); parameters and targets are never taken for a neighbour.
+    """
     edges: dict[str, set[str]] = {}
     for s in problem.steps:
         for a in s.args:
             edges.setdefault(a, set()).add(s.name)
             edges.setdefault(s.name, set()).add(a)
-    steps = problem.step_names
+    forward = {s.name for s in problem.steps} - {problem.loss}
+    if len(batches) > 1:
+        for leaf in set(batches[0].leaves) - forward:
+            rows = {np.shape(b.values[leaf])[:1] for b in batches}
+            feeds_layer = any(
+                np.ndim(batches[0].values[s.name]) > 0 for s, _ in problem.consumers(leaf)
+            )
+            if len(rows) > 1 and feeds_layer:
+                forward.add(leaf)
     out = []
     sym = problem.symbol
     for s in problem.steps:
         if s.name == problem.loss:
             continue
         for j, a in enumerate(s.args):
-            if a not in steps:
-                continue  # parameters and data are never confused with a neighbour
+            if a not in forward:
+                continue
             near = set(edges.get(a, ())) | {n2 for n in edges.get(a, ()) for n2 in edges[n]}
             several = len(problem.consumers(a)) > 1
-            for nb in sorted(near - {a, problem.loss}):
-                if nb not in steps or not _same_shape(batches, a, nb):
+            for nb in sorted(near & forward - {a}):
+                if not _same_shape(batches, a, nb):
                     continue
                 mid = f"{nb}_for_{a}" + (f"@{s.name}" if several else "")
                 out.append(
                     Mistake(
                         mid,
                         "point",
-                        f"{sym(nb)} used in place of {sym(a)} in the derivative of "
-                        f"{sym(s.name)}",
+                        f"{sym(nb)} used in place of {sym(a)} in the derivative of {sym(s.name)}",
                         f"the derivative of {sym(s.name)} is taken at {sym(a)}, not {sym(nb)}",
                         s.name,
                         j,
@@ -268,8 +279,11 @@ class Backprop:
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum a broadcast gradient back to ``shape`` (a bias gets the sum over the rows)."""
+    """Sum a broadcast gradient back to ``shape`` (a bias gets the sum over the rows);
+    a scalar is spread over ``shape``."""
     g = np.asarray(g)
+    if g.ndim < len(shape):
+        g = np.broadcast_to(g, shape)
     while g.ndim > len(shape):
         g = g.sum(axis=0)
     for ax, n in enumerate(shape):

@@ -91,9 +91,7 @@ linear = Op("linear", _linear, formula="x Wᵀ + b")
 matmul_t = Op("matmul_t", lambda x, W: anp.dot(x, W.T), formula="x Wᵀ")
 add = Op("add", lambda a, b: a + b, formula="a + b")
 times = Op("times", lambda a, b: a * b, formula="a ⊙ b")
-upstream = Op(
-    "upstream", lambda y, dy: anp.sum(y * dy), formula="Σ y ⊙ dy (so that ∂L/∂y = dy)"
-)
+upstream = Op("upstream", lambda y, dy: anp.sum(y * dy), formula="Σ y ⊙ dy (so that ∂L/∂y = dy)")
 
 sin = _elementwise("sin", anp.sin, "sin({x})", "cos({x})", "sin_for_cos", "no_cos")
 relu = _elementwise(
@@ -104,7 +102,23 @@ relu = _elementwise(
     "relu_as_step",
     "no_relu_grad",
 )
-tanh = _elementwise("tanh", anp.tanh, "tanh({x})", "(1 − {y}²)", "tanh_as_grad", "no_tanh_grad")
+tanh = _elementwise(
+    "tanh",
+    anp.tanh,
+    "tanh({x})",
+    "(1 − {y}²)",
+    "tanh_as_grad",
+    "no_tanh_grad",
+    (
+        Variant(
+            "tanh_grad_from_z",
+            0,
+            lambda g, a, y, m: g * (1 - a[0] ** 2),
+            "tanh′ computed from the pre-activation: 1 − {x}² instead of 1 − {y}²",
+            "tanh′({x}) = 1 − {y}² with {y} = tanh({x})",
+        ),
+    ),
+)
 sigmoid = _elementwise(
     "σ",
     _sigmoid,
@@ -123,27 +137,60 @@ sigmoid = _elementwise(
     ),
 )
 
-dropout = Op(
-    "dropout",
-    lambda x, M: x * M,
-    (
-        Variant(
-            "no_mask",
-            0,
-            lambda g, a, y, m: g,
-            "dropout mask M missing: ∂L/∂{x} was taken equal to ∂L/∂{y}",
-            "∂L/∂{x} = ∂L/∂{y} ⊙ M",
+ACTIVATIONS = (sin, relu, tanh, sigmoid)
+
+
+def recognise(fn: Callable) -> Op | None:
+    """The catalogued activation a one-argument function computes, judged by its values
+    on a fixed probe (so ``lambda z: np.tanh(z)`` gets tanh's slips), or None."""
+    probe = np.linspace(-3.0, 3.0, 24).reshape(4, 6)
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(fn(probe), dtype=np.float64)
+    except Exception:
+        return None
+    for op in ACTIVATIONS:
+        if out.shape == probe.shape and np.allclose(out, op.fn(probe), rtol=1e-12, atol=1e-12):
+            return op
+    return None
+
+
+def dropout(p: float) -> Op:
+    """Inverted dropout y = x ⊙ M with M = 1[r ≥ p]/(1 − p), from the uniform draws r."""
+    scale = 1.0 / (1.0 - p)
+
+    def mask(r):
+        return (r >= p) * scale
+
+    return Op(
+        "dropout",
+        lambda x, r: x * mask(r),
+        (
+            Variant(
+                "no_mask",
+                0,
+                lambda g, a, y, m: g,
+                "dropout mask M missing: ∂L/∂{x} was taken equal to ∂L/∂{y}",
+                "∂L/∂{x} = ∂L/∂{y} ⊙ M",
+            ),
+            Variant(
+                "unscaled_mask",
+                0,
+                lambda g, a, y, m: g * (a[1] >= p),
+                "dropout mask used without its 1/(1 − p) scale (M's entries are 0 or 1/(1 − p))",
+                "∂L/∂{x} = ∂L/∂{y} ⊙ M with M = 1[r ≥ p]/(1 − p)",
+            ),
+            Variant(
+                "mask_sgn_literal",
+                0,
+                lambda g, a, y, m: g * np.maximum(a[1] - p, 0.0) * scale,
+                "M = sgn(r − p)/(1 − p) with sgn(x) = (x + |x|)/2 taken literally: that is "
+                "max(r − p, 0)/(1 − p), not the step",
+                "M = 1[r ≥ p]/(1 − p): read sgn as the step function",
+            ),
         ),
-        Variant(
-            "unscaled_mask",
-            0,
-            lambda g, a, y, m: g * (a[1] != 0),
-            "dropout mask used without its 1/(1 − p) scale (M's entries are 0 or 1/(1 − p))",
-            "∂L/∂{x} = ∂L/∂{y} ⊙ M with M = 1[r ≥ p]/(1 − p)",
-        ),
-    ),
-    "x ⊙ M",
-)
+        "x ⊙ M, M = 1[r ≥ p]/(1 − p)",
+    )
 
 
 def _centre(x, b):
@@ -243,9 +290,7 @@ batchnorm = Op(
     "x̂ = (x − μ_B)/√(σ_B² + ε)",
 )
 
-scale_shift = Op(
-    "scale_shift", lambda xhat, gamma, beta: gamma * xhat + beta, formula="γ x̂ + β"
-)
+scale_shift = Op("scale_shift", lambda xhat, gamma, beta: gamma * xhat + beta, formula="γ x̂ + β")
 
 
 def _softmax(z):
@@ -302,14 +347,14 @@ gaussian_kl = Op(
         Variant(
             "kl_no_half",
             1,
-            lambda g, a, y, m: g * (np.exp(a[1]) - 1),
+            lambda g, a, y, m: g * (np.exp(a[1]) - 1) / m,
             "the ½ of the KL was dropped in ∂KL/∂log σ²: a factor 2 too large",
             "∂KL/∂log σ² = ½(σ² − 1) per entry (divided by m for the batch mean)",
         ),
         Variant(
             "kl_exp_not_differentiated",
             1,
-            lambda g, a, y, m: g * (-0.5),
+            lambda g, a, y, m: g * np.full_like(a[1], -0.5) / m,
             "exp(log σ²) was taken as a constant: ∂KL/∂log σ² came out −½ instead of ½(σ² − 1)",
             "d exp(log σ²)/d log σ² = σ²: ∂KL/∂log σ² = ½(σ² − 1)",
         ),
@@ -330,14 +375,14 @@ gaussian_nll = Op(
         Variant(
             "nll_no_variance",
             1,
-            lambda g, a, y, m: g * (a[1] - a[0]),
+            lambda g, a, y, m: g * (a[1] - a[0]) / m,
             "the 1/σ² of the Gaussian was dropped in ∂NLL/∂μ",
             "∂NLL/∂μ = (μ − x)/σ² per entry",
         ),
         Variant(
             "nll_logvar_no_half",
             2,
-            lambda g, a, y, m: g * (1 - (a[0] - a[1]) ** 2 * np.exp(-a[2])),
+            lambda g, a, y, m: g * (1 - (a[0] - a[1]) ** 2 * np.exp(-a[2])) / m,
             "the ½ of the Gaussian NLL was dropped in ∂NLL/∂log σ²: a factor 2 too large",
             "∂NLL/∂log σ² = ½(1 − (x − μ)²/σ²) per entry",
         ),
@@ -353,7 +398,7 @@ def _bernoulli_nll(x, logits):
 
 def _bce_wrt_p(g, a, y, m):
     p = 1 / (1 + np.exp(-a[1]))
-    return g * (p - a[0]) / (p * (1 - p))
+    return g * (p - a[0]) / (p * (1 - p)) / m
 
 
 bernoulli_nll = Op(

@@ -17,7 +17,9 @@ A shape is a tuple of sizes, "m" for the batch; a third entry after the sizes, o
 one-entry shape's second, names how an input is drawn: "normal" (default), "onehot"
 (rows of the identity), "binary" (0 or 1), "uniform" (0 to 1), "positive". Parameters
 are drawn N(0, 0.5²). A step may also be ``(op, "arg", …)`` with an op of
-`handgrad.checks.doctor.ops` (then its catalogued slips are known too).
+`handgrad.checks.doctor.ops` (then its catalogued slips are known too); a one-argument
+step that computes sin, ReLU, tanh or σ is recognised by its values and gets that
+activation's catalogued slips.
 
 The truth is autograd of STEPS, cross-checked by central finite differences on the
 first batch: if the two disagree (a step autograd cannot differentiate, a kink), the
@@ -27,8 +29,10 @@ file is rejected with one line instead of judged against a wrong truth.
 from __future__ import annotations
 
 import inspect
+
 import numpy as np
 
+from handgrad.checks.doctor import ops
 from handgrad.checks.doctor.graph import Batch, Problem, Step, draw_batches, finite_differences
 from handgrad.errors import HandgradError
 
@@ -73,7 +77,8 @@ def _step(name: str, value) -> Step:
         params = inspect.signature(value).parameters
     except (TypeError, ValueError):
         raise HandgradError(f"STEPS[{name!r}]: cannot read its argument names") from None
-    return Step(name, value, tuple(params))
+    known = ops.recognise(value) if len(params) == 1 else None
+    return Step(name, known or value, tuple(params))
 
 
 def own_problem(namespace: dict, source: str = "the file") -> Problem:

@@ -122,7 +122,19 @@ class Report:
         lines.append(
             f"{c['ok']} correct, {c['wrong']} wrong, {c['error']} error, {c['not_given']} not given"
         )
+        first = self.first_wrong
+        if first is not None:
+            heirs = [v.name for v in self.verdicts if v.inherits is not None]
+            verb = "inherits" if len(heirs) == 1 else "inherit"
+            tail = f"; {', '.join(heirs)} only {verb} an error: fix {first.symbol} first"
+            tail = tail if heirs else ""
+            lines.append(f"first wrong in backward order: {first.symbol}{tail}")
         return "\n".join(lines)
+
+    @property
+    def first_wrong(self) -> Verdict | None:
+        """The first wrong formula in backward order (the loss's side first), if any."""
+        return next((v for v in self.verdicts if v.status == "wrong"), None)
 
     def _repr_html_(self) -> str:
         """A table for Jupyter: status, error, explanation, and a heatmap per wrong formula."""

@@ -20,7 +20,7 @@ from handgrad.checks.doctor.graph import Problem, Step
 
 D = 4  # features
 N = 5  # classes / softmax width
-P = 0.5
+P = 0.3  # not 0.5: then 1/(1 − p) = 2 and an unscaled mask would equal a factor ½
 
 
 def _bn_sample(rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
@@ -62,7 +62,6 @@ def _dropout_sample(rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
     return {
         "x": rng.standard_normal((m, D)),
         "r": r,
-        "M": (r >= P) / (1 - P),
         "dy": rng.standard_normal((m, D)),
     }
 
@@ -70,11 +69,12 @@ def _dropout_sample(rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
 DROPOUT = Problem(
     "dropout",
     "Block One (ii): inverted dropout y = x ⊙ M",
-    (Step("y", ops.dropout, ("x", "M")), Step("L", ops.upstream, ("y", "dy"))),
+    (Step("y", ops.dropout(P), ("x", "r")), Step("L", ops.upstream, ("y", "dy"))),
     ("x",),
     {},
     _dropout_sample,
     constants={"p": P},
+    extras=lambda v: {"M": (v["r"] >= P) / (1 - P)},
     about="q: x, r (uniform draws), M = 1[r ≥ p]/(1 − p), y, dy (m, d); p, m. "
     "L = Σ y ⊙ dy, so ∂L/∂y = dy.",
 )

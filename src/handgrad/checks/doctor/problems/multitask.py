@@ -21,7 +21,7 @@ from handgrad.checks.doctor import ops
 from handgrad.checks.doctor.graph import Problem, Step
 
 N, H, A, B = 5, 4, 3, 6
-P = 0.5
+P = 0.3  # not 0.5: then 1/(1 − p) = 2 and an unscaled mask would equal a factor ½
 PARAMS = {
     "theta1A": (H, N),
     "b1A": (H,),
@@ -40,7 +40,6 @@ def sample(rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
     leaves.update(
         x=rng.standard_normal((m, N)),
         r=r,
-        M=(r >= P) / (1 - P),
         yA=rng.standard_normal((m, A)),
         yB=np.eye(B)[rng.integers(0, B, size=m)],
     )
@@ -49,6 +48,7 @@ def sample(rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
 
 def extras(v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {
+        "M": (v["r"] >= P) / (1 - P),
         "x2A": v["yhatA"],
         "mu": v["x1B"].mean(axis=0),
         "log_yhatB": np.log(v["yhatB"]),
@@ -69,7 +69,7 @@ SYMBOLS = {
 STEPS = (
     Step("z1A", ops.linear, ("x", "theta1A", "b1A")),
     Step("x1A", ops.sin, ("z1A",)),
-    Step("xDP", ops.dropout, ("x1A", "M")),
+    Step("xDP", ops.dropout(P), ("x1A", "r")),
     Step("yhatA", ops.linear, ("xDP", "theta2A", "b2A")),
     Step("x1B", ops.matmul_t, ("x", "theta1B")),
     Step("xBN", ops.bn_star, ("x1B", "b1B")),
