@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from handgrad.cli import main
-from handgrad.runs import read_json
+from handgrad.training.runs import read_json
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
