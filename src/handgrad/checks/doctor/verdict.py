@@ -128,7 +128,9 @@ class Report:
             verb = "inherits" if len(heirs) == 1 else "inherit"
             tail = f"; {', '.join(heirs)} only {verb} an error: fix {first.symbol} first"
             tail = tail if heirs else ""
-            lines.append(f"first wrong in backward order: {first.symbol}{tail}")
+            lines.append(
+                f"start with {first.symbol}: the first wrong formula in backward order{tail}"
+            )
         return "\n".join(lines)
 
     @property
