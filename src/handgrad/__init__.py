@@ -10,18 +10,34 @@ The library is importable without the CLI::
     loss_fn = nn.SoftmaxCrossEntropy()
     loss = loss_fn.forward(net.forward(x), labels)
     net.zero_grad()
-    net.backward(loss_fn.backward())
+    net.backward(loss_fn.backward(), input_grad=False)   # x is data: skip ∂L/∂x
 
-Check hand-derived gradient formulas (the gradient doctor), e.g. in a notebook::
+Most used names are here: ``nn``, ``optim``, ``models`` and `MLP`, `VAE`,
+`MultiTaskNet`, `check_module`, `HandgradError`, and `check_formulas`, the gradient
+doctor for hand-derived formulas, e.g. in a notebook::
 
     import handgrad
     handgrad.check_formulas({"b2B": my_grad_b2B}, problem="multitask")   # a table in Jupyter
 """
 
+from handgrad import models, nn, optim
 from handgrad.errors import HandgradError
+from handgrad.gradcheck import check_module
+from handgrad.models import MLP, VAE, MultiTaskNet
 
 __version__ = "0.1.0"
-__all__ = ["HandgradError", "__version__", "check_formulas"]
+__all__ = [
+    "MLP",
+    "VAE",
+    "HandgradError",
+    "MultiTaskNet",
+    "__version__",
+    "check_formulas",
+    "check_module",
+    "models",
+    "nn",
+    "optim",
+]
 
 
 def __getattr__(name: str):
