@@ -3,8 +3,6 @@ is a one-line error (library and CLI), and runs record the engine they used."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from handgrad.cli import main
@@ -56,9 +54,3 @@ def test_cli_fused_engine_that_cannot_load_exits_2_with_one_line(tmp_path, capsy
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--engine numpy" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
-
-
-def test_a_run_records_the_engine_it_resolved_to(tmp_path, capsys):
-    argv = ["train", "vae", "--dataset", "gauss-full", "--epochs", "1", "--hidden", "4"]
-    assert main([*argv, "--out", str(tmp_path / "r")]) == 0
-    assert json.loads((tmp_path / "r" / "config.json").read_text())["engine"] == "fused"

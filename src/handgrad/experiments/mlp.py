@@ -185,7 +185,7 @@ def train_mlp(
     the weights and metrics an uninterrupted run would have (see ``EXPERIMENT.resume``).
     """
     config = config.resolve()
-    config.engine = fused_engine.resolve(config.engine)
+    engine = fused_engine.get(config.engine)  # before the run directory: a clean error
     if data is None:
         data = load_dataset(
             config.dataset,
@@ -232,7 +232,7 @@ def train_mlp(
                 bar,
                 epoch,
                 state,
-                fused_engine.get(config.engine),
+                engine,
             )
         return {"train_loss": loss, "train_acc": acc}
 

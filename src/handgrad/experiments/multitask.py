@@ -140,7 +140,6 @@ def train_multitask(
     SIGTERM stop cleanly) with a constant learning rate.
     """
     config = config.resolve()
-    config.engine = fused_engine.resolve(config.engine)
     engine = fused_engine.get(config.engine)
     say = log if log is not None else lambda line: None
     data = make_multitask(

@@ -315,7 +315,6 @@ def train_vae(
     bar: ``progress`` is unused.)
     """
     config = config.resolve()
-    config.engine = fused_engine.resolve(config.engine)
     engine = fused_engine.get(config.engine)
     if data is None:
         data = load_vae_data(config, data_dir)

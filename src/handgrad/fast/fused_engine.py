@@ -6,9 +6,10 @@
   (Numba): each training step's elementwise chains fused into single passes, one-pass
   optimiser updates; the matrix products stay in NumPy's BLAS.
 
-``auto`` (the default) is the fastest available: ``fused`` when Numba loads, else
-``numpy``. A run records the engine it resolved to in its config, so a resume uses the
-same one; the same seed and engine give bit-identical runs. Importing this module does
+``auto`` (the default) is the fastest available: ``fused`` when Numba loads (wherever
+handgrad is installed with its dependencies), else ``numpy``; it is resolved each time
+a run or its resume starts. The same seed and engine give bit-identical runs, resumed
+or not. Importing this module does
 not import Numba: `get` does, when the fused engine is asked for.
 """
 
