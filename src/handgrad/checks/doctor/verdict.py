@@ -159,7 +159,7 @@ class Report:
                 f"<tr><td><code>{html.escape(v.name)}</code></td>"
                 f"<td>{html.escape(v.symbol)}</td>"
                 f'<td style="color:{colour};font-weight:bold;white-space:nowrap">'
-                f'{v.status.replace("_", " ")}</td>'
+                f"{v.status.replace('_', ' ')}</td>"
                 f'<td style="text-align:right">{err}</td><td>{cell}</td></tr>'
             )
         c = self.counts
