@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from handgrad.data.multitask import MultiTaskData, make_multitask
+from handgrad.fast import DEFAULT_ENGINE
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
 from handgrad.optim import OPTIMIZERS, Optimizer
+from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import options
 from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.training.experiment import Experiment, ExperimentConfig
@@ -53,7 +55,8 @@ class MultiTaskConfig(ExperimentConfig):
 
 def evaluate(net: MultiTaskNet, x: np.ndarray, yA: np.ndarray, labels: np.ndarray) -> dict:
     """Eval-mode metrics of a split: mse_a, ce_b, acc_b (Python floats)."""
-    q = net.forward(x, training=False)
+    net.forward(x, training=False)
+    q = net.residuals
     losses = net.task_losses(q, yA, one_hot(labels, net.n_classes, net.dtype))
     diff = q.yhatA - yA
     return {
@@ -79,6 +82,7 @@ def train_epoch(
     Raises `handgrad.training.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
     net.train()
+    DEFAULT_ENGINE.prepare(net, optimizer)
     y_onehot = one_hot(data.labels_train, net.n_classes, net.dtype)
     sums = {"loss": 0.0, "count": 0}
     arrays = (data.x_train, data.yA_train, y_onehot)
@@ -86,7 +90,7 @@ def train_epoch(
         loss = net.loss(xb, yAb, yBb)
         check_finite(loss, "the loss", epoch, step, locate_nonfinite, net)
         optimizer.zero_grad()
-        net.backward()
+        net.loss_backward(input_grad=False)
         optimizer.step()
         sums["loss"] += loss * xb.shape[0]
         sums["count"] += xb.shape[0]
@@ -187,6 +191,27 @@ def train_multitask(
     return summary
 
 
+# handgrad reproduce, 2.2: the settings at each scale, and the task-B accuracy that passes
+REPRODUCE: dict[str, tuple[MultiTaskConfig, float]] = {
+    "full": (MultiTaskConfig(), 0.90),
+    "quick": (MultiTaskConfig(epochs=8, n_samples=2000), 0.75),  # chance is 1/4
+    "smoke": (MultiTaskConfig(epochs=4, n_samples=800), 0.3),
+}
+
+
+def reproduce_parts(scale: str) -> list[Part]:
+    """2.2: the training demo at ``scale``, judged by its task-B test accuracy."""
+    config, min_acc = REPRODUCE[scale]
+
+    def run(ctx: Context, d: Path) -> Verdict:
+        acc = train_multitask(config, d, overwrite=True, log=ctx.log)["test_acc_b"]
+        ok, rel = bound(acc, min_acc, at_least=True)
+        return ok, f"task-B test accuracy {acc:.2%} {rel} {min_acc:.0%}", {}
+
+    criterion = f"task-B test accuracy ≥ {min_acc:.0%} (chance: 1/classes)"
+    return [Part("multitask", "2.2", "Multi-task network: training demo", criterion, run)]
+
+
 EXPERIMENT = Experiment(
     name="multitask",
     help="train the multi-task network (regression + classification) on synthetic data",
@@ -194,4 +219,5 @@ EXPERIMENT = Experiment(
     train=train_multitask,
     metric="test_acc_b",
     curves=("train_loss", "test_acc_b"),
+    reproduce_parts=reproduce_parts,
 )
