@@ -13,7 +13,7 @@ The library is importable without the CLI::
     net.backward(loss_fn.backward())
 """
 
-from handgrad.errors import HandgradError
+from handgrad.errors import HandgradError, MachineFault
 
 __version__ = "0.1.0"
-__all__ = ["HandgradError", "__version__"]
+__all__ = ["HandgradError", "MachineFault", "__version__"]

@@ -44,8 +44,14 @@ from handgrad.checks.formulas import (
 )
 from handgrad.checks.layers import BATCH_SIZES, layer_reports
 from handgrad.checks.network import DEFAULT_DROPOUT, DEFAULT_SHAPES, check_network, sample_problem
-from handgrad.data.mnist import cache_dir, download_dataset, find_dataset, where_to_put
-from handgrad.errors import HandgradError
+from handgrad.data.mnist import (
+    cache_dir,
+    download_dataset,
+    explicit_problem,
+    find_dataset,
+    where_to_put,
+)
+from handgrad.errors import HandgradError, MachineFault
 from handgrad.experiments.mlp import MLPConfig, train_mlp
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
 from handgrad.experiments.vae import VAEConfig, VAEData, load_vae_data, train_vae
@@ -488,15 +494,22 @@ def plan_parts(plan: Plan) -> list[_Part]:
 
 # --- running them -----------------------------------------------------------------------------
 def mnist_problem(data_dir: str | Path | None, *, download: bool, progress: bool) -> str | None:
-    """None if MNIST can be loaded (downloading it if allowed), else how to fix that."""
+    """None if MNIST can be loaded (downloading it if allowed), else how to fix that.
+
+    A folder named by ``data_dir`` or ``HANDGRAD_DATA`` that lacks MNIST is never
+    replaced by another, nor filled by a download: the problem names that folder.
+    """
     if find_dataset("mnist", data_dir) is not None:
         return None
-    dest = Path(data_dir) / "mnist" if data_dir is not None else cache_dir("mnist")
+    named = explicit_problem("mnist", data_dir)
+    if named is not None:
+        return named
+    dest = cache_dir("mnist")
     if not download:
         return f"MNIST not found (downloads off); {where_to_put('mnist', dest)}"
     try:
         download_dataset("mnist", dest, progress=progress)
-    except HandgradError as e:
+    except (HandgradError, MachineFault) as e:
         return f"MNIST not found and the download failed: {e}"
     return None
 
@@ -521,6 +534,8 @@ def _run_part(part: _Part, ctx: _Context, index: int, total: int) -> PartResult:
     try:
         ok, result.message, result.data = part.run(replace(ctx, log=sub_log), d)
         result.status = PASSED if ok else FAILED
+    except MachineFault:  # a full or read-only disk stops the reproduction
+        raise
     except Exception as e:  # a failing part is reported; the others still run
         result.status = FAILED
         result.message = f"{type(e).__name__}: {e}"

@@ -15,13 +15,14 @@ leaves a half-written file behind.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from handgrad.errors import HandgradError
-from handgrad.io import atomic_write
+from handgrad.errors import HandgradError, fault
+from handgrad.io import atomic_write, lock_folder
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -106,15 +107,17 @@ class Run:
 
     ``Run(out_dir, config)`` creates the directory (refusing to mix a new run into a
     directory that already holds one, unless ``overwrite``) and writes ``config.json``.
+    While the `Run` lives, its process holds the directory's lock
+    (`handgrad.io.lock_folder`): a second process writing a run there is refused.
     """
 
     def __init__(self, directory: str | Path, config: dict[str, Any], *, overwrite: bool = False):
         self.path = Path(directory)
+        self._lock = lock_folder(self.path)
         if (self.path / "config.json").exists() and not overwrite:
             raise HandgradError(
                 f"{self.path} already holds a run; choose another --out or pass --overwrite"
             )
-        self.path.mkdir(parents=True, exist_ok=True)
         if overwrite:
             self._remove_previous_run()
         self.config = dict(config)
@@ -138,6 +141,7 @@ class Run:
         """
         run = cls.__new__(cls)
         run.path = Path(directory)
+        run._lock = lock_folder(run.path)
         for stale in run.path.glob(".*.tmp"):  # left by a process killed mid-write
             stale.unlink(missing_ok=True)
         run.config = read_json(run.path / "config.json")
@@ -146,9 +150,22 @@ class Run:
         return run
 
     def log(self, **metrics: Any) -> None:
-        """Append one epoch's metrics as a JSON line (flushed at once)."""
-        with open(self.path / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(to_jsonable(metrics)) + "\n")
+        """Append one epoch's metrics as a JSON line (written at once, or not at all)."""
+        path = self.path / "metrics.jsonl"
+        data = (json.dumps(to_jsonable(metrics)) + "\n").encode()
+        try:
+            with open(path, "ab", buffering=0) as f:
+                end = f.seek(0, os.SEEK_END)
+                try:
+                    while data:
+                        data = data[f.write(data) :]
+                except OSError:
+                    f.truncate(end)  # no partial line
+                    raise
+        except OSError as e:
+            raise fault(
+                e, path, doing=f"appending to {path}", kept=f"{path.name} is as before"
+            ) from e
 
     def file(self, name: str) -> Path:
         """Path of a file inside the run directory."""

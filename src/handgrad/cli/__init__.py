@@ -10,7 +10,10 @@ automatically. A command module defines::
     def run(args: argparse.Namespace) -> int: ...   # the exit code
 
 Bad input anywhere raises `handgrad.errors.HandgradError`; `main` prints its one-line
-message and exits with code 2, never a traceback.
+message and exits with code 2, never a traceback. A fault of the machine (an `OSError`:
+no space left, a read-only disk, permission denied) is printed the same way, as the one
+line of `handgrad.errors.fault` — with what a run directory still holds and how to
+continue it — and exits with code 1.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import sys
 from collections.abc import Sequence
 
 from handgrad import __version__
-from handgrad.errors import HandgradError
+from handgrad.errors import HandgradError, MachineFault, fault
 
 GROUP_HELP = {
     "check": "prove gradients right: layers, the multi-task network, your own formulas",
@@ -90,9 +93,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HandgradError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        problem = _in_context(e if isinstance(e, MachineFault) else fault(e), args)
+        print(f"error: {problem}", file=sys.stderr)
+        return 2 if isinstance(problem, HandgradError) else 1
     except KeyboardInterrupt as e:
         print(f"interrupted: {e}" if str(e) else "interrupted", file=sys.stderr)
         return 130
+
+
+def _in_context(
+    problem: MachineFault | HandgradError, args: argparse.Namespace
+) -> MachineFault | HandgradError:
+    """``problem``, saying what the run directory it hit keeps and, for a training
+    command, how to continue that run."""
+    if not isinstance(problem, MachineFault):
+        return problem
+    from handgrad.checkpoint import saved_run
+
+    saved = saved_run(problem.path)
+    if saved is None:
+        return problem
+    kept, resume = saved
+    return problem.with_context(kept=kept, then=resume if args.command == "train" else problem.then)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from handgrad.checkpoint import CHECKPOINT_NAME
-from handgrad.errors import HandgradError
+from handgrad.errors import HandgradError, MachineFault
 from handgrad.runs import read_json
 from handgrad.sweep.commands import get_command
 from handgrad.sweep.spec import Distribution, SweepSpec
@@ -205,6 +205,8 @@ def run_trial(trial: Trial, out: str, data_dir: str | None = None) -> TrialResul
                 log(f"could not resume ({e}); starting over")
                 resume = False
                 command.train(trial.config, path, data_dir=data_dir, resume=False, log=log)
+        except MachineFault:  # a full or read-only disk stops the sweep
+            raise
         except Exception as e:
             log_file.write(traceback.format_exc())
             message = " ".join(f"{type(e).__name__}: {e}".split())
