@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import numpy as np
 
@@ -113,7 +113,7 @@ class Run:
 
     def __init__(self, directory: str | Path, config: dict[str, Any], *, overwrite: bool = False):
         self.path = Path(directory)
-        self._lock = lock_folder(self.path)
+        self._lock = _claim(self.path)
         if (self.path / "config.json").exists() and not overwrite:
             raise HandgradError(
                 f"{self.path} already holds a run; choose another --out or pass --overwrite"
@@ -141,9 +141,7 @@ class Run:
         """
         run = cls.__new__(cls)
         run.path = Path(directory)
-        run._lock = lock_folder(run.path)
-        for stale in run.path.glob(".*.tmp"):  # left by a process killed mid-write
-            stale.unlink(missing_ok=True)
+        run._lock = _claim(run.path)
         run.config = read_json(run.path / "config.json")
         with atomic_write(run.path / "metrics.jsonl", "w") as f:
             f.writelines(json.dumps(to_jsonable(row)) + "\n" for row in metrics)
@@ -170,6 +168,15 @@ class Run:
     def file(self, name: str) -> Path:
         """Path of a file inside the run directory."""
         return self.path / name
+
+
+def _claim(directory: Path) -> IO:
+    """Lock the run directory for this process (`handgrad.io.lock_folder`), then remove
+    the temporary files a killed process may have left: no other process writes them."""
+    lock = lock_folder(directory)
+    for stale in directory.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+    return lock
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:

@@ -348,6 +348,24 @@ def read_raw(name: str, folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]
     return out
 
 
+def read_located(name: str, loc: Location) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`read_raw` of the folder `locate_dataset` found. A damaged file there is bad input
+    if the user named the folder, and a fault of the machine (`MachineFault`) in the
+    user cache or a system folder, which only verified downloads and packages fill."""
+    try:
+        return read_raw(name, loc.path)
+    except DamagedFile as e:
+        if loc.explicit:
+            raise
+        raise MachineFault(
+            f"{e.path}: {e.problem}, in the {loc.origin} {loc.path}",
+            path=e.path,
+            kept="no file was changed",
+            remedy=f"replace it with 'handgrad data download --dataset {name}' "
+            "(it keeps the good files)",
+        ) from None
+
+
 def _check_part(
     spec: DatasetSpec,
     img_path: Path,
@@ -422,18 +440,7 @@ def load_dataset(
             raise HandgradError(f"{name} not found; {where_to_put(name, cache_dir(name))}")
         loc = Location(download_dataset(name, cache_dir(name)), "user cache")
     folder = loc.path
-    try:
-        raw = read_raw(name, folder)
-    except DamagedFile as e:
-        if loc.explicit:  # the user's own file: bad input
-            raise
-        raise MachineFault(
-            f"{e.path}: {e.problem}, in the {loc.origin} {folder}",
-            path=e.path,
-            kept="no file was changed",
-            remedy=f"replace it with 'handgrad data download --dataset {name}' "
-            "(it keeps the good files)",
-        ) from None
+    raw = read_located(name, loc)
     train_img, train_lab = raw["train"]
     val_raw = None
     if n_val:

@@ -15,7 +15,7 @@ from handgrad.data.mnist import (
     cache_dir,
     explicit_problem,
     locate_dataset,
-    read_raw,
+    read_located,
     search_locations,
     verify_dataset,
     where_to_put,
@@ -95,7 +95,7 @@ def _report(name: str, data_dir: Path | None, *, verify: bool) -> bool:
         print(f"  to get it: {where_to_put(name, cache_dir(name))}")
         return False
     print(f"  read from {loc.path} ({_why(loc)})")
-    raw = read_raw(name, loc.path)
+    raw = read_located(name, loc)
     for part, (images, labels) in raw.items():
         h, w = images.shape[1:]
         print(
