@@ -157,8 +157,8 @@ class Run:
                 try:
                     while data:
                         data = data[f.write(data) :]
-                except OSError:
-                    f.truncate(end)  # no partial line
+                except BaseException:  # a full disk, Ctrl-C: no partial line
+                    f.truncate(end)
                     raise
         except OSError as e:
             raise fault(

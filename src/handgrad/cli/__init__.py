@@ -35,6 +35,9 @@ GROUP_HELP = {
 }
 
 
+HALF_WRITTEN = "interrupted; no file was left half-written"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with usage errors as one line and exit code 2."""
 
@@ -98,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2 if isinstance(problem, HandgradError) else 1
     except KeyboardInterrupt as e:
-        print(f"interrupted: {e}" if str(e) else "interrupted", file=sys.stderr)
+        # Every file a later step reads is written atomically: none is half-written.
+        print(f"interrupted: {e}" if str(e) else HALF_WRITTEN, file=sys.stderr)
         return 130
 
 
