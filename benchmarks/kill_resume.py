@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from handgrad.checkpoint import CHECKPOINT_NAME, TrainingState
-from handgrad.experiments.mlp import MLPConfig, build_model, build_optimizer, load_config
-from handgrad.runs import load_arrays
+from handgrad.experiments.mlp import EXPERIMENT, MLPConfig, build_model, build_optimizer
+from handgrad.training.checkpoint import CHECKPOINT_NAME, TrainingState
+from handgrad.training.runs import load_arrays
 
 SETTINGS = [
     "--train-subset",
@@ -65,7 +65,7 @@ def train(out: Path, data_dir: str, *extra: str) -> subprocess.Popen:
 
 def checkpoint_loads(run_dir: Path) -> bool:
     """Whether the run's latest checkpoint loads into a fresh model of its config."""
-    config: MLPConfig = load_config(run_dir)
+    config: MLPConfig = EXPERIMENT.load_config(run_dir)
     model = build_model(config, 784, 10)
     opt, sched = build_optimizer(config, model)
     TrainingState(model, opt, sched, {"shuffle": np.random.default_rng()}).load(

@@ -181,7 +181,8 @@ def shuffle_rng() -> np.random.Generator:
 
 
 def epoch_orders(n: int, epochs: int) -> list[np.ndarray]:
-    """The permutation of each epoch, exactly as `handgrad.train.minibatches` draws them."""
+    """The permutation of each epoch, exactly as `handgrad.training.batching.minibatches`
+    draws them."""
     rng = shuffle_rng()
     return [rng.permutation(n) for _ in range(epochs)]
 
@@ -209,7 +210,7 @@ def run_handgrad(case: Case, data, model, epochs: int) -> dict:
             seconds.append(time.perf_counter() - start)
         return {"seconds": seconds, "train_loss": loss}
 
-    from handgrad.loop import epoch_batches
+    from handgrad.training.loop import epoch_batches
 
     x, opt = data.train.x, Adam(model.parameters(), lr=case.lr)
     for _ in range(epochs):

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handgrad import reproduce as rp
 from handgrad.errors import HandgradError
 from handgrad.plots.common import new_figure, save_figure
 from handgrad.report import write_report
@@ -29,7 +28,8 @@ from handgrad.report.html import render_html
 from handgrad.report.markdown import render_markdown
 from handgrad.report.mathml import to_mathml
 from handgrad.report.sections import REFERENCE_FORMULAS, pct, seconds
-from handgrad.runs import read_json
+from handgrad.reproduce import runner as rp
+from handgrad.training.runs import read_json
 
 PARTS = ("checks-layers", "checks-network", "checks-formulas", "multitask", "vae-gauss-diag")
 

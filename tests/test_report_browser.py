@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from handgrad import reproduce as rp
+from handgrad.reproduce import runner as rp
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PARTS = ("checks-layers", "checks-formulas", "multitask", "vae-gauss-diag")

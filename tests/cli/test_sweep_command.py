@@ -41,13 +41,23 @@ def test_sweep_runs_then_skips_finished_trials(tmp_path, capsys):
 
 
 def test_a_failed_trial_is_reported_and_gives_exit_1(tmp_path, capsys):
-    spec, out = _spec(tmp_path, bad="1.5"), str(tmp_path / "out")
-    assert main(["sweep", spec, "--out", out, "--jobs", "2", "--no-plot"]) == 1
+    # a batch larger than the generated training set fails only when the trial runs
+    spec, out = tmp_path / "s.toml", str(tmp_path / "out")
+    spec.write_text(SPEC.format(bad="0.2").replace("p = [0.0, 0.2]", "batch_size = [32, 9999]"))
+    assert main(["sweep", str(spec), "--out", out, "--jobs", "2", "--no-plot"]) == 1
     text = capsys.readouterr().out
-    assert "failed: p=1.5_seed=0: HandgradError: dropout p must be in [0, 1), got 1.5" in text
+    assert "failed: batch_size=9999_seed=0: HandgradError: batch size 9999 is larger" in text
     assert "1 trial(s) not finished" in text and "plot:" not in text
-    assert main(["sweep", spec, "--out", out, "--dry-run"]) == 0
-    assert "failed   p=1.5_seed=0" in capsys.readouterr().out
+    assert main(["sweep", str(spec), "--out", out, "--dry-run"]) == 0
+    assert "failed   batch_size=9999_seed=0" in capsys.readouterr().out
+
+
+def test_a_setting_that_breaks_its_rule_is_refused_before_any_trial(tmp_path, capsys):
+    spec, out = _spec(tmp_path, bad="1.5"), tmp_path / "out"
+    assert main(["sweep", spec, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "setting p=1.5: p must be in [0, 1), got 1.5" in err and err.count("\n") == 1
+    assert not (out / "trials").exists()
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from handgrad.loop import TrainingInterrupted
-from handgrad.runs import load_arrays, read_metrics
+from handgrad.training.loop import TrainingInterrupted
+from handgrad.training.runs import load_arrays, read_metrics
 
 
 class Stop(Exception):

@@ -7,8 +7,8 @@ import pytest
 
 from handgrad.data.mnist import ImageDataset, Split
 from handgrad.errors import HandgradError
-from handgrad.experiments.mlp import MLPConfig, evaluate_run, resume_mlp, train_mlp
-from handgrad.runs import load_arrays, read_metrics
+from handgrad.experiments.mlp import EXPERIMENT, MLPConfig, evaluate_run, train_mlp
+from handgrad.training.runs import load_arrays, read_metrics
 from tests.experiments.resume_check import (
     assert_mid_epoch_stop_resumes_bit_identically,
     assert_resume_is_bit_identical,
@@ -38,7 +38,8 @@ def data(tmp_path):
 
 
 def small_config(**kw):
-    base = dict(hidden=[16], lr=0.2, batch_size=10, epochs=4, step=2, dataset="blobs")
+    # the data is passed in (`data`); the config's dataset must still be a known one
+    base = dict(hidden=[16], lr=0.2, batch_size=10, epochs=4, step=2, dataset="mnist")
     base.update(kw)
     return MLPConfig(**base)
 
@@ -80,7 +81,7 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, data, optimizer):
     )
     assert_resume_is_bit_identical(
         lambda out, log: train_mlp(config, out, data=data, progress=False, log=log),
-        lambda out, log: resume_mlp(out, data=data, progress=False, log=log),
+        lambda out, log: EXPERIMENT.resume(out, data=data, progress=False, log=log),
         tmp_path,
         stop_epoch=2,
     )
@@ -94,11 +95,11 @@ def test_refuses_to_overwrite_a_run(tmp_path, data):
 
 def test_resume_without_checkpoint_is_a_clean_error(tmp_path, data):
     with pytest.raises(HandgradError, match="not a handgrad run directory"):
-        resume_mlp(tmp_path)
+        EXPERIMENT.resume(tmp_path)
     train_mlp(small_config(epochs=1), tmp_path / "r", data=data, progress=False, log=lambda s: None)
     (tmp_path / "r/checkpoint.npz").unlink()
     with pytest.raises(HandgradError, match=r"no checkpoint\.npz"):
-        resume_mlp(tmp_path / "r", data=data)
+        EXPERIMENT.resume(tmp_path / "r", data=data)
 
 
 def test_batch_larger_than_dataset(tmp_path, data):
@@ -134,7 +135,7 @@ def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, data, optimizer,
     config = small_config(optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2, dropout=0.2)
     assert_mid_epoch_stop_resumes_bit_identically(
         lambda out, log: train_mlp(config, out, data=data, progress=False, log=log),
-        lambda out, log: resume_mlp(out, data=data, progress=False, log=log),
+        lambda out, log: EXPERIMENT.resume(out, data=data, progress=False, log=log),
         tmp_path,
         module,
         monkeypatch,

@@ -8,7 +8,7 @@ import pytest
 from handgrad.errors import HandgradError
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
 from handgrad.models.multitask import MultiTaskNet
-from handgrad.runs import load_arrays, read_json, read_metrics
+from handgrad.training.runs import load_arrays, read_json, read_metrics
 from tests.experiments.resume_check import (
     assert_mid_epoch_stop_resumes_bit_identically,
     assert_resume_is_bit_identical,
@@ -33,7 +33,8 @@ def test_run_directory_holds_every_file(small_run):
         assert (out / name).is_file(), name
     assert read_json(out / "config.json")["epochs"] == SMALL["epochs"]
     assert read_json(out / "summary.json") == pytest.approx(summary)
-    assert len(lines) == SMALL["epochs"] and "acc" in lines[0]
+    assert len(lines) == SMALL["epochs"] + 1 and "acc" in lines[0]
+    assert lines[-1].startswith("final test: task-B accuracy") and str(out) in lines[-1]
 
 
 def test_metrics_per_epoch_and_learning(small_run):
@@ -79,18 +80,21 @@ def test_refuses_to_overwrite_and_rejects_bad_config(tmp_path):
         train_multitask(cfg, tmp_path, log=None)
     train_multitask(cfg, tmp_path, overwrite=True, log=None)
     assert len(read_metrics(tmp_path)) == 1
-    for bad, match in [({"optimizer": "rmsprop"}, "unknown optimizer"), ({"epochs": 0}, "epochs")]:
+    for bad, match in [
+        ({"optimizer": "rmsprop"}, "unknown optimizer"),
+        ({"epochs": 0}, "epochs must be"),
+    ]:
         with pytest.raises(HandgradError, match=match):
             train_multitask(MultiTaskConfig(**{**SMALL, **bad}), tmp_path / "x", log=None)
 
 
 def test_resume_after_interruption_is_bit_identical(tmp_path):
-    from handgrad.experiments.multitask import resume_multitask
+    from handgrad.experiments.multitask import EXPERIMENT
 
     config = MultiTaskConfig(epochs=4, n_samples=300, hidden=8)
     assert_resume_is_bit_identical(
         lambda out, log: train_multitask(config, out, log=log),
-        lambda out, log: resume_multitask(out, log=log),
+        lambda out, log: EXPERIMENT.resume(out, log=log),
         tmp_path,
         stop_epoch=2,
     )
@@ -98,12 +102,12 @@ def test_resume_after_interruption_is_bit_identical(tmp_path):
 
 def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch):
     import handgrad.experiments.multitask as module
-    from handgrad.experiments.multitask import resume_multitask
+    from handgrad.experiments.multitask import EXPERIMENT
 
     config = MultiTaskConfig(epochs=3, n_samples=300, hidden=8)
     assert_mid_epoch_stop_resumes_bit_identically(
         lambda out, log: train_multitask(config, out, log=log),
-        lambda out, log: resume_multitask(out, log=log),
+        lambda out, log: EXPERIMENT.resume(out, log=log),
         tmp_path,
         module,
         monkeypatch,

@@ -17,7 +17,7 @@ from handgrad.experiments.vae import (
     load_vae_data,
     train_vae,
 )
-from handgrad.runs import load_arrays, read_metrics
+from handgrad.training.runs import load_arrays, read_metrics
 from tests.experiments.resume_check import (
     assert_mid_epoch_stop_resumes_bit_identically,
     assert_resume_is_bit_identical,
@@ -51,12 +51,12 @@ def test_defaults_depend_on_the_dataset() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"epochs": 0}, "--epochs"),
-        ({"decoder": "poisson"}, "--decoder"),
-        ({"optimizer": "lbfgs"}, "--optimizer"),
-        ({"schedule": "step"}, "--schedule"),
-        ({"beta": -1.0}, "--beta"),
-        ({"hidden": [0]}, "--hidden"),
+        ({"epochs": 0}, "epochs must be ≥ 1"),
+        ({"decoder": "poisson"}, "unknown decoder"),
+        ({"optimizer": "lbfgs"}, "unknown optimizer"),
+        ({"schedule": "step"}, "unknown schedule"),
+        ({"beta": -1.0}, "beta must be"),
+        ({"hidden": [0]}, "hidden must be"),
     ],
 )
 def test_bad_settings_raise(kwargs: dict, match: str) -> None:
@@ -145,24 +145,24 @@ def test_loads_real_mnist(shared_data) -> None:
 
 @pytest.mark.parametrize("dataset", ["gauss-full", "ring"])
 def test_resume_after_interruption_is_bit_identical(tmp_path, dataset) -> None:
-    from handgrad.experiments.vae import resume_vae
+    from handgrad.experiments.vae import EXPERIMENT
 
     cfg = VAEConfig(dataset=dataset, hidden=[8], epochs=3, warmup=2)
     assert_resume_is_bit_identical(
         lambda out, log: train_vae(cfg, out, log=log),
-        lambda out, log: resume_vae(out, log=log),
+        lambda out, log: EXPERIMENT.resume(out, log=log),
         tmp_path,
     )
 
 
 def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch) -> None:
     import handgrad.experiments.vae as module
-    from handgrad.experiments.vae import resume_vae
+    from handgrad.experiments.vae import EXPERIMENT
 
     cfg = VAEConfig(dataset="gauss-full", hidden=[8], epochs=3, warmup=2, batch_size=256)
     assert_mid_epoch_stop_resumes_bit_identically(
         lambda out, log: train_vae(cfg, out, log=log),
-        lambda out, log: resume_vae(out, log=log),
+        lambda out, log: EXPERIMENT.resume(out, log=log),
         tmp_path,
         module,
         monkeypatch,

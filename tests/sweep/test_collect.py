@@ -10,7 +10,6 @@ import pytest
 
 from handgrad.errors import HandgradError
 from handgrad.plots.sweep import plot_sweep
-from handgrad.runs import write_json
 from handgrad.sweep.collect import (
     collect,
     format_value,
@@ -19,6 +18,7 @@ from handgrad.sweep.collect import (
 )
 from handgrad.sweep.spec import parse_spec
 from handgrad.sweep.trials import ERROR_FILE, expand, trial_dir
+from handgrad.training.runs import write_json
 
 SPEC = {
     "command": "multitask",

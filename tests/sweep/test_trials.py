@@ -6,7 +6,6 @@ import pytest
 
 from handgrad.errors import HandgradError
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
-from handgrad.runs import read_json, read_metrics, write_json
 from handgrad.sweep.spec import parse_spec
 from handgrad.sweep.trials import (
     ERROR_FILE,
@@ -18,6 +17,7 @@ from handgrad.sweep.trials import (
     trial_dir,
     trial_state,
 )
+from handgrad.training.runs import read_json, read_metrics, write_json
 
 TINY = {"epochs": 3, "n_samples": 200}
 
@@ -102,10 +102,11 @@ def test_run_trial_runs_then_skips(tmp_path):
 
 
 def test_a_failing_trial_is_recorded_and_retried(tmp_path):
-    (trial,) = expand(_spec(base={**TINY, "p": 1.5}))
+    # a batch larger than the generated training set fails only when the trial runs
+    (trial,) = expand(_spec(base={**TINY, "batch_size": 9999}))
     result = run_trial(trial, str(tmp_path))
     assert result.status == "failed"
-    assert result.error == "HandgradError: dropout p must be in [0, 1), got 1.5"
+    assert result.error.startswith("HandgradError: batch size 9999 is larger than the dataset")
     assert read_error(tmp_path, trial) == result.error
     assert trial_state(tmp_path, trial) == "failed"
     assert "Traceback" in (trial_dir(tmp_path, trial) / "log.txt").read_text()

@@ -9,6 +9,9 @@ automatically. A command module defines::
     def add_arguments(parser: argparse.ArgumentParser) -> None: ...
     def run(args: argparse.Namespace) -> int: ...   # the exit code
 
+or, for a family of commands generated from data (``handgrad train NAME``: one per
+registered experiment), ``def commands() -> list`` of objects with those five attributes.
+
 Bad input anywhere raises `handgrad.errors.HandgradError`; `main` prints its one-line
 message and exits with code 2, never a traceback. A fault of the machine (an `OSError`:
 no space left, a read-only disk, permission denied) is printed the same way, as the one
@@ -53,7 +56,8 @@ def _command_modules() -> list:
         for info in pkgutil.iter_modules(commands.__path__)
         if not info.name.startswith("_")
     ]
-    return sorted(mods, key=lambda m: (m.GROUP or "", m.NAME))
+    found = [c for m in mods for c in (m.commands() if hasattr(m, "commands") else [m])]
+    return sorted(found, key=lambda m: (m.GROUP or "", m.NAME))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,7 +117,7 @@ def _in_context(
     command, how to continue that run."""
     if not isinstance(problem, MachineFault):
         return problem
-    from handgrad.checkpoint import saved_run
+    from handgrad.training.checkpoint import saved_run
 
     saved = saved_run(problem.path)
     if saved is None:

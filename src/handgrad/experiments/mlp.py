@@ -6,73 +6,85 @@ lr 0.1 decayed ×0.1 every 20 epochs (StepLR), batch 16, 60 epochs.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from handgrad.checkpoint import TrainingState, start_or_resume
+from handgrad.data.mnist import DATASETS as IMAGE_DATASETS
 from handgrad.data.mnist import ImageDataset, load_dataset
-from handgrad.errors import HandgradError
-from handgrad.loop import check_finite, epoch_batches, run_epochs
-from handgrad.models.mlp import MLP
+from handgrad.models.mlp import MLP, MLP_ACTIVATIONS
+from handgrad.nn.init import INITS
 from handgrad.nn.losses import SoftmaxCrossEntropy
-from handgrad.numerics import locate_nonfinite
-from handgrad.optim import SGD, Adam, ConstantLR, CosineLR, Optimizer, Schedule, StepLR
-from handgrad.runs import Run, load_arrays, save_arrays, write_json
-from handgrad.runs import load_config as load_run_config
+from handgrad.optim import OPTIMIZERS, Optimizer, Schedule
+from handgrad.training import optimizers, options
+from handgrad.training.checkpoint import TrainingState, start_or_resume
+from handgrad.training.experiment import Experiment, ExperimentConfig, check_batch_fits
+from handgrad.training.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.numerics import locate_nonfinite
+from handgrad.training.optimizers import SCHEDULES
+from handgrad.training.options import option
+from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
+
+REFERENCE_TEST_ACC = 0.9518  # report 000, section 1.1: the reference run's test accuracy
 
 
 @dataclass
-class MLPConfig:
+class MLPConfig(ExperimentConfig):
     """Every setting of an MLP run; saved as config.json in the run directory."""
 
-    dataset: str = "mnist"
-    hidden: list[int] = field(default_factory=lambda: [50])
-    activation: str = "relu"
-    dropout: float = 0.0
-    batchnorm: bool = False
-    init: str = "uniform"
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    schedule: str = "step"
-    step: int = 20
-    gamma: float = 0.1
-    batch_size: int = 16
-    epochs: int = 60
-    seed: int = 0
-    validation: int = 0
-    standardize: bool = False
-    train_subset: int = 0
-    model: str = "mlp"
-
-    def validate(self, n_train: int | None = None) -> None:
-        """Raise `HandgradError` for settings that cannot work."""
-        if self.epochs < 1:
-            raise HandgradError(f"--epochs must be ≥ 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise HandgradError(f"--batch-size must be ≥ 1, got {self.batch_size}")
-        if n_train is not None and self.batch_size > n_train:
-            raise HandgradError(
-                f"--batch-size {self.batch_size} is larger than the training set "
-                f"({n_train} examples); use ≤ {n_train}"
-            )
-        if not (self.lr > 0):
-            raise HandgradError(f"--lr must be a positive number, got {self.lr}")
-        if not 0 <= self.dropout < 1:
-            raise HandgradError(f"--dropout must be in [0, 1), got {self.dropout}")
-        if any(h < 1 for h in self.hidden):
-            raise HandgradError(f"--hidden sizes must all be ≥ 1, got {self.hidden}")
-        if self.optimizer not in ("sgd", "adam"):
-            raise HandgradError(f"unknown optimizer {self.optimizer!r}; choose sgd or adam")
-        if self.schedule not in ("step", "cosine", "constant"):
-            raise HandgradError(
-                f"unknown schedule {self.schedule!r}; choose step, cosine or constant"
-            )
+    dataset: str = option("mnist", choices=IMAGE_DATASETS, group="data")
+    hidden: list[int] = option(
+        default_factory=lambda: [50],
+        rule=options.int_list,
+        group="model",
+        metavar="H[,H…]",
+        help="hidden layer sizes (default: 50)",
+    )
+    activation: str = option("relu", choices=MLP_ACTIVATIONS, group="model")
+    dropout: float = option(0.0, rule=options.probability, group="model", metavar="P")
+    batchnorm: bool = option(False, group="model")
+    init: str = option("uniform", choices=INITS, group="model")
+    optimizer: str = option("sgd", choices=OPTIMIZERS)
+    lr: float = options.lr(0.1)
+    momentum: float = option(0.0, rule=options.probability)
+    weight_decay: float = option(0.0, rule=options.non_negative_float)
+    schedule: str = option("step", choices=SCHEDULES)
+    step: int = option(
+        20,
+        rule=options.positive_int,
+        flag="--lr-step",
+        metavar="EPOCHS",
+        help="StepLR: decay every EPOCHS epochs (default 20)",
+    )
+    gamma: float = option(
+        0.1,
+        rule=options.positive_float,
+        flag="--lr-gamma",
+        metavar="G",
+        help="StepLR: multiply the learning rate by G (default 0.1)",
+    )
+    batch_size: int = options.batch_size(16)
+    epochs: int = options.epochs(60)
+    seed: int = options.seed()
+    validation: int = option(
+        0,
+        rule=options.non_negative_int,
+        group="data",
+        metavar="N",
+        help="hold out N training examples and report accuracy on them per epoch",
+    )
+    standardize: bool = option(False, group="data", help="zero-mean, unit-variance pixels")
+    train_subset: int = option(
+        0,
+        rule=options.non_negative_int,
+        group="data",
+        metavar="N",
+        help="train on the first N examples only (0: all)",
+    )
+    model: str = option("mlp", cli=False)
 
 
 def build_model(config: MLPConfig, n_in: int, n_out: int) -> MLP:
@@ -87,20 +99,18 @@ def build_model(config: MLPConfig, n_in: int, n_out: int) -> MLP:
 
 
 def build_optimizer(config: MLPConfig, model: MLP) -> tuple[Optimizer, Schedule]:
-    params = model.parameters()
-    if config.optimizer == "sgd":
-        opt: Optimizer = SGD(
-            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
-        )
-    else:
-        opt = Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    if config.schedule == "step":
-        sched: Schedule = StepLR(opt, step=config.step, gamma=config.gamma)
-    elif config.schedule == "cosine":
-        sched = CosineLR(opt, total_epochs=config.epochs)
-    else:
-        sched = ConstantLR(opt)
-    return opt, sched
+    """The configured optimiser and schedule over the model's parameters."""
+    return optimizers.build_optimizer(
+        model.parameters(),
+        optimizer=config.optimizer,
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        schedule=config.schedule,
+        epochs=config.epochs,
+        step=config.step,
+        gamma=config.gamma,
+    )
 
 
 def accuracy(model: MLP, x: np.ndarray, y: np.ndarray) -> float:
@@ -122,9 +132,9 @@ def _train_epoch(
 ) -> tuple[float, float]:
     """One pass over (x, y) (or its rest, after a mid-epoch stop); returns (mean
     training loss, training accuracy). With ``state`` the epoch can stop and resume
-    after any step (`handgrad.loop.epoch_batches`).
+    after any step (`handgrad.training.loop.epoch_batches`).
 
-    Raises `handgrad.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
+    Raises `handgrad.training.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
     """
     model.train()
     sums = {"loss": 0.0, "correct": 0}
@@ -158,9 +168,9 @@ def train_mlp(
     """Train an MLP as configured, writing the run directory ``out``; returns the summary.
 
     With ``resume`` the run continues from ``out/checkpoint.npz`` and ends with exactly
-    the weights and metrics an uninterrupted run would have (see `resume_mlp`).
+    the weights and metrics an uninterrupted run would have (see ``EXPERIMENT.resume``).
     """
-    config.validate()
+    config = config.resolve()
     if data is None:
         data = load_dataset(
             config.dataset,
@@ -173,7 +183,7 @@ def train_mlp(
     x_train, y_train = train.x, train.y
     if config.train_subset:
         x_train, y_train = x_train[: config.train_subset], y_train[: config.train_subset]
-    config.validate(n_train=x_train.shape[0])
+    check_batch_fits(config.batch_size, x_train.shape[0])
     n_classes = len(data.classes)
 
     model = build_model(config, x_train.shape[1], n_classes)
@@ -237,7 +247,7 @@ def train_mlp(
         "test_acc": test_acc,
         "epochs": config.epochs,
         "train_seconds": sum(r["seconds"] for r in state.metrics),
-        "reference_test_acc": 0.9518 if config.dataset == "mnist" else None,
+        "reference_test_acc": REFERENCE_TEST_ACC if config.dataset == "mnist" else None,
     }
     write_json(run.file("summary.json"), summary)  # last: a run with a summary is complete
     log(f"test accuracy {100 * test_acc:.2f}%  ({run.path})")
@@ -260,21 +270,28 @@ def _figures(run: Run, data: ImageDataset, pred: np.ndarray, metrics: list[dict]
     )
 
 
-def load_config(run_dir: str | Path) -> MLPConfig:
-    """The `MLPConfig` saved in a run directory."""
-    return load_run_config(run_dir, MLPConfig, "mlp")
-
-
-def resume_mlp(run_dir: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """Continue an interrupted MLP run from its last checkpoint, with its saved settings."""
-    return train_mlp(load_config(run_dir), run_dir, resume=True, **kwargs)
-
-
 def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None) -> dict[str, Any]:
     """Re-evaluate the saved weights of an MLP run on its test set."""
     run_dir = Path(run_dir)
-    config = load_config(run_dir)
+    config = EXPERIMENT.load_config(run_dir)
     data = load_dataset(config.dataset, data_dir, standardize=config.standardize)
     model = build_model(config, data.test.x.shape[1], len(data.classes))
     model.load_state_dict(load_arrays(run_dir / "weights.npz"))
     return {"dataset": config.dataset, "test_acc": accuracy(model, data.test.x, data.test.y)}
+
+
+def _evaluation_line(run_dir: Path, data_dir: str | Path | None) -> str:
+    result = evaluate_run(run_dir, data_dir=data_dir)
+    return f"{result['dataset']} test accuracy: {100 * result['test_acc']:.2f}%"
+
+
+EXPERIMENT = Experiment(
+    name="mlp",
+    help="train an MLP classifier on MNIST / Fashion-MNIST (defaults: the reference run)",
+    config=MLPConfig,
+    train=train_mlp,
+    metric="test_acc",
+    curves=("train_loss", "test_acc"),
+    uses_data_dir=True,
+    evaluate=_evaluation_line,
+)

@@ -16,44 +16,39 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.checkpoint import TrainingState, start_or_resume
 from handgrad.data.multitask import MultiTaskData, make_multitask
-from handgrad.errors import HandgradError
-from handgrad.loop import check_finite, epoch_batches, run_epochs
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
-from handgrad.numerics import locate_nonfinite
-from handgrad.optim import OPTIMIZERS, ConstantLR, Optimizer
-from handgrad.runs import load_config, save_arrays, write_json
+from handgrad.optim import OPTIMIZERS, Optimizer
+from handgrad.training import options
+from handgrad.training.checkpoint import TrainingState, start_or_resume
+from handgrad.training.experiment import Experiment, ExperimentConfig
+from handgrad.training.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.numerics import locate_nonfinite
+from handgrad.training.optimizers import build_optimizer
+from handgrad.training.options import option
+from handgrad.training.runs import save_arrays, write_json
 
 
 @dataclass
-class MultiTaskConfig:
+class MultiTaskConfig(ExperimentConfig):
     """Every setting of a multi-task run (written to config.json)."""
 
-    optimizer: str = "adam"
-    lr: float = 0.003
-    epochs: int = 40
-    batch_size: int = 32
-    hidden: int = 32
-    p: float = 0.1
-    seed: int = 0
-    n_samples: int = 4000
-    n_features: int = 10
-    n_targets: int = 4
-    n_classes: int = 4
-    noise: float = 0.1
-    model: str = "multitask"
-
-    def validate(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise HandgradError(
-                f"unknown optimizer {self.optimizer!r}; choose one of {sorted(OPTIMIZERS)}"
-            )
-        if self.epochs < 1:
-            raise HandgradError(f"epochs must be ≥ 1, got {self.epochs}")
-        if self.hidden < 1:
-            raise HandgradError(f"hidden must be ≥ 1, got {self.hidden}")
+    optimizer: str = option("adam", choices=OPTIMIZERS)
+    lr: float = options.lr(0.003)
+    epochs: int = options.epochs(40)
+    batch_size: int = options.batch_size(32)
+    hidden: int = option(32, rule=options.positive_int, group="model", help="task-A hidden units h")
+    p: float = option(
+        0.1, rule=options.probability, group="model", help="dropout probability on task A"
+    )
+    seed: int = options.seed("seed of data, init and order")
+    n_samples: int = option(4000, rule=options.positive_int, cli=False)
+    n_features: int = option(10, rule=options.positive_int, cli=False)
+    n_targets: int = option(4, rule=options.positive_int, cli=False)
+    n_classes: int = option(4, rule=options.positive_int, cli=False)
+    noise: float = option(0.1, rule=options.non_negative_float, cli=False)
+    model: str = option("multitask", cli=False)
 
 
 def evaluate(net: MultiTaskNet, x: np.ndarray, yA: np.ndarray, labels: np.ndarray) -> dict:
@@ -79,9 +74,9 @@ def train_epoch(
 ) -> float:
     """One shuffled pass over the training split (or its rest, after a mid-epoch stop);
     returns the mean training loss L. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.loop.epoch_batches`).
+    any step (`handgrad.training.loop.epoch_batches`).
 
-    Raises `handgrad.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
+    Raises `handgrad.training.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
     net.train()
     y_onehot = one_hot(data.labels_train, net.n_classes, net.dtype)
@@ -111,6 +106,8 @@ def train_multitask(
     config: MultiTaskConfig,
     out_dir: str | Path,
     *,
+    data_dir: str | Path | None = None,
+    progress: bool = False,
     overwrite: bool = False,
     resume: bool = False,
     log: Callable[[str], None] | None = print,
@@ -118,12 +115,14 @@ def train_multitask(
     """Run the training described in the module docstring; returns the summary dict.
 
     With ``resume`` the run continues from ``out_dir/checkpoint.npz`` (see
-    `resume_multitask`) and ends bit-identical to an uninterrupted run.
+    ``EXPERIMENT.resume``) and ends bit-identical to an uninterrupted run. The data is
+    generated: ``data_dir`` and ``progress`` are unused.
 
-    Uses the shared `handgrad.loop.run_epochs` (a checkpoint after every epoch, Ctrl-C /
+    Uses the shared `handgrad.training.loop.run_epochs` (a checkpoint after every epoch, Ctrl-C /
     SIGTERM stop cleanly) with a constant learning rate.
     """
-    config.validate()
+    config = config.resolve()
+    say = log if log is not None else lambda line: None
     data = make_multitask(
         config.n_samples,
         config.n_features,
@@ -141,9 +140,11 @@ def train_multitask(
         seed=config.seed,
         dtype=np.float32,
     )
-    optimizer = OPTIMIZERS[config.optimizer](net.parameters(), lr=config.lr)
+    optimizer, schedule = build_optimizer(
+        net.parameters(), optimizer=config.optimizer, lr=config.lr
+    )
     shuffle = np.random.default_rng(config.seed + 2)
-    state = TrainingState(net, optimizer, ConstantLR(optimizer), {"shuffle": shuffle})
+    state = TrainingState(net, optimizer, schedule, {"shuffle": shuffle})
     run = start_or_resume(state, out_dir, asdict(config), resume=resume, overwrite=overwrite)
 
     def one_epoch(epoch: int) -> dict[str, Any]:
@@ -164,7 +165,7 @@ def train_multitask(
         one_epoch,
         evaluate_splits,
         _describe,
-        log=log if log is not None else lambda line: None,
+        log=say,
         batch_size=config.batch_size,
     )
     final = history[-1]
@@ -178,10 +179,19 @@ def train_multitask(
 
     plot_curves(history, run.file("curves.png"))
     write_json(run.file("summary.json"), summary)
+    say(
+        f"final test: task-B accuracy {summary['test_acc_b']:.4f}, "
+        f"task-A MSE {summary['test_mse_a']:.4f}, task-B CE {summary['test_ce_b']:.4f} "
+        f"({summary['train_seconds']:.1f} s of training); run saved in {run.path}"
+    )
     return summary
 
 
-def resume_multitask(run_dir: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """Continue an interrupted multi-task run from its last checkpoint."""
-    config = load_config(run_dir, MultiTaskConfig, "multitask")
-    return train_multitask(config, run_dir, resume=True, **kwargs)
+EXPERIMENT = Experiment(
+    name="multitask",
+    help="train the multi-task network (regression + classification) on synthetic data",
+    config=MultiTaskConfig,
+    train=train_multitask,
+    metric="test_acc_b",
+    curves=("train_loss", "test_acc_b"),
+)

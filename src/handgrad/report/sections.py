@@ -29,8 +29,8 @@ from handgrad.report.document import (
     Paragraph,
     Table,
 )
-from handgrad.reproduce import FAILED, PASSED, SKIPPED, PartResult, ReproduceResult
-from handgrad.runs import read_json, read_metrics
+from handgrad.reproduce.runner import FAILED, PASSED, SKIPPED, PartResult, ReproduceResult
+from handgrad.training.runs import read_json, read_metrics
 
 TITLE = "handgrad: Homework 1, reproduced"
 REFERENCE_MLP_ACC = 0.9518  # report 000, section 1.1

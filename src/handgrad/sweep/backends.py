@@ -10,7 +10,7 @@ produce the same numbers.
 local  `concurrent.futures.ProcessPoolExecutor` with the "spawn" start method. Workers
        ignore Ctrl-C; the driver, on Ctrl-C or SIGTERM, cancels what has not started
        and sends SIGTERM to the workers, whose runs stop at once with their last
-       epoch's checkpoint intact (`handgrad.loop.run_epochs`).
+       epoch's checkpoint intact (`handgrad.training.loop.run_epochs`).
 ray    one Ray task (1 CPU) per trial, on the cluster at ``address`` or on a local Ray
        instance started for the sweep. The sweep folder and the data must be on a
        filesystem every node sees at the same path, and handgrad installed on every

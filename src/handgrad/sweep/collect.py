@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from handgrad.io import atomic_write
-from handgrad.runs import read_json, read_metrics
 from handgrad.sweep.spec import SweepSpec
 from handgrad.sweep.trials import Trial, read_error, trial_dir
+from handgrad.training.runs import read_json, read_metrics
 
 RESULTS_CSV = "results.csv"
 SUMMARY_CSV = "summary.csv"

@@ -18,12 +18,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from handgrad.errors import HandgradError
-from handgrad.loop import sigterm_as_interrupt
-from handgrad.runs import write_json
 from handgrad.sweep import backends
 from handgrad.sweep.collect import PLOT, SweepResults, collect, write_tables
 from handgrad.sweep.spec import SweepSpec
 from handgrad.sweep.trials import Trial, TrialResult, expand, trial_state
+from handgrad.training.loop import sigterm_as_interrupt
+from handgrad.training.runs import write_json
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Format (every key but ``command`` is optional)::
 
-    command = "mlp"              # mlp, multitask or vae: the training command of each trial
+    command = "mlp"              # an experiment (mlp, multitask, vae, …): what each trial trains
     name = "mlp-hidden-lr"       # default: the file name without .toml
     out = "sweeps/mlp-hidden-lr" # results folder, relative to the cwd; default sweeps/<name>
     seeds = 3                    # seeds 0, 1, 2; or an explicit list: seeds = [0, 7, 42]
@@ -24,8 +24,9 @@ Format (every key but ``command`` is optional)::
     batch_size = { int = [16, 64] }          # integers lo … hi, both included
     activation = { choice = ["relu", "tanh"] }
 
-Setting names are the fields of the command's config (`MLPConfig`, `MultiTaskConfig`,
-`VAEConfig`), checked against their types; ``seed`` is set by ``seeds``, never by hand.
+Setting names are the fields of the experiment's config (`MLPConfig`, `MultiTaskConfig`,
+`VAEConfig`, …; `handgrad.training.registry`), checked against their types; ``seed``
+is set by ``seeds``, never by hand.
 Random floats are rounded to 3 significant digits so trial names stay short. Every
 problem is a one-line `HandgradError` naming the file and key.
 """
@@ -42,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from handgrad.errors import HandgradError
-from handgrad.sweep.commands import SweepCommand, get_command
+from handgrad.training.experiment import Experiment
+from handgrad.training.registry import get as get_experiment
 
 TOP_KEYS = ("command", "name", "out", "seeds", "metric", "curves", "base", "grid", "random")
 DISTRIBUTIONS = ("uniform", "loguniform", "int", "choice")
@@ -73,7 +75,7 @@ class RandomSpace:
 class SweepSpec:
     """A validated sweep spec (see the module docstring for the file format)."""
 
-    command: SweepCommand
+    command: Experiment
     name: str
     seeds: tuple[int, ...]
     base: dict[str, Any]
@@ -110,7 +112,7 @@ def parse_spec(
         fail(unknown[0], f"unknown key; expected one of {', '.join(TOP_KEYS)}")
     if "command" not in data:
         fail("command", 'missing; name the command of each trial, e.g. command = "mlp"')
-    command = get_command(data["command"], f"{source}: command")
+    command = get_experiment(data["command"], f"{source}: command")
     name = _string(data.get("name", default_name), "name", fail)
     out = _string(data["out"], "out", fail) if "out" in data else None
     seeds = _seeds(data.get("seeds", 1), fail)
@@ -205,7 +207,7 @@ def _check_bounds(kind: str, args: list[Any], where: str, fail) -> None:
         fail(where, f"loguniform needs lo > 0, got {args!r}")
 
 
-def check_distribution(command: SweepCommand, key: str, dist: Distribution, where: str) -> None:
+def check_distribution(command: Experiment, key: str, dist: Distribution, where: str) -> None:
     """Raise `HandgradError` unless every value ``dist`` can draw fits the field ``key``."""
     values = dist.args if dist.kind == "choice" else dist.args[:2]
     if dist.kind in ("uniform", "loguniform"):
@@ -222,13 +224,13 @@ def _is_number(value: Any) -> bool:
     return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
 
 
-def _field_types(command: SweepCommand) -> dict[str, Any]:
-    cls = command.config_type()
+def _field_types(command: Experiment) -> dict[str, Any]:
+    cls = command.config
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
-def check_value(command: SweepCommand, key: str, value: Any, where: str) -> Any:
+def check_value(command: Experiment, key: str, value: Any, where: str) -> Any:
     """``value`` checked against (and coerced to) the type of the config field ``key``.
 
     int → float where a float is expected; a bare int → [int] for a list of sizes.

@@ -24,17 +24,19 @@ import json
 import re
 import time
 import traceback
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from handgrad.checkpoint import CHECKPOINT_NAME
 from handgrad.errors import HandgradError, MachineFault
-from handgrad.runs import read_json
-from handgrad.sweep.commands import get_command
 from handgrad.sweep.spec import Distribution, SweepSpec
+from handgrad.training.checkpoint import CHECKPOINT_NAME
+from handgrad.training.experiment import Experiment
+from handgrad.training.registry import get as get_experiment
+from handgrad.training.runs import read_json
 
 ERROR_FILE = "error.txt"
 LOG_FILE = "log.txt"
@@ -78,7 +80,7 @@ def expand(spec: SweepSpec) -> list[Trial]:
         seen.add(setting)
         for seed in spec.seeds:
             try:
-                config = spec.command.config_dict({**spec.base, **settings, "seed": seed})
+                config = asdict(spec.command.make_config({**spec.base, **settings, "seed": seed}))
             except HandgradError as e:
                 raise HandgradError(f"{spec.source}: setting {setting}: {e}") from None
             trial_id = f"{setting}_seed={seed}" if settings else f"seed={seed}"
@@ -180,7 +182,7 @@ def run_trial(trial: Trial, out: str, data_dir: str | None = None) -> TrialResul
     """
     start = time.perf_counter()
     path = trial_dir(out, trial)
-    command = get_command(trial.command)
+    experiment = get_experiment(trial.command)
     try:
         state = trial_state(out, trial)
     except HandgradError as e:
@@ -198,13 +200,13 @@ def run_trial(trial: Trial, out: str, data_dir: str | None = None) -> TrialResul
 
         try:
             try:
-                command.train(trial.config, path, data_dir=data_dir, resume=resume, log=log)
+                _train(experiment, trial.config, path, data_dir, resume, log)
             except HandgradError as e:
                 if not resume:
                     raise
                 log(f"could not resume ({e}); starting over")
                 resume = False
-                command.train(trial.config, path, data_dir=data_dir, resume=False, log=log)
+                _train(experiment, trial.config, path, data_dir, False, log)
         except MachineFault:  # a full or read-only disk stops the sweep
             raise
         except Exception as e:
@@ -215,3 +217,24 @@ def run_trial(trial: Trial, out: str, data_dir: str | None = None) -> TrialResul
                 trial.id, "failed", time.perf_counter() - start, resume, error=message
             )
     return TrialResult(trial.id, "done", time.perf_counter() - start, resume)
+
+
+def _train(
+    experiment: Experiment,
+    config: dict[str, Any],
+    out: Path,
+    data_dir: str | None,
+    resume: bool,
+    log: Callable[[str], None],
+) -> None:
+    """Train the run ``out`` with the settings ``config`` (its config.json): continue it
+    from its checkpoint if ``resume``, else replace any partial run there."""
+    experiment.train(
+        experiment.config(**config),
+        out,
+        data_dir=data_dir,
+        progress=False,
+        overwrite=not resume,
+        resume=resume,
+        log=log,
+    )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from handgrad.errors import HandgradError
+from handgrad.training.registry import experiments, of_run
+
 GROUP = None
 NAME = "evaluate"
-HELP = "re-evaluate the saved weights of an MLP run on the test set"
+HELP = "re-evaluate the saved weights of a run on its test set"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,8 +18,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from handgrad.experiments.mlp import evaluate_run
-
-    result = evaluate_run(args.run_dir, data_dir=args.data_dir)
-    print(f"{result['dataset']} test accuracy: {100 * result['test_acc']:.2f}%")
+    experiment = of_run(args.run_dir)
+    if experiment.evaluate is None:
+        able = sorted(e.name for e in experiments().values() if e.evaluate is not None)
+        raise HandgradError(
+            f"{args.run_dir} is a {experiment.name} run, which evaluate cannot re-evaluate; "
+            f"it can for: {', '.join(able)} (its summary.json holds the final numbers)"
+        )
+    print(experiment.evaluate(args.run_dir, args.data_dir))
     return 0

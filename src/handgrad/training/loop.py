@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.checkpoint import CHECKPOINT_NAME, EpochProgress, TrainingState
 from handgrad.errors import HandgradError
-from handgrad.runs import Run
-from handgrad.train import SMALL_STEP_MACS, batch_order, blas_threads, gather_ahead, step_macs
+from handgrad.fast.gather import gather_ahead
+from handgrad.fast.threads import SMALL_STEP_MACS, blas_threads, step_macs
+from handgrad.training.batching import batch_order
+from handgrad.training.checkpoint import CHECKPOINT_NAME, EpochProgress, TrainingState
+from handgrad.training.runs import Run
 
 Metrics = dict[str, Any]
 
@@ -92,7 +94,7 @@ def epoch_batches(
 ) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
     """(step, batch) for each batch of the current epoch, in `minibatches` order: batch
     holds the batch's rows of each array in ``data`` (all with the same number of
-    rows), gathered ahead by a background thread (`handgrad.train.gather_ahead`).
+    rows), gathered ahead by a background thread (`handgrad.fast.gather.gather_ahead`).
 
     ``sums`` is the training loop's dict of running totals, updated by the loop after
     each step. If a stop was requested, the point after the finished step — batch order,
@@ -151,7 +153,7 @@ def run_epochs(
     and returns its training metrics; ``evaluate()`` returns held-out metrics;
     ``describe(row)`` formats the line printed after each epoch. Each row also gets
     ``epoch``, ``lr`` and ``seconds``. With ``batch_size``, a model whose training
-    step is small runs on one BLAS thread (`handgrad.train.blas_threads`).
+    step is small runs on one BLAS thread (`handgrad.fast.threads.blas_threads`).
     """
     state.checkpoint_path = run.file(CHECKPOINT_NAME)
     state.stop_requested = False

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from handgrad.errors import HandgradError
-from handgrad.runs import Run, load_arrays, read_json, read_metrics, save_arrays, write_json
+from handgrad.training.runs import (
+    Run,
+    load_arrays,
+    read_json,
+    read_metrics,
+    save_arrays,
+    write_json,
+)
 
 
 def test_run_writes_config_and_refuses_to_overwrite(tmp_path):

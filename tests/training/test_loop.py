@@ -4,11 +4,11 @@ import signal
 import numpy as np
 import pytest
 
-from handgrad.checkpoint import TrainingState
-from handgrad.loop import Diverged, TrainingInterrupted, check_finite, run_epochs
 from handgrad.models.mlp import MLP
 from handgrad.optim import SGD, StepLR
-from handgrad.runs import Run, read_metrics
+from handgrad.training.checkpoint import TrainingState
+from handgrad.training.loop import Diverged, TrainingInterrupted, check_finite, run_epochs
+from handgrad.training.runs import Run, read_metrics
 
 
 def make(tmp_path):
@@ -88,9 +88,9 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tmp_path):
 
 
 def test_epoch_batches_follow_minibatches_and_resume_mid_epoch():
-    from handgrad.checkpoint import EpochProgress
-    from handgrad.loop import epoch_batches
-    from handgrad.train import minibatches
+    from handgrad.training.batching import minibatches
+    from handgrad.training.checkpoint import EpochProgress
+    from handgrad.training.loop import epoch_batches
 
     rows = np.arange(10) * 10  # data whose rows name their index
     expected = list(minibatches(10, 3, np.random.default_rng(4)))

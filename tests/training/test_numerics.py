@@ -1,7 +1,7 @@
 import numpy as np
 
 from handgrad.models.mlp import MLP
-from handgrad.numerics import locate_nonfinite
+from handgrad.training.numerics import locate_nonfinite
 
 
 def test_finite_model_is_clean():

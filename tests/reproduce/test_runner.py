@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from handgrad import reproduce as rp
 from handgrad.checks.formulas import derived_gradients
 from handgrad.cli import main
 from handgrad.errors import HandgradError
-from handgrad.runs import read_json
+from handgrad.reproduce import runner as rp
+from handgrad.training.runs import read_json
 
 CHECKS = ("checks-layers", "checks-network", "checks-formulas")
 

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handgrad.checkpoint import TrainingState
 from handgrad.errors import HandgradError
 from handgrad.models.mlp import MLP
 from handgrad.optim import SGD, Adam, StepLR
+from handgrad.training.checkpoint import TrainingState
 
 
 def make_state(seed=0, optimizer="sgd", hidden=4):

@@ -20,16 +20,16 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import cli_error, fill
+from tests.experiments.resume_check import _assert_same_run
 
 import handgrad.io
 import handgrad.plots.multitask
-import handgrad.reproduce as rp
-from handgrad.checkpoint import CHECKPOINT_NAME, TrainingState
 from handgrad.cli import main
 from handgrad.errors import mount_point
-from handgrad.runs import load_arrays
-from tests.conftest import cli_error, fill
-from tests.experiments.resume_check import _assert_same_run
+from handgrad.reproduce import runner as rp
+from handgrad.training.checkpoint import CHECKPOINT_NAME, TrainingState
+from handgrad.training.runs import load_arrays
 
 TRAIN = ["train", "multitask", "--epochs", "4", "--hidden", "8"]
 RUN_FILES = [".lock", "checkpoint.npz", "config.json", "curves.png", "metrics.jsonl"]

@@ -57,7 +57,7 @@ from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
 from handgrad.experiments.vae import VAEConfig, VAEData, load_vae_data, train_vae
 from handgrad.gradcheck import GradReport, compare, numeric_gradient
 from handgrad.models.multitask import PARAM_NAMES
-from handgrad.runs import read_json, read_metrics, write_json
+from handgrad.training.runs import read_json, read_metrics, write_json
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 RESULT_FILE = "reproduce.json"

@@ -30,7 +30,7 @@ import numpy as np
 from handgrad.errors import HandgradError
 from handgrad.nn.module import Module
 from handgrad.optim import Optimizer, Schedule
-from handgrad.runs import Run, load_arrays, read_json, save_arrays, to_jsonable
+from handgrad.training.runs import Run, load_arrays, read_json, save_arrays, to_jsonable
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -57,7 +57,8 @@ class TrainingState:
     epoch: int = 0
     metrics: list[dict[str, Any]] = field(default_factory=list)
     progress: EpochProgress | None = None
-    # Not saved: where `handgrad.loop` writes checkpoints, and whether a stop was asked for.
+    # Not saved: where `handgrad.training.loop` writes checkpoints, and whether a stop was
+    # asked for.
     checkpoint_path: Path | None = None
     stop_requested: bool = False
 

@@ -1,0 +1,172 @@
+"""Judging learner formulas against the true gradients, one verdict per quantity.
+
+`judge(problem, formulas, batches)` evaluates every given formula on every batch (each
+call guarded by `call_formula`, so one bad formula never stops the others), compares it
+with the truth of that batch, and for a wrong one asks the problem's doctor for the
+exact mistake. Tolerances: a float64 result must agree to `RTOL64`, a float32 one to
+`RTOL32` (float32 rounding of a correct formula stays far below it; any real mistake
+found in the catalogue changes entries by far more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from handgrad.checks.doctor.call import TIME_LIMIT_S, FormulaError, call_formula
+from handgrad.checks.doctor.verdict import NO_MATCH, Verdict
+
+RTOL64 = 1e-7
+RTOL32 = 1e-3
+
+
+def rel_error(got: np.ndarray, want: np.ndarray) -> float:
+    """max|got − want| / max(max|want|, max|got|); 0 when both are 0."""
+    scale = max(float(np.abs(want).max(initial=0.0)), float(np.abs(got).max(initial=0.0)))
+    if scale == 0.0:
+        return 0.0
+    return float(np.abs(got - want).max(initial=0.0)) / scale
+
+
+@dataclass
+class Diagnosis:
+    """The named mistake a wrong formula shows (``mistake`` None: nothing matches exactly)."""
+
+    mistake: str | None
+    explanation: str
+    fix: str | None = None
+    inherits: str | None = None
+
+
+class Doctor(Protocol):
+    """What `judge` needs from a problem: its quantities and a way to name mistakes."""
+
+    name: str
+
+    def quantities(self) -> Sequence[tuple[str, str]]:
+        """(name, display symbol) of every checkable quantity, in backward order."""
+
+    def diagnose(
+        self, name: str, user: list[np.ndarray], batches: list, wrong_upstream: dict
+    ) -> Diagnosis:
+        """The exact mistake behind ``user`` (one array per batch), or mistake None."""
+
+
+def tolerance(arrays: list[np.ndarray]) -> float:
+    return RTOL32 if any(a.dtype == np.float32 for a in arrays) else RTOL64
+
+
+def judge(
+    doctor: Doctor,
+    formulas: dict[str, Callable],
+    batches: list,
+    *,
+    time_limit_s: float = TIME_LIMIT_S,
+) -> list[Verdict]:
+    """One `Verdict` per quantity of ``doctor`` (in its backward order).
+
+    ``batches`` each have ``m``, ``q`` (the namespace a formula receives) and ``truth``
+    (quantity name → true gradient). The wrong formulas met so far (upstream ones come
+    first) are handed to `Doctor.diagnose`, which may then say "inherits".
+    """
+    verdicts = []
+    wrong_upstream: dict[str, list[np.ndarray]] = {}
+    for name, symbol in doctor.quantities():
+        f = formulas.get(name)
+        if f is None:
+            verdicts.append(Verdict(name, symbol, "not_given"))
+            continue
+        try:
+            user = _evaluate(f, batches, name, time_limit_s)
+        except FormulaError as e:
+            verdicts.append(Verdict(name, symbol, "error", error=str(e)))
+            continue
+        verdict = _compare(doctor, name, symbol, user, batches, wrong_upstream)
+        if verdict.status == "wrong" and verdict.mistake != "transpose":
+            wrong_upstream[name] = user
+        verdicts.append(verdict)
+    return verdicts
+
+
+def _evaluate(f: Callable, batches: list, name: str, time_limit_s: float) -> list[np.ndarray]:
+    out = []
+    for b in batches:
+        try:
+            arr = call_formula(f, b.q, time_limit_s=time_limit_s)
+        except FormulaError as e:
+            raise FormulaError(f"grad_{name}(q) {e}") from None
+        want = b.truth[name].shape
+        if arr.shape != want and not (arr.shape == want[::-1] and len(want) == 2):
+            hint = ""
+            if len(want) == 1 and arr.ndim == 2 and arr.shape[1:] == want:
+                hint = "; a bias gradient sums over the rows of the batch: .sum(axis=0)"
+            elif arr.size == np.prod(want) and arr.ndim != len(want):
+                hint = "; reshape it"
+            raise FormulaError(
+                f"grad_{name}(q) returned shape {arr.shape}, expected {want} (m={b.m}){hint}"
+            )
+        out.append(arr)
+    return out
+
+
+def _compare(
+    doctor: Doctor,
+    name: str,
+    symbol: str,
+    user: list[np.ndarray],
+    batches: list,
+    wrong_upstream: dict,
+) -> Verdict:
+    truths = [b.truth[name] for b in batches]
+    if any(u.shape != t.shape for u, t in zip(user, truths, strict=True)):
+        return _transposed(name, symbol, user, truths, batches)
+    errs = [rel_error(u, t) for u, t in zip(user, truths, strict=True)]
+    by_m = {str(b.m): e for b, e in zip(batches, errs, strict=True)}
+    worst = max(errs)
+    if worst <= tolerance(user):
+        return Verdict(name, symbol, "ok", worst, rel_error_by_m=by_m)
+    d = doctor.diagnose(name, user, batches, wrong_upstream)
+    big = max(range(len(batches)), key=lambda i: (batches[i].m, -i))
+    diff = np.abs(user[big] - truths[big])
+    scale = max(float(np.abs(truths[big]).max(initial=0.0)), 1e-300)
+    return Verdict(
+        name,
+        symbol,
+        "wrong",
+        worst,
+        worst_entries=_worst_entries(diff, tolerance(user) * scale),
+        mistake=d.mistake,
+        explanation=d.explanation or NO_MATCH,
+        fix=d.fix,
+        inherits=d.inherits,
+        rel_error_by_m=by_m,
+        heatmap=diff / scale,
+    )
+
+
+def _transposed(name, symbol, user, truths, batches) -> Verdict:
+    """A 2-D formula returned with its axes swapped: 'transpose' if its transpose is right."""
+    errs = [rel_error(u.T, t) for u, t in zip(user, truths, strict=True)]
+    want = truths[0].shape
+    if max(errs) <= tolerance(user):
+        return Verdict(
+            name,
+            symbol,
+            "wrong",
+            None,
+            mistake="transpose",
+            explanation=f"the transpose of the gradient: shape {user[0].shape}, expected {want}",
+            fix="weights are stored (out, in): write ∂L/∂zᵀ · input, not inputᵀ · ∂L/∂z",
+        )
+    raise_msg = f"returned shape {user[0].shape}, expected {want}"
+    return Verdict(name, symbol, "error", error=f"grad_{name}(q) {raise_msg}")
+
+
+def _worst_entries(diff: np.ndarray, atol: float, k: int = 5) -> list[list[int]]:
+    """Indices of up to k largest entries of ``diff`` above ``atol``, largest first."""
+    flat = diff.ravel()
+    order = np.argsort(-flat, kind="stable")[:k]
+    return [[int(i) for i in np.unravel_index(j, diff.shape)] for j in order if flat[j] > atol]

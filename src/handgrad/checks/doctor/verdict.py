@@ -1,0 +1,190 @@
+"""The doctor's verdicts: one row per quantity, and the whole check as text, JSON and HTML.
+
+The JSON form is the stable schema ``handgrad.formulas/1`` (README, "The JSON schema")::
+
+    {"schema": "handgrad.formulas/1", "problem": "multitask", "file": "f.py" | null,
+     "formulas": [{"name", "symbol", "status", "rel_error", "worst_entries", "mistake",
+                   "explanation", "fix", "inherits", "error", "rel_error_by_m"}, …],
+     "counts": {"ok": 5, "wrong": 2, "not_given": 1, "error": 0}}
+
+status is "ok", "wrong", "not_given" or "error"; rows come in backward order (from the
+loss towards the inputs). ``mistake`` is the id of the one catalogued mistake that
+reproduces the formula exactly on every batch tried, or null: "no known mistake
+matches" is said plainly, never guessed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+SCHEMA = "handgrad.formulas/1"
+STATUSES = ("ok", "wrong", "not_given", "error")
+NO_MATCH = "no known mistake matches"
+
+
+@dataclass
+class Verdict:
+    """The verdict on one quantity's formula (the fields of the JSON schema, in order).
+
+    ``rel_error`` is the worst relative error max|user − true| / max(|true|, |user|) over
+    the batches tried; ``rel_error_by_m`` the same per batch size m (how the error
+    depends on m); ``worst_entries`` up to 5 indices of the most wrong entries of the
+    largest batch. ``heatmap`` (not in the JSON) is that batch's per-entry |user − true|
+    divided by max|true|, for the HTML.
+    """
+
+    name: str
+    symbol: str
+    status: str
+    rel_error: float | None = None
+    worst_entries: list[list[int]] = field(default_factory=list)
+    mistake: str | None = None
+    explanation: str | None = None
+    fix: str | None = None
+    inherits: str | None = None
+    error: str | None = None
+    rel_error_by_m: dict[str, float] = field(default_factory=dict)
+    heatmap: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("heatmap")
+        return d
+
+    @property
+    def note(self) -> str:
+        """The one line shown beside the status in the text table."""
+        if self.status == "error":
+            return self.error or ""
+        if self.status != "wrong":
+            return ""
+        text = self.explanation or NO_MATCH
+        return f"{text} — fix: {self.fix}" if self.fix else text
+
+
+@dataclass
+class Report:
+    """Every quantity's verdict for one file (or one call from Python)."""
+
+    problem: str
+    file: str | None
+    verdicts: list[Verdict]
+    setting: str = ""  # one line: how the batches were drawn
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: sum(v.status == s for v in self.verdicts) for s in STATUSES}
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every given formula is right, 1 when any is wrong or raised an error."""
+        c = self.counts
+        return 1 if c["wrong"] or c["error"] else 0
+
+    def __getitem__(self, name: str) -> Verdict:
+        for v in self.verdicts:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    def to_json(self) -> dict:
+        """The ``handgrad.formulas/1`` object (see module doc)."""
+        return {
+            "schema": SCHEMA,
+            "problem": self.problem,
+            "file": self.file,
+            "formulas": [v.to_dict() for v in self.verdicts],
+            "counts": self.counts,
+            "warnings": list(self.warnings),
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+
+    def __str__(self) -> str:
+        """A plain-text table: one row per quantity; a 'where' line under each wrong one."""
+        head = f"{self.problem}: {self.file or 'formulas'}"
+        lines = [head + (f" — {self.setting}" if self.setting else "")]
+        lines += [f"warning: {w}" for w in self.warnings]
+        width = max([len(v.name) for v in self.verdicts] + [4])
+        for v in self.verdicts:
+            err = "" if v.rel_error is None else f"{v.rel_error:.1e}"
+            status = v.status.replace("_", " ")
+            lines.append(f"{v.name:<{width}}  {status:<9}  {err:>7}  {v.note}".rstrip())
+            if v.status == "wrong":
+                lines.append(f"{'':<{width}}  {'':<9}  {'':>7}  where: {_where(v)}")
+        c = self.counts
+        lines.append(
+            f"{c['ok']} correct, {c['wrong']} wrong, {c['error']} error, {c['not_given']} not given"
+        )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: status, error, explanation, and a heatmap per wrong formula."""
+        rows = []
+        for v in self.verdicts:
+            err = "" if v.rel_error is None else f"{v.rel_error:.1e}"
+            cell = html.escape(v.note)
+            if v.status == "wrong":
+                cell += f"<br><small>where: {html.escape(_where(v))}</small>"
+                if v.heatmap is not None:
+                    cell += "<br>" + heatmap_svg(v.heatmap)
+            colour = {"ok": "#1a7f37", "wrong": "#cf222e", "error": "#9a6700"}.get(
+                v.status, "#57606a"
+            )
+            rows.append(
+                f"<tr><td><code>{html.escape(v.name)}</code></td>"
+                f"<td>{html.escape(v.symbol)}</td>"
+                f'<td style="color:{colour};font-weight:bold">{v.status.replace("_", " ")}</td>'
+                f'<td style="text-align:right">{err}</td><td>{cell}</td></tr>'
+            )
+        c = self.counts
+        return (
+            f"<p><b>{html.escape(self.problem)}</b>: {html.escape(self.file or 'formulas')}"
+            f" — {c['ok']} correct, {c['wrong']} wrong, {c['error']} error, "
+            f"{c['not_given']} not given</p>"
+            "<table><thead><tr><th>quantity</th><th>formula</th><th>status</th>"
+            "<th>rel. error</th><th>diagnosis</th></tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody></table>"
+        )
+
+
+def _where(v: Verdict) -> str:
+    """Which entries are wrong and the relative error for each batch size m."""
+    parts = []
+    if v.worst_entries:
+        parts.append("worst entries " + " ".join(str(tuple(e)) for e in v.worst_entries))
+    if v.rel_error_by_m:
+        per_m = ", ".join(f"{m}: {e:.2g}" for m, e in v.rel_error_by_m.items())
+        parts.append(f"rel. error by m: {per_m}")
+        right = [m for m, e in v.rel_error_by_m.items() if e == 0.0 or e < 1e-7]
+        if right:
+            parts.append(f"right at m = {','.join(right)}")
+    return "; ".join(parts)
+
+
+def heatmap_svg(err: np.ndarray, cell: int = 14) -> str:
+    """An inline SVG heatmap of a per-entry error array (1-D shown as one row), white → red."""
+    a = np.atleast_2d(np.asarray(err, dtype=np.float64))
+    if a.ndim > 2:
+        a = a.reshape(a.shape[0], -1)
+    top = float(a.max()) if a.size and a.max() > 0 else 1.0
+    rects = []
+    for (i, j), e in np.ndenumerate(a):
+        t = min(max(e / top, 0.0), 1.0)
+        g = round(255 * (1 - t))
+        rects.append(
+            f'<rect x="{j * cell}" y="{i * cell}" width="{cell}" height="{cell}" '
+            f'fill="rgb(255,{g},{g})" stroke="#ddd"><title>[{i},{j}] {e:.2g}</title></rect>'
+        )
+    h, w = a.shape
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w * cell}" height="{h * cell}" '
+        f'role="img" aria-label="per-entry error">{"".join(rects)}</svg>'
+    )
