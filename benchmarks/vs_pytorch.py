@@ -210,16 +210,18 @@ def run_handgrad(case: Case, data, model, epochs: int) -> dict:
             seconds.append(time.perf_counter() - start)
         return {"seconds": seconds, "train_loss": loss}
 
+    from handgrad.fast import DEFAULT_ENGINE
     from handgrad.training.loop import epoch_batches
 
     x, opt = data.train.x, Adam(model.parameters(), lr=case.lr)
+    DEFAULT_ENGINE.prepare(model, opt)
     for _ in range(epochs):
         start = time.perf_counter()
         total = 0.0
         for _, (xb,) in epoch_batches(None, (x,), case.batch_size, rng, {}):
             total += model.loss(xb) * xb.shape[0]
             opt.zero_grad()
-            model.backward()
+            model.loss_backward(input_grad=False)
             opt.step()
         seconds.append(time.perf_counter() - start)
         loss = total / x.shape[0]

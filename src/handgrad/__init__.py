@@ -10,10 +10,27 @@ The library is importable without the CLI::
     loss_fn = nn.SoftmaxCrossEntropy()
     loss = loss_fn.forward(net.forward(x), labels)
     net.zero_grad()
-    net.backward(loss_fn.backward())
+    net.backward(loss_fn.backward(), input_grad=False)   # x is data: skip ∂L/∂x
+
+Most used names are here: ``nn``, ``optim``, ``models`` and `MLP`, `VAE`,
+`MultiTaskNet`, `check_module`, `HandgradError`, `MachineFault`.
 """
 
+from handgrad import models, nn, optim
 from handgrad.errors import HandgradError, MachineFault
+from handgrad.gradcheck import check_module
+from handgrad.models import MLP, VAE, MultiTaskNet
 
 __version__ = "0.1.0"
-__all__ = ["HandgradError", "MachineFault", "__version__"]
+__all__ = [
+    "MLP",
+    "VAE",
+    "HandgradError",
+    "MachineFault",
+    "MultiTaskNet",
+    "__version__",
+    "check_module",
+    "models",
+    "nn",
+    "optim",
+]

@@ -15,9 +15,12 @@ Limit of the method: a central difference carries round-off ≈ ε_mach·|f|/h �
 batch norm) is then measured as that noise against the 1e-8 floor and can fail any
 tight rtol; check such a tensor in a setting where its gradient is not identically 0.
 
-Random layers (dropout) are checked with their mask held fixed: the state of every
-`numpy.random.Generator` inside the module, and every buffer (running statistics), is
-restored before each forward pass and once more at the end.
+Random layers (dropout) and models (the VAE's ε) are checked with their draws held fixed:
+the state of every `numpy.random.Generator` inside the module, and every buffer (running
+statistics), is restored before each forward pass and once more at the end.
+
+Models with several outputs (`MultiTaskNet` returns (ŷA, z2B)) are checked with one
+random dy per output: f = Σ_k Σ y_k ⊙ dy_k, and ``backward`` receives the tuple of dy_k.
 """
 
 from __future__ import annotations
@@ -183,7 +186,7 @@ def check_module(
     module: Module,
     x: np.ndarray,
     *,
-    dy: np.ndarray | None = None,
+    dy: np.ndarray | tuple[np.ndarray, ...] | None = None,
     rng: np.random.Generator | int | None = 1234,
     eps: float = 1e-5,
     rtol: float = 1e-6,
@@ -191,22 +194,30 @@ def check_module(
 ) -> GradReport:
     """Check ``module.backward`` against finite differences at input ``x``.
 
-    Shapes: x (m, …) as the module takes it; dy (shape of the output), random N(0, 1)
-    if not given. Checks ∂f/∂x and ∂f/∂θ for every parameter θ; run it in float64.
+    Shapes: x (m, …) as the module takes it; dy (shape of the output, or a tuple of
+    arrays for a tuple of outputs), random N(0, 1) if not given. Checks ∂f/∂x (so
+    ``backward`` is called with ``input_grad`` on, its default) and ∂f/∂θ for every
+    parameter θ; run it in float64, in the module's mode (train or eval).
     The module's ``p.grad`` are zeroed first and hold the analytic gradient afterwards;
     its parameters, buffers and generators are left as they were.
     """
     x = np.array(x, copy=True)
     restore = _state_restorer(module)
     y = module.forward(x)
+    outputs = y if isinstance(y, tuple) else (y,)
     if dy is None:
-        dy = np.random.default_rng(rng).standard_normal(y.shape).astype(y.dtype)
+        gen = np.random.default_rng(rng)
+        dys = tuple(gen.standard_normal(np.shape(o)).astype(o.dtype) for o in outputs)
+        dy = dys if isinstance(y, tuple) else dys[0]
+    dys = dy if isinstance(dy, tuple) else (dy,)
     module.zero_grad()
     dx = module.backward(dy)
 
     def f() -> float:
         restore()
-        return float(np.sum(module.forward(x) * dy))
+        y = module.forward(x)
+        outputs = y if isinstance(y, tuple) else (y,)
+        return float(sum(np.sum(o * d) for o, d in zip(outputs, dys, strict=True)))
 
     report = GradReport(subject or repr(module))
     report.checks.append(compare("x", dx, numeric_gradient(f, x, eps), rtol))

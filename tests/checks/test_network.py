@@ -28,7 +28,8 @@ def test_every_default_case_passes_and_includes_m1_and_masks():
 
 def test_sample_problem_avoids_the_relu_kink_and_is_seeded():
     a = sample_problem(5, 3, 4, 2, 3, p=0.5, seed=3, kink_margin=0.05)
-    xBN = a.net.forward(a.x, a.mask, training=True).xBN
+    a.net.forward(a.x, a.mask, training=True)
+    xBN = a.net.residuals.xBN
     assert np.abs(xBN).min() > 0.05
     assert set(np.unique(a.mask)) <= {0.0, 2.0}
     b = sample_problem(5, 3, 4, 2, 3, p=0.5, seed=3, kink_margin=0.05)
@@ -41,10 +42,10 @@ def test_sample_problem_avoids_the_relu_kink_and_is_seeded():
 class _WrongB1B(MultiTaskNet):
     """A network whose backward forgets that ∂L/∂b1B is a sum over the batch (uses the mean)."""
 
-    def backward(self, dloss: float = 1.0) -> np.ndarray:
+    def backward(self, dy, *, input_grad=True):
         before = self.b1B.grad.copy()
-        dx = super().backward(dloss)
-        m = self._saved[0].m
+        dx = super().backward(dy, input_grad=input_grad)
+        m = self.residuals.m
         self.b1B.grad[...] = before + (self.b1B.grad - before) / m
         return dx
 

@@ -33,17 +33,18 @@ def test_same_seed_same_weights_different_seed_different():
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_gradients_match_finite_differences(batchnorm):
     net = MLP([5, 4, 3], activation="tanh", batchnorm=batchnorm, seed=0, dtype=np.float64)
-    net.layers[0].needs_input_grad = True
     x = np.random.default_rng(1).standard_normal((6, 5))
     report = check_module(net, x)
     assert report.passed, report.rows()
 
 
-def test_first_layer_skips_input_gradient():
+def test_the_caller_decides_whether_the_input_gradient_is_computed():
     net = MLP([5, 4, 3], seed=0)
     x = np.ones((2, 5), dtype=np.float32)
     net.forward(x)
-    assert net.backward(np.ones((2, 3), dtype=np.float32)) is None
+    dy = np.ones((2, 3), dtype=np.float32)
+    assert net.backward(dy).shape == x.shape  # the default: ∂L/∂x, as check_module needs
+    assert net.backward(dy, input_grad=False) is None  # training: x is data
 
 
 def test_predict_is_eval_mode_and_restores_training():

@@ -48,7 +48,7 @@ def test_gradients_match_autograd(shape, p):
     net = problem.net
     loss = problem.loss()
     net.zero_grad()
-    net.backward()
+    net.loss_backward()
     P = {k: v.data.copy() for k, v in net.params.items()}
     args = (problem.x, problem.yA, problem.yB, _mask(problem))
     assert loss == pytest.approx(reference_loss(P, *args), rel=1e-12)
@@ -62,7 +62,8 @@ def test_gradients_match_autograd(shape, p):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_gradients_match_finite_differences(shape, p):
     problem = sample_problem(*shape, p=p, seed=100 + sum(shape))
-    assert np.abs(problem.net.forward(problem.x, problem.mask, training=True).xBN).min() > 1e-4
+    problem.net.forward(problem.x, problem.mask, training=True)
+    assert np.abs(problem.net.residuals.xBN).min() > 1e-4
     report = check_problem(problem, rtol=1e-6)
     assert [c.name for c in report.checks] == ["x", *PARAM_NAMES]
     assert report.passed, [(c.name, c.max_rel_err) for c in report.checks if not c.passed]
@@ -70,11 +71,11 @@ def test_gradients_match_finite_differences(shape, p):
 
 def test_single_row_batch_makes_theta1B_gradient_exactly_zero():
     problem = sample_problem(1, 3, 4, 2, 3, seed=4)  # one b1B entry > 0, one < 0
-    q = problem.net.forward(problem.x, training=True)
-    np.testing.assert_array_equal(q.xBN[0], problem.net.b1B.data)
+    problem.net.forward(problem.x, training=True)
+    np.testing.assert_array_equal(problem.net.residuals.xBN[0], problem.net.b1B.data)
     problem.loss()
     problem.net.zero_grad()
-    problem.net.backward()
+    problem.net.loss_backward()
     assert not problem.net.theta1B.grad.any()
     # b1B still learns, through the units BN*'s ReLU lets through (xBN = b1B > 0)
     assert (problem.net.b1B.data > 0).any()
@@ -106,9 +107,9 @@ def test_backward_accumulates_and_zero_grad_clears():
     net = problem.net
     problem.loss()
     net.zero_grad()
-    net.backward()
+    net.loss_backward()
     once = {k: p.grad.copy() for k, p in net.params.items()}
-    net.backward()
+    net.loss_backward()
     for k, p in net.params.items():
         np.testing.assert_allclose(p.grad, 2 * once[k], rtol=1e-12)
     net.zero_grad()
@@ -117,7 +118,9 @@ def test_backward_accumulates_and_zero_grad_clears():
 
 def test_backward_before_loss_is_an_error():
     with pytest.raises(HandgradError, match=r"call net\.loss"):
-        MultiTaskNet(3, 4, 2, 3).backward()
+        MultiTaskNet(3, 4, 2, 3).loss_backward()
+    with pytest.raises(HandgradError, match=r"call net\.forward"):
+        MultiTaskNet(3, 4, 2, 3).backward((np.zeros((1, 2)), np.zeros((1, 3))))
 
 
 def test_float32_stays_float32():
@@ -126,7 +129,7 @@ def test_float32_stays_float32():
     x = rng.standard_normal((6, 4)).astype(np.float32)
     loss = net.loss(x, rng.standard_normal((6, 3)).astype(np.float32), rng.integers(0, 3, 6))
     assert np.isfinite(loss)
-    dx = net.backward()
+    dx = net.loss_backward()
     assert dx.dtype == np.float32
     assert all(p.grad.dtype == np.float32 for p in net.parameters())
     yhatA, yhatB = net.predict(x)
@@ -147,19 +150,22 @@ def test_drawn_dropout_mask_is_seeded_and_inverted():
     masks = []
     for _ in range(2):
         net = MultiTaskNet(4, 8, 2, 3, p=0.25, seed=7)
-        masks.append(net.forward(x, training=True).M)
+        net.forward(x, training=True)
+        masks.append(net.residuals.M)
     np.testing.assert_array_equal(masks[0], masks[1])
     assert set(np.unique(masks[0])) == {0.0, 1 / 0.75}
     assert 0.1 < np.mean(masks[0] == 0) < 0.4
     net = MultiTaskNet(4, 8, 2, 3, p=0.0)
-    assert (net.forward(x, training=True).M == 1).all()
+    net.forward(x, training=True)
+    assert (net.residuals.M == 1).all()
 
 
 def test_predict_is_eval_mode_with_running_mean():
     net = MultiTaskNet(3, 4, 2, 3, p=0.5, seed=0)
     rng = np.random.default_rng(4)
     x = rng.standard_normal((6, 3))
-    mu = net.forward(x, training=True).mu
+    net.forward(x, training=True)
+    mu = net.residuals.mu
     np.testing.assert_allclose(net.running_mean, 0.1 * mu, rtol=1e-12)
     before = net.running_mean.copy()
     yhatA, yhatB = net.predict(x)
@@ -170,7 +176,8 @@ def test_predict_is_eval_mode_with_running_mean():
     one_A, one_B = net.predict(x[2:3])
     np.testing.assert_allclose(one_A[0], yhatA[2], rtol=1e-12)
     np.testing.assert_allclose(one_B[0], yhatB[2], rtol=1e-12)
-    q = net.forward(x, training=False)
+    net.forward(x, training=False)
+    q = net.residuals
     np.testing.assert_array_equal(q.mu, before)
     assert (q.M == 1).all()
 

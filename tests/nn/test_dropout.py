@@ -40,20 +40,20 @@ def test_mask_entries_and_mean(p, dtype):
     layer = nn.Dropout(p, rng=0)
     x = np.ones((400, 250), dtype=dtype)
     y = layer.forward(x)
-    assert y.dtype == dtype and layer.mask.dtype == dtype
-    values = np.unique(layer.mask)
+    assert y.dtype == dtype and layer.residuals.mask.dtype == dtype
+    values = np.unique(layer.residuals.mask)
     np.testing.assert_allclose(values, [0.0, 1 / (1 - p)], rtol=1e-6)
-    assert layer.mask.mean() == pytest.approx(1.0, abs=0.02)
-    assert (layer.mask == 0).mean() == pytest.approx(p, abs=0.01)
-    np.testing.assert_array_equal(y, x * layer.mask)
+    assert layer.residuals.mask.mean() == pytest.approx(1.0, abs=0.02)
+    assert (layer.residuals.mask == 0).mean() == pytest.approx(p, abs=0.01)
+    np.testing.assert_array_equal(y, x * layer.residuals.mask)
     dy = np.full_like(x, 3)
-    np.testing.assert_array_equal(layer.backward(dy), dy * layer.mask)
+    np.testing.assert_array_equal(layer.backward(dy), dy * layer.residuals.mask)
 
 
 def test_eval_is_identity():
     layer = nn.Dropout(0.5, rng=0).eval()
     x = np.random.default_rng(0).standard_normal((4, 3))
-    assert layer.forward(x) is x and layer.mask is None
+    assert layer.forward(x) is x and layer.residuals.mask is None
     dy = np.ones_like(x)
     assert layer.backward(dy) is dy
 

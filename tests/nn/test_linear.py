@@ -82,15 +82,14 @@ def test_shape_mismatch_names_layer_and_both_shapes():
     assert "Linear(3→2)" in msg and "(4, 3)" in msg and "(4, 2)" in msg
 
 
-def test_needs_input_grad_false_skips_dx_but_accumulates():
+def test_input_grad_false_skips_dx_but_accumulates():
     rng = np.random.default_rng(0)
     x, dy = rng.standard_normal((3, 4)), rng.standard_normal((3, 2))
     full = nn.Linear(4, 2, rng=5, dtype=np.float64)
     first = nn.Linear(4, 2, rng=5, dtype=np.float64)
-    first.needs_input_grad = False
     for layer in (full, first):
         layer.forward(x)
-    assert first.backward(dy) is None
+    assert first.backward(dy, input_grad=False) is None
     assert full.backward(dy).shape == x.shape
     np.testing.assert_array_equal(first.weight.grad, full.weight.grad)
     np.testing.assert_array_equal(first.bias.grad, full.bias.grad)

@@ -242,7 +242,8 @@ def _user_line(error: BaseException, path: Path) -> str:
 def quantities(problem: Problem) -> types.SimpleNamespace:
     """The read-only namespace ``q`` a user formula receives for one batch (see module doc)."""
     net = problem.net
-    fwd = net.forward(problem.x, problem.mask, training=True)
+    net.forward(problem.x, problem.mask, training=True)
+    fwd = net.residuals
     values: dict[str, object] = dict(fwd.as_dict())
     values["yA"] = problem.yA
     values["yB"] = problem.yB
@@ -259,7 +260,7 @@ def true_gradients(problem: Problem) -> dict[str, np.ndarray]:
     """The network's own backward (checked against finite differences and autograd)."""
     problem.loss()
     problem.net.zero_grad()
-    problem.net.backward()
+    problem.net.loss_backward()
     return {name: p.grad.copy() for name, p in problem.net.params.items()}
 
 

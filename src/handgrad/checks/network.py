@@ -79,7 +79,8 @@ def sample_problem(
         mask = None
         if p > 0:
             mask = (rng.random((m, h)) >= p) / (1.0 - p)
-        xBN = net.forward(x, mask, training=True).xBN
+        net.forward(x, mask, training=True)
+        xBN = net.residuals.xBN
         if np.abs(xBN).min() > kink_margin:
             return Problem(net, x, yA, yB, mask)
     raise HandgradError(
@@ -93,7 +94,7 @@ def check_problem(problem: Problem, *, eps: float = 1e-5, rtol: float = 1e-6) ->
     net = problem.net
     problem.loss()
     net.zero_grad()
-    dx = net.backward()
+    dx = net.loss_backward()
     report = GradReport(problem.label)
     report.checks.append(compare("x", dx, numeric_gradient(problem.loss, problem.x, eps), rtol))
     for name, param in net.params.items():

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from handgrad.data.mnist import DATASETS as IMAGE_DATASETS
 from handgrad.data.mnist import ImageDataset, load_dataset
+from handgrad.fast import DEFAULT_ENGINE
 from handgrad.models.mlp import MLP, MLP_ACTIVATIONS
 from handgrad.nn.init import INITS
 from handgrad.nn.losses import SoftmaxCrossEntropy
@@ -137,6 +138,7 @@ def _train_epoch(
     Raises `handgrad.training.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
     """
     model.train()
+    DEFAULT_ENGINE.prepare(model, opt, loss_fn)
     sums = {"loss": 0.0, "correct": 0}
     for step, (xb, yb) in epoch_batches(state, (x, y), batch_size, rng, sums):
         logits = model.forward(xb)
@@ -146,7 +148,7 @@ def _train_epoch(
         sums["correct"] += np.count_nonzero(logits.argmax(axis=1) == yb)
         opt.zero_grad()
         dloss = opt.grad_scale  # lr for plain SGD: the update is then θ ← θ − g
-        model.backward(loss_fn.backward(dloss))
+        model.backward(loss_fn.backward(dloss), input_grad=False)  # x is data
         opt.step(grad_scale=dloss)
         if step % 200 == 0:
             bar.update(200)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from handgrad.data.multitask import MultiTaskData, make_multitask
+from handgrad.fast import DEFAULT_ENGINE
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
 from handgrad.optim import OPTIMIZERS, Optimizer
@@ -53,7 +54,8 @@ class MultiTaskConfig(ExperimentConfig):
 
 def evaluate(net: MultiTaskNet, x: np.ndarray, yA: np.ndarray, labels: np.ndarray) -> dict:
     """Eval-mode metrics of a split: mse_a, ce_b, acc_b (Python floats)."""
-    q = net.forward(x, training=False)
+    net.forward(x, training=False)
+    q = net.residuals
     losses = net.task_losses(q, yA, one_hot(labels, net.n_classes, net.dtype))
     diff = q.yhatA - yA
     return {
@@ -79,6 +81,7 @@ def train_epoch(
     Raises `handgrad.training.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
     net.train()
+    DEFAULT_ENGINE.prepare(net, optimizer)
     y_onehot = one_hot(data.labels_train, net.n_classes, net.dtype)
     sums = {"loss": 0.0, "count": 0}
     arrays = (data.x_train, data.yA_train, y_onehot)
@@ -86,7 +89,7 @@ def train_epoch(
         loss = net.loss(xb, yAb, yBb)
         check_finite(loss, "the loss", epoch, step, locate_nonfinite, net)
         optimizer.zero_grad()
-        net.backward()
+        net.loss_backward(input_grad=False)
         optimizer.step()
         sums["loss"] += loss * xb.shape[0]
         sums["count"] += xb.shape[0]

@@ -27,6 +27,7 @@ import numpy as np
 
 from handgrad.data.mnist import DATASETS as IMAGE_DATASETS
 from handgrad.data.toy2d import DISTRIBUTIONS, Toy2D, load_toy2d
+from handgrad.fast import DEFAULT_ENGINE
 from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
 from handgrad.nn.init import INITS
@@ -274,13 +275,14 @@ def _train_epoch(
     Raises `handgrad.training.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
     """
     vae.train()
+    DEFAULT_ENGINE.prepare(vae, opt)
     totals = _Totals()
     sums = vars(totals)  # rec, kl, n: saved with a mid-epoch checkpoint
     for step, (xb,) in epoch_batches(state, (x,), batch_size, rng, sums):
         terms = vae.elbo_terms(xb, rng=rng)
         check_finite(terms.loss, "the loss", epoch, step, locate_nonfinite, vae)
         opt.zero_grad()
-        vae.backward()
+        vae.loss_backward(input_grad=False)
         opt.step()
         totals.add(terms)
     return totals.means("train")

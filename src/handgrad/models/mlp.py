@@ -23,7 +23,8 @@ class MLP(Sequential):
     for every hidden layer, then a final Linear producing logits. A Linear followed by
     batch norm has no bias (β takes its place).
 
-    Shapes: x (m, d_in) → logits (m, d_out). Train with `SoftmaxCrossEntropy`.
+    Shapes: x (m, d_in) → logits (m, d_out). Train with `SoftmaxCrossEntropy`, calling
+    ``backward(dlogits, input_grad=False)``: the input is data, ∂L/∂x is not needed.
     ``init`` defaults to PyTorch's U(±1/√fan_in) so results compare with PyTorch's.
     """
 
@@ -63,19 +64,13 @@ class MLP(Sequential):
                 layers.append(Dropout(dropout, rng=rng))
         super().__init__(*layers)
         self.sizes = sizes
-        # The input is data, not a parameter: the first layer need not compute ∂L/∂x.
-        self.layers[0].needs_input_grad = False
 
     def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class predictions (m,) in eval mode, computed in chunks to bound memory."""
-        was_training = self.training
-        self.eval()
-        try:
+        with self.mode(training=False):
             return np.concatenate(
                 [
                     self.forward(x[i : i + batch_size]).argmax(axis=1)
                     for i in range(0, x.shape[0], batch_size)
                 ]
             )
-        finally:
-            self.train(was_training)

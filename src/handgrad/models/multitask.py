@@ -15,10 +15,11 @@ and BN*), b classes. θ1A (h, n), b1A (h,), θ2A (a, h), b2A (a,), θ1B (a, n), 
 
 Modes. In training mode BN* subtracts the batch mean μ = (1/m) Σ_i x1B_i (coupling the
 rows) and updates a running mean r ← (1 − momentum) r + momentum · μ; in eval mode it
-subtracts that running mean instead (exactly as `handgrad.nn.MeanCenter`), so a prediction
-for one row does not depend on the other rows of its batch. Dropout is the identity in
-eval mode. `MultiTaskNet.loss` always runs the training-mode forward (it is the training
-objective); `MultiTaskNet.predict` always runs the eval-mode forward.
+subtracts that running mean instead (it is a `handgrad.nn.MeanCenter`), so a prediction
+for one row does not depend on the other rows of its batch. Dropout (a
+`handgrad.nn.Dropout`) is the identity in eval mode. `MultiTaskNet.loss` always runs the
+training-mode forward (it is the training objective); `MultiTaskNet.predict` always runs
+the eval-mode forward.
 
 Every forward quantity is kept, under the derivation's name, in a `MultiTaskForward`;
 the gradient-formula checker (`handgrad.checks.formulas`) hands the same quantities to
@@ -32,8 +33,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from handgrad.errors import HandgradError
+from handgrad.nn.batchnorm import MeanCenter
+from handgrad.nn.dropout import Dropout
 from handgrad.nn.init import uniform_fan_in
-from handgrad.nn.losses import one_hot
+from handgrad.nn.losses import MSELoss, SoftmaxCrossEntropy, one_hot
 from handgrad.nn.module import Module, Parameter
 from handgrad.nn.softmax import log_softmax
 
@@ -108,6 +111,13 @@ class MultiTaskNet(Module):
     Every weight and bias starts U(±1/√fan_in) (PyTorch's `Linear` default, b1B included,
     so that BN*'s output is not exactly 0 at m = 1); the dropout masks come from a
     Generator seeded with ``seed + 1``.
+
+    The layer contract: ``forward(x)`` returns (ŷA (m, a), z2B (m, b)), task B's logits
+    (ŷB = softmax(z2B) is in the saved `MultiTaskForward`, ``residuals``), and
+    ``backward((dŷA, dz2B))`` returns ∂L/∂x. For training, ``loss(x, yA, yB)`` and
+    ``loss_backward()`` add L = L_A + L_B (`MSELoss` on ŷA, `SoftmaxCrossEntropy` on z2B).
+    Dropout and BN* are the `handgrad.nn` layers ``dropout`` and ``bnstar`` (whose
+    bias is b1B).
     """
 
     def __init__(
@@ -148,9 +158,12 @@ class MultiTaskNet(Module):
         self.b1B = param((n_out_a,), n_in)
         self.theta2B = param((n_classes, n_out_a), n_out_a)
         self.b2B = param((n_classes,), n_out_a)
-        self.running_mean = np.zeros(n_out_a, dtype=dtype)
-        self.rng = np.random.default_rng(seed + 1)
-        self._saved: tuple[MultiTaskForward, np.ndarray, np.ndarray] | None = None
+        # The masks' uniforms are float64 whatever the dtype, as they always were here.
+        self.dropout = Dropout(p, rng=np.random.default_rng(seed + 1), uniforms=np.float64)
+        self.bnstar = MeanCenter(n_out_a, self.momentum, dtype=dtype)
+        self.bnstar.bias = self.b1B  # BN*'s bias is the derivation's b1B (listed once, as b1B)
+        self.loss_a = MSELoss()
+        self.loss_b = SoftmaxCrossEntropy()
         self.last_losses: TaskLosses | None = None
 
     # --- structure ---------------------------------------------------------------------
@@ -158,6 +171,11 @@ class MultiTaskNet(Module):
     def params(self) -> dict[str, Parameter]:
         """The eight parameters by their names in the derivation (θ1A → "theta1A", …)."""
         return {name: getattr(self, name) for name in PARAM_NAMES}
+
+    @property
+    def running_mean(self) -> np.ndarray:
+        """BN*'s running mean (a,), subtracted in eval mode."""
+        return self.bnstar.running_mean
 
     def buffers(self) -> dict[str, np.ndarray]:
         return {"running_mean": self.running_mean}
@@ -171,41 +189,51 @@ class MultiTaskNet(Module):
     # --- forward ---------------------------------------------------------------------
     def forward(  # type: ignore[override]
         self, x: np.ndarray, mask: np.ndarray | None = None, *, training: bool | None = None
-    ) -> MultiTaskForward:
-        """All forward quantities for x (m, n), in the module's mode unless ``training`` is given.
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ŷA (m, a), z2B (m, b)) for x (m, n); every forward quantity is saved, named, in
+        ``residuals`` (a `MultiTaskForward`).
 
-        ``mask`` (m, h), entries 0 or 1/(1 − p), fixes the dropout mask of a training
-        forward; without it a fresh mask is drawn (none when p = 0). Updates the BN*
-        running mean in training mode.
+        Runs in the module's mode unless ``training`` is given. ``mask`` (m, h), entries
+        0 or 1/(1 − p), fixes the dropout mask of a training forward; without it a fresh
+        mask is drawn (none when p = 0). Updates the BN* running mean in training mode.
         """
-        training = self.training if training is None else training
+        if training is not None and training != self.training:
+            with self.mode(training):
+                return self.forward(x, mask)
         x = self._check_x(x)
-        m = x.shape[0]
-        M = self._dropout_mask(m, mask) if training else np.ones((m, self.n_hidden), self.dtype)
         z1A = x @ self.theta1A.data.T + self.b1A.data
         x1A = np.sin(z1A)
-        xDP = x1A * M
+        xDP = self.dropout.forward(x1A, mask)
+        M = self.dropout.residuals.mask
         x2A = xDP @ self.theta2A.data.T + self.b2A.data
         x1B = x @ self.theta1B.data.T
-        if training:
-            mu = x1B.mean(axis=0)
-            self.running_mean *= 1 - self.momentum
-            self.running_mean += self.momentum * mu
-        else:
-            mu = self.running_mean.copy()
-        xBN = x1B - mu + self.b1B.data
+        xBN = self.bnstar.forward(x1B)  # x1B − μ + b1B
         xBNs = np.maximum(xBN, 0)
         xplus = x2A + xBNs
         z2B = xplus @ self.theta2B.data.T + self.b2B.data
         log_yhatB = log_softmax(z2B)
-        return MultiTaskForward(
-            x, z1A, x1A, M, xDP, x2A, x1B, mu, xBN, xBNs, xplus, z2B, np.exp(log_yhatB), log_yhatB
+        self.residuals = MultiTaskForward(
+            x,
+            z1A,
+            x1A,
+            np.ones_like(x1A) if M is None else M,
+            xDP,
+            x2A,
+            x1B,
+            self.bnstar.residuals.mu,
+            xBN,
+            xBNs,
+            xplus,
+            z2B,
+            np.exp(log_yhatB),
+            log_yhatB,
         )
+        return x2A, z2B
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ŷA (m, a), ŷB (m, b)) in eval mode: no dropout, BN* uses the running mean."""
-        q = self.forward(x, training=False)
-        return q.yhatA, q.yhatB
+        self.forward(x, training=False)
+        return self.residuals.yhatA, self.residuals.yhatB
 
     def task_losses(self, q: MultiTaskForward, yA: np.ndarray, yB: np.ndarray) -> TaskLosses:
         """L_A = (1/m) Σ_i ½‖ŷA_i − yA_i‖²  and  L_B = −(1/m) Σ_i Σ_k yB_ik log ŷB_ik."""
@@ -218,30 +246,36 @@ class MultiTaskNet(Module):
     def loss(
         self, x: np.ndarray, yA: np.ndarray, yB: np.ndarray, mask: np.ndarray | None = None
     ) -> float:
-        """L = L_A + L_B for a batch, with the training-mode forward; saves what backward needs.
+        """L = L_A + L_B for a batch, with the training-mode forward; saves what
+        ``loss_backward`` needs.
 
         Shapes: x (m, n); yA (m, a); yB (m, b) one-hot (or (m,) integer labels);
         mask (m, h) optional fixed dropout mask, entries 0 or 1/(1 − p).
         """
-        q = self.forward(x, mask, training=True)
-        yA, yB = self._check_targets(q.m, yA, yB)
-        losses = self.task_losses(q, yA, yB)
-        self._saved = (q, yA, yB)
+        yhatA, z2B = self.forward(x, mask, training=True)
+        yA, yB = self._check_targets(x.shape[0], yA, yB)
+        losses = TaskLosses(self.loss_a.forward(yhatA, yA), self.loss_b.forward(z2B, yB))
         self.last_losses = losses
         return losses.total
 
     # --- backward, step by step as derived ------------------------------------------------
-    def backward(self, dloss: float = 1.0) -> np.ndarray:  # type: ignore[override]
-        """Accumulate ∂L/∂θ into every ``Parameter.grad`` for the last `loss`; return ∂L/∂x.
+    def backward(  # type: ignore[override]
+        self, dy: tuple[np.ndarray, np.ndarray], *, input_grad: bool = True
+    ) -> np.ndarray | None:
+        """Accumulate ∂L/∂θ into every ``Parameter.grad`` for dy = (∂L/∂ŷA, ∂L/∂z2B) of the
+        last forward, where ∂L/∂ŷA is the direct term (task A's loss); return ∂L/∂x (m, n)
+        if ``input_grad``.
 
         Each residual below is the one of the derivation (report 000, section 2.2), with
-        the batch-mean coupling of BN* and both terms of ∂L/∂ŷA.
+        the batch-mean coupling of BN* and both terms of ∂L/∂ŷA. Shapes: as the forward
+        quantities they are gradients of (`MultiTaskForward`).
         """
-        if self._saved is None:
-            raise HandgradError("MultiTaskNet.backward needs a forward first: call net.loss(...)")
-        q, yA, yB = self._saved
-        m = q.m
-        scale = q.x.dtype.type(dloss / m)
+        q = self.residuals
+        if q is None:
+            raise HandgradError(
+                "MultiTaskNet.backward needs a forward first: call net.forward(x) or net.loss(...)"
+            )
+        dyhatA_direct, dz2B = dy
         th1A, th2A, th1B, th2B = (
             self.theta1A.data,
             self.theta2A.data,
@@ -250,25 +284,34 @@ class MultiTaskNet(Module):
         )
 
         # Task B
-        dz2B = (q.yhatB - yB) * scale  # ∂L/∂z2B = (1/m)(ŷB − yB)        (fused softmax + CE)
         self.theta2B.grad += dz2B.T @ q.xplus  # ∂L/∂θ2B = Σ_i ∂L/∂z2B_i x⊕_iᵀ
         self.b2B.grad += dz2B.sum(axis=0)  # ∂L/∂b2B = Σ_i ∂L/∂z2B_i
-        dxplus = dz2B @ th2B  # ∂L/∂x⊕ = (1/m) θ2Bᵀ(ŷB − yB)               (row-wise)
+        dxplus = dz2B @ th2B  # ∂L/∂x⊕ = θ2Bᵀ ∂L/∂z2B                       (row-wise)
         dxBN = dxplus * (q.xBN > 0)  # ∂L/∂xBN = ∂L/∂x⊕ ⊙ 1[xBN > 0]   (ReLU: the step function)
-        self.b1B.grad += dxBN.sum(axis=0)  # ∂L/∂b1B = Σ_i ∂L/∂xBN_i
-        dx1B = dxBN - dxBN.mean(axis=0)  # ∂L/∂x1B_i = ∂L/∂xBN_i − (1/m) Σ_j ∂L/∂xBN_j   (BN*)
+        # BN*: ∂L/∂b1B = Σ_i ∂L/∂xBN_i;  ∂L/∂x1B_i = ∂L/∂xBN_i − (1/m) Σ_j ∂L/∂xBN_j  (train)
+        dx1B = self.bnstar.backward(dxBN)
         self.theta1B.grad += dx1B.T @ q.x  # ∂L/∂θ1B = Σ_i ∂L/∂x1B_i x_iᵀ
 
         # Task A: x2A = ŷA feeds L_A and, through x⊕, L_B
-        dyhatA = (q.yhatA - yA) * scale + dxplus  # ∂L/∂ŷA = (1/m)(ŷA − yA) + ∂L/∂x⊕
+        dyhatA = dyhatA_direct + dxplus  # ∂L/∂ŷA = (1/m)(ŷA − yA) + ∂L/∂x⊕
         self.theta2A.grad += dyhatA.T @ q.xDP  # ∂L/∂θ2A = Σ_i ∂L/∂ŷA_i xDP_iᵀ
         self.b2A.grad += dyhatA.sum(axis=0)  # ∂L/∂b2A = Σ_i ∂L/∂ŷA_i
         dxDP = dyhatA @ th2A  # ∂L/∂xDP = θ2Aᵀ ∂L/∂ŷA                       (row-wise)
-        dz1A = dxDP * q.M * np.cos(q.z1A)  # ∂L/∂z1A = ∂L/∂xDP ⊙ M ⊙ cos(z1A)
+        dz1A = self.dropout.backward(dxDP) * np.cos(q.z1A)  # ∂L/∂z1A = ∂L/∂xDP ⊙ M ⊙ cos(z1A)
         self.theta1A.grad += dz1A.T @ q.x  # ∂L/∂θ1A = Σ_i ∂L/∂z1A_i x_iᵀ
         self.b1A.grad += dz1A.sum(axis=0)  # ∂L/∂b1A = Σ_i ∂L/∂z1A_i
 
+        if not input_grad:
+            return None
         return dz1A @ th1A + dx1B @ th1B  # ∂L/∂x = θ1Aᵀ ∂L/∂z1A + θ1Bᵀ ∂L/∂x1B  (row-wise)
+
+    def loss_backward(self, dloss: float = 1.0, *, input_grad: bool = True) -> np.ndarray | None:
+        """``backward`` for L of the last `loss`: ∂L/∂ŷA = dL (ŷA − yA)/m (task A's term)
+        and ∂L/∂z2B = dL (ŷB − yB)/m (softmax + cross-entropy, fused)."""
+        if self.last_losses is None:
+            raise HandgradError("MultiTaskNet.loss_backward needs a loss first: call net.loss(...)")
+        dy = (self.loss_a.backward(dloss), self.loss_b.backward(dloss))
+        return self.backward(dy, input_grad=input_grad)
 
     # --- input checks ------------------------------------------------------------------
     def _check_x(self, x: np.ndarray) -> np.ndarray:
@@ -299,23 +342,3 @@ class MultiTaskNet(Module):
                 f"labels, got {yB.shape}"
             )
         return yA.astype(self.dtype, copy=False), yB.astype(self.dtype, copy=False)
-
-    def _dropout_mask(self, m: int, mask: np.ndarray | None) -> np.ndarray:
-        keep_scale = 1.0 / (1.0 - self.p)
-        if mask is None:
-            if self.p == 0.0:
-                return np.ones((m, self.n_hidden), self.dtype)
-            keep = self.rng.random((m, self.n_hidden)) >= self.p
-            return keep.astype(self.dtype) * self.dtype.type(keep_scale)
-        mask = np.asarray(mask)
-        if mask.shape != (m, self.n_hidden):
-            raise HandgradError(
-                f"dropout mask must have shape ({m}, {self.n_hidden}), got {mask.shape}"
-            )
-        ok = np.isclose(mask, 0.0) | np.isclose(mask, keep_scale)
-        if not ok.all():
-            raise HandgradError(
-                f"dropout mask entries must be 0 or 1/(1 − p) = {keep_scale:g} for p = {self.p}; "
-                f"found {mask[~ok].flat[0]!r}"
-            )
-        return mask.astype(self.dtype, copy=False)

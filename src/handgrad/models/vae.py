@@ -63,6 +63,23 @@ class ELBOTerms:
         return float(self.rec.mean() + self.beta * self.kl.mean())
 
 
+@dataclass
+class VAEForward:
+    """The forward quantities of one batch, named as in the model (see the module doc).
+
+    x (m, D); mu = μ_z, logvar = logσ_z², eps = ε, z (m, K); a (m, D) the decoder's
+    mean μ_x (gaussian) or logits l (bernoulli); logvar_x = logσ_x² (m, D) or None.
+    The loss pieces (``nll``, ``kl``, ``reparameterize``, ``clamp``) keep their own."""
+
+    x: np.ndarray
+    mu: np.ndarray
+    logvar: np.ndarray
+    eps: np.ndarray
+    z: np.ndarray
+    a: np.ndarray
+    logvar_x: np.ndarray | None
+
+
 def _mlp(
     sizes: Sequence[int], activation: str, rng: np.random.Generator, dtype: np.dtype, init: str
 ) -> Sequential:
@@ -91,8 +108,10 @@ class VAE(Module):
         dtype: float32 for training, float64 for gradient checks.
         init: weight init of every Linear ("uniform" is PyTorch's default).
 
-    Call ``loss(x)`` (or ``elbo_terms(x)``) and then ``backward()``; any other call in
-    between (``encode``, ``sample``, …) overwrites what backward needs.
+    The layer contract: ``forward(x)`` returns the per-example objective
+    ℓ_i = NLL_i + β KL_i (m,) and ``backward(dy)`` takes dy = ∂L/∂ℓ (m,) (or one number
+    for every row). For training, ``loss(x)`` = mean_i ℓ_i and ``loss_backward()``.
+    Any other call in between (``encode``, ``sample``, …) overwrites what backward needs.
     """
 
     def __init__(
@@ -131,10 +150,10 @@ class VAE(Module):
         out = 2 * self.x_dim if decoder == "gaussian" else self.x_dim
         self.encoder = _mlp((self.x_dim, *hidden, 2 * self.latent), activation, self.rng, dt, init)
         self.decoder = _mlp((self.latent, *reversed(hidden), out), activation, self.rng, dt, init)
-        self._clamp = SoftClamp(logvar_limit)
-        self._nll = GaussianNLL() if decoder == "gaussian" else BernoulliNLL()
-        self._kl = GaussianKL()
-        self._reparam = Reparameterize()
+        self.clamp = SoftClamp(logvar_limit)
+        self.nll = GaussianNLL() if decoder == "gaussian" else BernoulliNLL()
+        self.kl = GaussianKL()
+        self.reparameterize = Reparameterize()
 
     @property
     def dtype(self) -> np.dtype:
@@ -156,7 +175,7 @@ class VAE(Module):
         out = self.decoder.forward(z)
         if self.decoder_kind == "bernoulli":
             return out, None
-        return out[:, : self.x_dim], self._clamp.forward(out[:, self.x_dim :])
+        return out[:, : self.x_dim], self.clamp.forward(out[:, self.x_dim :])
 
     def decode(self, z: np.ndarray, decoder_noise: bool = False, rng: RngLike = None) -> np.ndarray:
         """p(x | z): z (m, K) → x (m, D): the decoder mean, or a draw from p(x | z).
@@ -202,7 +221,7 @@ class VAE(Module):
     def elbo_terms(
         self, x: np.ndarray, eps: np.ndarray | None = None, rng: RngLike = None
     ) -> ELBOTerms:
-        """Forward pass of the loss on a batch x (m, D); stores what ``backward`` needs.
+        """Forward pass of the loss on a batch x (m, D); saves what ``backward`` needs.
 
         ε (m, K) is drawn from ``rng`` (default: the model's own Generator) unless given;
         pass it explicitly to make the loss a deterministic function (gradient checks).
@@ -213,12 +232,19 @@ class VAE(Module):
             eps = gen.standard_normal(mu.shape, dtype=mu.dtype)
         elif eps.shape != mu.shape:
             raise HandgradError(f"ε must have shape {mu.shape} (m, latent), got {eps.shape}")
-        z = self._reparam.forward(mu, logvar, eps)
+        z = self.reparameterize.forward(mu, logvar, eps)
         a, logvar_x = self._decoder_params(z)
-        rec = self._nll.forward(x, a) if logvar_x is None else self._nll.forward(x, a, logvar_x)
-        kl = self._kl.forward(mu, logvar)
-        self._m = x.shape[0]
+        rec = self.nll.forward(x, a) if logvar_x is None else self.nll.forward(x, a, logvar_x)
+        kl = self.kl.forward(mu, logvar)
+        self.residuals = VAEForward(x, mu, logvar, eps, z, a, logvar_x)
         return ELBOTerms(rec, kl, self.beta)
+
+    def forward(  # type: ignore[override]
+        self, x: np.ndarray, eps: np.ndarray | None = None, rng: RngLike = None
+    ) -> np.ndarray:
+        """ℓ_i = NLL_i + β KL_i for each row of x (m, D) → (m,); see ``elbo_terms``."""
+        terms = self.elbo_terms(x, eps, rng)
+        return terms.rec + terms.rec.dtype.type(self.beta) * terms.kl
 
     def loss(self, x: np.ndarray, eps: np.ndarray | None = None, rng: RngLike = None) -> float:
         """L = mean_i [NLL_i + β KL_i] on the batch x (m, D); see ``elbo_terms``."""
@@ -226,29 +252,35 @@ class VAE(Module):
 
     def kl_per_dim(self) -> np.ndarray:
         """KL of the last forward pass split by latent dimension, (m, K)."""
-        return self._kl.per_dim()
+        return self.kl.per_dim()
 
-    def backward(self, dloss: float = 1.0, *, input_grad: bool = False) -> np.ndarray | None:
-        """Accumulate ∂L/∂θ into every parameter's grad, for L of the last forward pass.
+    def backward(self, dy: float | np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Accumulate ∂L/∂θ into every parameter's grad for g = dy = ∂L/∂ℓ_i (m,) (or one
+        number g for every row) of the last forward; return ∂L/∂x (m, D) if ``input_grad``.
 
-        With g = dL/m per example:
             decoder:  d[μ_x | h] from the NLL (h through the soft clamp), back through G;
             z:        dμ_z = dz + β g μ_z;  dlogσ_z² = ½ dz ⊙ σ ⊙ ε + ½ β g (σ² − 1);
-            encoder:  d[μ_z | logσ_z²] back through E.
-        Returns ∂L/∂x (m, D), data entering both the encoder and the NLL, if ``input_grad``;
-        training leaves it off and skips that product.
+            encoder:  d[μ_z | logσ_z²] back through E;
+            x:        dx = (back through E) + ∂NLL/∂x · g   (x enters the encoder and the NLL).
         """
-        g = dloss / self._m
+        if self.residuals is None:
+            raise HandgradError(f"{self!r}.backward called before forward; run forward first")
+        g = dy
         if self.decoder_kind == "bernoulli":
-            dout = self._nll.backward(g)
+            dout = self.nll.backward(g)
         else:
-            dmu_x, dlogvar_x = self._nll.backward(g)
-            dout = np.concatenate([dmu_x, self._clamp.backward(dlogvar_x)], axis=1)
+            dmu_x, dlogvar_x = self.nll.backward(g)
+            dout = np.concatenate([dmu_x, self.clamp.backward(dlogvar_x)], axis=1)
         dz = self.decoder.backward(dout)
-        dmu, dlogvar = self._reparam.backward(dz)
-        kmu, klogvar = self._kl.backward(self.beta * g)
+        dmu, dlogvar = self.reparameterize.backward(dz)
+        kmu, klogvar = self.kl.backward(self.beta * g)
         dstats = np.concatenate([dmu + kmu, dlogvar + klogvar], axis=1)
-        first = self.encoder.layers[0]
-        first.needs_input_grad = input_grad  # training skips the (m × h × D) product dy θ
-        dx = self.encoder.backward(dstats)
-        return None if dx is None else dx + self._nll.grad_x(g)
+        dx = self.encoder.backward(dstats, input_grad=input_grad)
+        return None if dx is None else dx + self.nll.grad_x(g)
+
+    def loss_backward(self, dloss: float = 1.0, *, input_grad: bool = True) -> np.ndarray | None:
+        """``backward`` for L = mean_i ℓ_i of the last forward: g = dL/m for every row.
+        Training passes ``input_grad=False`` and skips the (m × h × D) product for ∂L/∂x."""
+        if self.residuals is None:
+            raise HandgradError(f"{self!r}.backward called before forward; run forward first")
+        return self.backward(dloss / self.residuals.x.shape[0], input_grad=input_grad)

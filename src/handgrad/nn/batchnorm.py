@@ -9,10 +9,30 @@ mode), whatever the mode is when backward runs.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from handgrad.errors import HandgradError
 from handgrad.nn.module import Module, Parameter, check_grad, check_input
+
+
+class BatchNormResiduals(NamedTuple):
+    """What `BatchNorm1d.backward` needs: x̂ (m, d), 1/σ = 1/√(σ² + ε) (d,), and whether
+    the batch statistics were used (train) or the running ones (eval)."""
+
+    xhat: np.ndarray
+    inv_std: np.ndarray
+    batch_stats: bool
+
+
+class MeanCenterResiduals(NamedTuple):
+    """What `MeanCenter.backward` needs: the mean μ it subtracted (d,), the input's shape
+    (m, d), and whether μ was the batch mean (train) or the running mean (eval)."""
+
+    mu: np.ndarray
+    shape: tuple[int, ...]
+    batch_stats: bool
 
 
 def _check_settings(layer: str, num_features: int, momentum: float) -> None:
@@ -46,14 +66,12 @@ class BatchNorm1d(Module):
         self.beta = Parameter(np.zeros(num_features, dtype=dtype))
         self.running_mean = np.zeros(num_features, dtype=dtype)
         self.running_var = np.ones(num_features, dtype=dtype)
-        self._xhat: np.ndarray | None = None
 
     def buffers(self) -> dict[str, np.ndarray]:
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_input(self, x, 2, self.num_features, self.gamma.data.dtype)
-        self._batch_stats = self.training
         if self.training:
             m = x.shape[0]
             mu = x.mean(axis=0)
@@ -67,25 +85,30 @@ class BatchNorm1d(Module):
         else:
             xc = x - self.running_mean
             var = self.running_var
-        self._inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
-        self._xhat = xc * self._inv_std
-        return self.gamma.data * self._xhat + self.beta.data
+        inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
+        xhat = xc * inv_std
+        self.residuals = BatchNormResiduals(xhat, inv_std, self.training)
+        return self.gamma.data * xhat + self.beta.data
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """dβ += Σ_i dy_i;  dγ += Σ_i dy_i ⊙ x̂_i;
         train: dx = (γ/σ) ⊙ (dy − mean_i(dy) − x̂ ⊙ mean_i(dy ⊙ x̂));  eval: dx = (γ/σ) ⊙ dy.
+
+        Shapes: dy, x̂, dx (m, d); σ, γ, dγ, dβ (d,).
         """
-        check_grad(self, dy, self._xhat)
-        xhat = self._xhat
-        dgamma = (dy * xhat).sum(axis=0)
+        r = self.residuals
+        check_grad(self, dy, r and r.xhat)
+        dgamma = (dy * r.xhat).sum(axis=0)
         dbeta = dy.sum(axis=0)
         self.gamma.grad += dgamma
         self.beta.grad += dbeta
-        scale = self.gamma.data * self._inv_std
-        if not self._batch_stats:
+        if not input_grad:
+            return None
+        scale = self.gamma.data * r.inv_std
+        if not r.batch_stats:
             return dy * scale
         m = dy.shape[0]
-        return scale * (dy - dbeta / m - xhat * (dgamma / m))
+        return scale * (dy - dbeta / m - r.xhat * (dgamma / m))
 
     def __repr__(self) -> str:
         return f"BatchNorm1d({self.num_features})"
@@ -106,28 +129,32 @@ class MeanCenter(Module):
         self.num_features, self.momentum = num_features, momentum
         self.bias = Parameter(np.zeros(num_features, dtype=dtype))
         self.running_mean = np.zeros(num_features, dtype=dtype)
-        self._shape: tuple[int, ...] | None = None
 
     def buffers(self) -> dict[str, np.ndarray]:
         return {"running_mean": self.running_mean}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_input(self, x, 2, self.num_features, self.bias.data.dtype)
-        self._shape = x.shape
-        self._batch_stats = self.training
         if self.training:
             mu = x.mean(axis=0)
             self.running_mean *= 1 - self.momentum
             self.running_mean += self.momentum * mu
         else:
-            mu = self.running_mean
+            mu = self.running_mean.copy()
+        self.residuals = MeanCenterResiduals(mu, x.shape, self.training)
         return x - mu + self.bias.data
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """db += Σ_i dy_i;  train: dx_i = dy_i − (1/m) Σ_j dy_j;  eval: dx = dy."""
-        check_grad(self, dy, self._shape)
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """db += Σ_i dy_i;  train: dx_i = dy_i − (1/m) Σ_j dy_j;  eval: dx = dy.
+
+        Shapes: dy, dx (m, d); db (d,).
+        """
+        r = self.residuals
+        check_grad(self, dy, r and r.shape)
         self.bias.grad += dy.sum(axis=0)
-        if not self._batch_stats:
+        if not input_grad:
+            return None
+        if not r.batch_stats:
             return dy
         return dy - dy.mean(axis=0)
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from handgrad.errors import HandgradError
 from handgrad.nn.init import INITS, RngLike, as_rng
 from handgrad.nn.module import Module, Parameter, check_grad, check_input
+
+
+class LinearResiduals(NamedTuple):
+    """What `Linear.backward` needs: the input x (m, in)."""
+
+    x: np.ndarray
 
 
 class Linear(Module):
@@ -40,44 +48,28 @@ class Linear(Module):
         self.bias = (
             Parameter(INITS["uniform"](rng, (out_features,), in_features, dtype)) if bias else None
         )
-        self._x: np.ndarray | None = None
-        # Set False on a first layer fed with data: backward then skips dx = dy θ.
-        self.needs_input_grad = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """y = x θᵀ + b."""
-        w = self.weight.data
-        if (
-            x.__class__ is not np.ndarray
-            or x.ndim != 2
-            or x.shape[1] != w.shape[1]
-            or (x.dtype != w.dtype)
-        ):  # the full check (and its message) only off the hot path
-            check_input(self, x, 2, self.in_features, w.dtype)
-        self._x = x
-        y = x @ w.T
+        """y = x θᵀ + b.  Saves x."""
+        check_input(self, x, 2, self.in_features, self.weight.data.dtype)
+        self.residuals = LinearResiduals(x)
+        y = x @ self.weight.data.T
         if self.bias is not None:
             y += self.bias.data
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray | None:
-        """dx = dy θ;  dθ += dyᵀ x;  db += Σ_rows dy.  Returns None if not needs_input_grad.
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """dθ += dyᵀ x;  db += Σ_i dy_i;  dx = dy θ (None if not ``input_grad``).
 
-        Shapes: dy (m, out) → dx (m, in).
+        Shapes: dy (m, out), x (m, in) → dθ (out, in), db (out,), dx (m, in).
         """
-        x = self._x
-        if (
-            x is None
-            or dy.__class__ is not np.ndarray
-            or dy.shape != (x.shape[0], self.out_features)
-        ):
-            check_grad(self, dy, None if x is None else (x.shape[0], self.out_features))
-        self.weight.add_matmul(dy.T, x)
+        r = self.residuals
+        check_grad(self, dy, None if r is None else (r.x.shape[0], self.out_features))
+        x = r.x
+        self.weight.grad += dy.T @ x
         if self.bias is not None:
-            self.bias.add_sum(dy, axis=0)
-        if not self.needs_input_grad:
-            return None
-        return dy @ self.weight.data
+            self.bias.grad += dy.sum(axis=0)
+        return dy @ self.weight.data if input_grad else None
 
     def __repr__(self) -> str:
         b = "" if self.bias is not None else ", bias=False"

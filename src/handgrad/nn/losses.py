@@ -11,7 +11,7 @@ float32 prediction gives a float32 gradient.
 
 from __future__ import annotations
 
-import functools
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,15 +41,6 @@ def check_labels(labels: np.ndarray, k: int) -> np.ndarray:
     return labels
 
 
-@functools.cache
-def _row_starts(m: int, k: int) -> np.ndarray:
-    """0, k, 2k, …, (m − 1)k: the flat index where each row of an (m, k) array starts
-    (read-only, made once per shape)."""
-    starts = np.arange(0, m * k, k)
-    starts.flags.writeable = False
-    return starts
-
-
 def one_hot(labels: np.ndarray, k: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
     """(m,) integer labels in [0, k) → (m, k) one-hot rows."""
     labels = check_labels(labels, k)
@@ -58,20 +49,26 @@ def one_hot(labels: np.ndarray, k: int, dtype: np.dtype | type = np.float32) -> 
     return out
 
 
-class Loss(Module):
-    """Base class of losses: ``forward(prediction, target) -> float``."""
+class LossResiduals(NamedTuple):
+    """What a mean loss's backward needs: diff = ŷ − y (m, …), the prediction minus the
+    target (for cross-entropy: the probabilities softmax(z) minus the target rows)."""
 
-    _saved: np.ndarray | None = None
+    diff: np.ndarray
+
+
+class Loss(Module):
+    """Base class of losses: ``forward(prediction, target) -> float``, and
+    ``backward(dloss) -> dL · (ŷ − y) / m`` for the two losses here."""
 
     def __call__(self, prediction: np.ndarray, target: np.ndarray) -> float:  # type: ignore[override]
         return self.forward(prediction, target)
 
-    def _mean_grad(self, dloss: float) -> np.ndarray:
-        """dL · r / m for the residual r (m, …) of the last forward; an error if none."""
-        if self._saved is None:
+    def backward(self, dloss: float = 1.0) -> np.ndarray:  # type: ignore[override]
+        """∂L/∂ŷ = dL · (ŷ − y) / m.  Shapes: ŷ − y and the result (m, …)."""
+        if self.residuals is None:
             raise HandgradError(f"{self!r}.backward called before forward; run forward first")
-        r = self._saved
-        return r * r.dtype.type(dloss / r.shape[0])
+        diff = self.residuals.diff
+        return diff * diff.dtype.type(dloss / diff.shape[0])
 
     def _target(self, prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
         """The target as an array of the prediction's shape and dtype."""
@@ -113,40 +110,28 @@ class SoftmaxCrossEntropy(Loss):
                     "pass one label per row"
                 )
             return self._forward_labels(logits, check_labels(target, k))
-        else:
-            y = self._target(logits, target)
-            tol = np.sqrt(np.finfo(logits.dtype).eps)
-            if y.min(initial=0) < 0 or not np.allclose(y.sum(axis=1), 1, rtol=0, atol=tol):
-                raise HandgradError(
-                    "SoftmaxCrossEntropy target rows must be probabilities (entries ≥ 0, "
-                    "each row summing to 1); pass integer labels or normalise the rows"
-                )
+        y = self._target(logits, target)
+        tol = np.sqrt(np.finfo(logits.dtype).eps)
+        if y.min(initial=0) < 0 or not np.allclose(y.sum(axis=1), 1, rtol=0, atol=tol):
+            raise HandgradError(
+                "SoftmaxCrossEntropy target rows must be probabilities (entries ≥ 0, "
+                "each row summing to 1); pass integer labels or normalise the rows"
+            )
+        return self._forward_rows(logits, y)
+
+    def _forward_rows(self, logits: np.ndarray, y: np.ndarray) -> float:
+        """L = −(1/m) Σ_i Σ_k y_ik log ŷ_ik with log ŷ = log softmax(z); saves ŷ − y."""
         logp = log_softmax(logits)
-        self._saved = np.exp(logp) - y
-        return float(-(y * logp).sum() / m)
+        self.residuals = LossResiduals(np.exp(logp) - y)
+        return float(-(y * logp).sum() / logits.shape[0])
 
     def _forward_labels(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        """The label path without a one-hot matrix: with s = z − max_k z and
-        S = Σ_k e^{s_k}, L_i = log S_i − s_{i,y_i} and ŷ − y is ŷ with 1 taken off at y_i.
+        """Integer labels (m,) in [0, k): the rows y are their one-hot encoding."""
+        return self._forward_rows(logits, one_hot(labels, logits.shape[1], logits.dtype))
 
-        Entry (i, y_i) is picked by its flat index i·k + y_i, which NumPy indexes about
-        twice as fast as the pair (i, y_i).
-        """
-        m, k = logits.shape
-        at_label = _row_starts(m, k) + labels
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        picked = shifted.reshape(-1)[at_label]
-        probs = np.exp(shifted, out=shifted)
-        total = probs.sum(axis=1, keepdims=True)
-        probs /= total
-        loss = (np.log(total).sum() - picked.sum()) / m
-        probs.reshape(-1)[at_label] -= 1
-        self._saved = probs
-        return float(loss)
-
-    def backward(self, dloss: float = 1.0) -> np.ndarray:
-        """∂L/∂z = dL · (ŷ − y) / m."""
-        return self._mean_grad(dloss)
+    def backward(self, dloss: float = 1.0) -> np.ndarray:  # type: ignore[override]
+        """∂L/∂z = dL · (ŷ − y) / m  (ŷ = softmax(z)).  Shapes: z, y, ∂L/∂z (m, k)."""
+        return super().backward(dloss)
 
     def __repr__(self) -> str:
         return "SoftmaxCrossEntropy()"
@@ -157,12 +142,8 @@ class MSELoss(Loss):
 
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
         diff = prediction - self._target(prediction, target)
-        self._saved = diff
+        self.residuals = LossResiduals(diff)
         return float(0.5 * (diff * diff).sum() / prediction.shape[0])
-
-    def backward(self, dloss: float = 1.0) -> np.ndarray:
-        """∂L/∂ŷ = dL · (ŷ − y) / m."""
-        return self._mean_grad(dloss)
 
     def __repr__(self) -> str:
         return "MSELoss()"

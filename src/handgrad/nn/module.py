@@ -2,10 +2,17 @@
 
 The layer contract (kept by every module in `handgrad.nn` and the models)::
 
-    y  = layer.forward(x)     # stores what backward needs, nothing more
+    y  = layer.forward(x)     # saves what backward needs in layer.residuals, nothing more
     dx = layer.backward(dy)   # returns ∂L/∂x; *accumulates* ∂L/∂p into p.grad
+    layer.backward(dy, input_grad=False)   # the same, but skips ∂L/∂x and returns None
     layer.parameters()        # list of Parameter (.data, .grad), children included
     layer.train() / layer.eval(); layer.zero_grad()
+
+``residuals`` is a small named record (a `typing.NamedTuple` per layer, a dataclass for
+a model) holding each saved quantity under its name in the derivation; it is None
+before the first forward. Whether ∂L/∂x is computed is the caller's decision, made at
+each call: training skips it for a layer fed with data (``input_grad=False``), a
+gradient check asks for it. Any module passes `handgrad.gradcheck.check_module`.
 
 Modules find their parameters and children by looking at their attributes (a
 `Parameter`, a `Module`, or a list/tuple of modules), in definition order, like
@@ -14,7 +21,9 @@ micrograd's ``parameters()`` composes by concatenation.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -24,9 +33,10 @@ from handgrad.errors import HandgradError
 class Parameter:
     """A trainable array and its gradient (same shape and dtype).
 
-    ``zero_grad()`` only marks the gradient as zero; reading ``grad`` then fills it with
-    zeros, while `add_sum` / `add_matmul` write the first contribution straight into it
-    instead of adding to zeros — a backward pass in the hot loop skips a fill and a pass.
+    Layers accumulate into it with ``p.grad += …``. ``zero_grad()`` is O(1): it marks
+    the gradient as zero, and the zeros are written when ``grad`` is next read. A fast
+    kernel can instead take the marked array with `take_zeroed_grad` and write its first
+    contribution straight into it (`handgrad.fast.grads`), skipping a fill and a pass.
     """
 
     __slots__ = ("_grad", "_grad_is_zero", "data")
@@ -52,21 +62,13 @@ class Parameter:
         """Set the gradient to zero (lazily)."""
         self._grad_is_zero = True
 
-    def add_sum(self, a: np.ndarray, axis: int = 0) -> None:
-        """grad += a.sum(axis), without a temporary when the gradient is zero."""
+    def take_zeroed_grad(self) -> np.ndarray | None:
+        """If the gradient is marked zero, its array (stale contents) for the caller to
+        overwrite entirely, and the mark is cleared; otherwise None (then add to ``grad``)."""
         if self._grad_is_zero:
-            np.add.reduce(a, axis=axis, out=self._grad)
             self._grad_is_zero = False
-        else:
-            self._grad += a.sum(axis=axis)
-
-    def add_matmul(self, a: np.ndarray, b: np.ndarray) -> None:
-        """grad += a @ b, without a temporary when the gradient is zero."""
-        if self._grad_is_zero:
-            np.matmul(a, b, out=self._grad)
-            self._grad_is_zero = False
-        else:
-            self._grad += a @ b
+            return self._grad
+        return None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -80,11 +82,15 @@ class Module:
     """Base class: a forward pass, a hand-derived backward pass, and parameters."""
 
     training: bool = True
+    residuals: Any = None
+    """What the last forward saved for backward: a named record, None before any."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """∂L/∂x for dy = ∂L/∂y of the last forward (None if not ``input_grad``);
+        accumulates ∂L/∂p into every parameter's ``grad``."""
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -102,12 +108,22 @@ class Module:
                         yield f"{name}.{i}", item
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """Every parameter of this module and its children, with a dotted name."""
+        """Every parameter of this module and its children, with a dotted name.
+
+        A parameter shared by several modules is listed once, under its first name
+        (a module's own parameters come before its children's)."""
+        seen: set[int] = set()
+        for name, p in self._all_parameters(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _all_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
         for name, child in self.children():
-            yield from child.named_parameters(f"{prefix}{name}.")
+            yield from child._all_parameters(f"{prefix}{name}.")
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -127,6 +143,17 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
+    @contextlib.contextmanager
+    def mode(self, training: bool) -> Iterator[Module]:
+        """Within the block this module (children included) is in training mode if
+        ``training``, else in eval mode; afterwards in the mode it was in."""
+        was = self.training
+        self.train(training)
+        try:
+            yield self
+        finally:
+            self.train(was)
+
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.zero_grad()
@@ -136,12 +163,20 @@ class Module:
         """Non-trainable state saved with the weights (e.g. running statistics)."""
         return {}
 
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every buffer of this module and its descendants, with a dotted name; an array
+        shared by several modules is listed once, under its first name."""
+        seen: set[int] = set()
+        for m_name, m in self._named_modules():
+            for b_name, b in m.buffers().items():
+                if id(b) not in seen:
+                    seen.add(id(b))
+                    yield f"{m_name}{b_name}", b
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """Named copies of every parameter and buffer (e.g. for ``np.savez``)."""
         state = {name: p.data.copy() for name, p in self.named_parameters()}
-        for m_name, m in self._named_modules():
-            for b_name, b in m.buffers().items():
-                state[f"{m_name}{b_name}"] = b.copy()
+        state.update((name, b.copy()) for name, b in self.named_buffers())
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -150,9 +185,7 @@ class Module:
         Raises `HandgradError` naming the first mismatch; nothing is changed then.
         """
         targets: dict[str, np.ndarray] = {n: p.data for n, p in self.named_parameters()}
-        for m_name, m in self._named_modules():
-            for b_name, b in m.buffers().items():
-                targets[f"{m_name}{b_name}"] = b
+        targets.update(self.named_buffers())
         missing = sorted(set(targets) - set(state))
         extra = sorted(set(state) - set(targets))
         if missing or extra:
@@ -251,10 +284,13 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """dx = f_1'ᵀ(… f_k'ᵀ(dy)); ``input_grad`` is passed to the first layer only."""
+        if not self.layers:
+            return dy if input_grad else None
+        for layer in self.layers[:0:-1]:
             dy = layer.backward(dy)
-        return dy
+        return self.layers[0].backward(dy, input_grad=input_grad)
 
     def __getitem__(self, i: int) -> Module:
         return self.layers[i]

@@ -6,6 +6,8 @@ so logits of ±1000 give exact probabilities, never inf or nan.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from handgrad.nn.module import Module, check_grad
@@ -24,36 +26,43 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e
 
 
+class SoftmaxResiduals(NamedTuple):
+    """What the backward of `Softmax` (y = softmax(x)) or `LogSoftmax` (y = log softmax(x))
+    needs: its output y (m, k)."""
+
+    y: np.ndarray
+
+
 class Softmax(Module):
     """y = softmax(x) row-wise; ∂y_i/∂x_k = y_i (δ_ik − y_k)."""
 
-    _y: np.ndarray | None = None
-
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._y = softmax(x)
-        return self._y
+        y = softmax(x)
+        self.residuals = SoftmaxResiduals(y)
+        return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """dx = y ⊙ (dy − Σ_k dy_k y_k)   (the Jacobian-vector product, never the Jacobian).
 
-        Its absolute error is round-off of dy (≈ ε‖dy‖); in a saturated row (one y_k ≈ 1)
-        the true entries are that small too, so only their absolute error is meaningful.
+        Shapes: dy, y, dx (m, k). Its absolute error is round-off of dy (≈ ε‖dy‖); in a
+        saturated row (one y_k ≈ 1) the true entries are that small too, so only their
+        absolute error is meaningful.
         """
-        check_grad(self, dy, self._y)
-        y = self._y
-        return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+        check_grad(self, dy, self.residuals and self.residuals.y)
+        y = self.residuals.y
+        return y * (dy - (dy * y).sum(axis=-1, keepdims=True)) if input_grad else None
 
 
 class LogSoftmax(Module):
     """y = log softmax(x) row-wise; ∂y_i/∂x_k = δ_ik − softmax(x)_k."""
 
-    _y: np.ndarray | None = None
-
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._y = log_softmax(x)
-        return self._y
+        y = log_softmax(x)
+        self.residuals = SoftmaxResiduals(y)
+        return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dx = dy − softmax(x) ⊙ Σ_k dy_k."""
-        check_grad(self, dy, self._y)
-        return dy - np.exp(self._y) * dy.sum(axis=-1, keepdims=True)
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """dx = dy − softmax(x) ⊙ Σ_k dy_k = dy − e^y ⊙ Σ_k dy_k.  Shapes: dy, y, dx (m, k)."""
+        check_grad(self, dy, self.residuals and self.residuals.y)
+        y = self.residuals.y
+        return dy - np.exp(y) * dy.sum(axis=-1, keepdims=True) if input_grad else None

@@ -1,0 +1,98 @@
+"""Grade a generated class of 30+ submissions and check the grader's promises, timed.
+
+    uv run python benchmarks/grade_class.py [--learners 30] [--jobs 2] [--seed 0] [--keep DIR]
+
+Writes a class (`handgrad.checks.grade.demo`: learners with random mixes of the classic
+multi-task slips, two surely right, plus one submission of every broken kind: syntax
+error, import error, endless loop, os._exit, a 20 GB allocation, 1 GB of output, an
+empty file), grades it with the default rubric and limits (CPU 60 s, wall 120 s, memory
+2 GB, output 1 MB per submission) and prints:
+
+* the wall time of the whole grading and the grader's own peak RSS (its process, not
+  the children's: ``getrusage(RUSAGE_SELF)``);
+* whether every submission has its row, every right one full marks, every broken one
+  zero with a reason, and whether the class report's mistake counts equal the ones
+  the generator put in.
+
+Exit status 0 when all of that holds and the grading took under 5 minutes, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from handgrad.checks.grade import grade_class
+from handgrad.checks.grade.demo import write_class
+
+LIMIT_SECONDS = 300
+LIMIT_RSS_MB = 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=30)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="write the class and grades here (kept)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="grade-bench-") as tmp:
+        root = args.keep or Path(tmp)
+        return _run(root, args)
+
+
+def _run(root: Path, args: argparse.Namespace) -> int:
+    demo = write_class(root / "submissions", learners=args.learners, seed=args.seed)
+    print(
+        f"class: {len(demo.learners)} learners ({sum(not s for s in demo.learners.values())} "
+        f"right) + {len(demo.broken)} broken = {len(demo.learners) + len(demo.broken)} "
+        f"submissions; {args.jobs} jobs on {len(os.sched_getaffinity(0))} cores"
+    )
+    start = time.perf_counter()
+    result = grade_class(
+        root / "submissions", root / "grades", jobs=args.jobs, progress=sys.stderr.isatty()
+    )
+    seconds = time.perf_counter() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open(result.csv, newline="") as f:
+        rows = {r["submission"]: r for r in csv.DictReader(f)}
+    truth: dict[str, set[str]] = {}
+    for name, slips in demo.learners.items():
+        for k in slips:
+            truth.setdefault(k, set()).add(name)
+    shown = {c.mistake: set(c.submissions) for c in result.summary.mistakes}
+    checks = {
+        "every submission has its row": set(rows) == set(demo.learners) | set(demo.broken),
+        "right ones have full marks": all(
+            rows[n]["total"] == rows[n]["max"] for n, s in demo.learners.items() if not s
+        ),
+        "wrong ones do not": all(
+            float(rows[n]["total"]) < float(rows[n]["max"]) for n, s in demo.learners.items() if s
+        ),
+        "broken ones: zero, with a reason": all(
+            rows[n]["total"] == "0" and rows[n]["status"] == "failed" and rows[n]["reason"]
+            for n in demo.broken
+        ),
+        "mistake counts equal the generator's": shown == truth,
+        f"under {LIMIT_SECONDS} s": seconds < LIMIT_SECONDS,
+        f"grader's peak RSS under {LIMIT_RSS_MB} MB": rss_mb < LIMIT_RSS_MB,
+    }
+    print(f"graded in {seconds:.1f} s; grader's peak RSS {rss_mb:.0f} MB")
+    for name in demo.broken:
+        print(f"  {name:<28} {rows[name]['reason']}")
+    print("most common mistakes (report | generator):")
+    for c in result.summary.mistakes:
+        print(f"  {c.mistake:<16} {len(c.submissions):>3} | {len(truth.get(c.mistake, ())):>3}")
+    for what, ok in checks.items():
+        print(f"  [{'ok' if ok else 'FAILED'}] {what}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

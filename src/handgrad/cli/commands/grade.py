@@ -1,0 +1,61 @@
+"""``handgrad grade SUBMISSIONS --out OUT``: grade a class's formula files with the doctor."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from handgrad.cli import args as types
+
+GROUP = None
+NAME = "grade"
+HELP = "grade a class: check every submission's formulas safely, write grades and a report"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "submissions", metavar="SUBMISSIONS_DIR", help="one .py file or folder per learner"
+    )
+    parser.add_argument("--out", required=True, metavar="OUT_DIR", help="where grades go")
+    parser.add_argument(
+        "--rubric", metavar="RUBRIC.toml", help="points, partial credit, hints, limits"
+    )
+    parser.add_argument("--problem", metavar="NAME", help="the doctor's problem (see --list)")
+    parser.add_argument(
+        "--jobs",
+        type=types.positive_int,
+        help="submissions checked at once (default: one per available core)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    # imported here: every handgrad command (the grader's child processes too) builds
+    # this parser, and the grader's modules load matplotlib
+    from handgrad.checks.grade import Rubric, grade_class, load_rubric
+    from handgrad.checks.grade.outputs import points_text
+
+    rubric = load_rubric(args.rubric) if args.rubric else Rubric()
+    progress = not args.no_progress and sys.stderr.isatty()
+    result = grade_class(
+        args.submissions,
+        args.out,
+        rubric=rubric,
+        problem=args.problem,
+        jobs=args.jobs,
+        progress=progress,
+        log=lambda line: print(line, file=sys.stderr),
+    )
+    s = result.summary
+    print(
+        f"graded {len(s.grades)} submissions of problem {s.problem} "
+        f"({result.checked} checked now, {result.reused} unchanged since the last run): "
+        f"{s.checked} checked, {s.failed} could not be graded"
+    )
+    for c in s.mistakes[:3]:
+        print(f"  {100 * c.fraction:3.0f} % {c.mistake}: {c.explanation}")
+    full = sum(g.status == "graded" and g.total == g.max_score for g in s.grades)
+    if s.grades:
+        print(f"full marks: {full}; max {points_text(s.grades[0].max_score)} points")
+    print(f"wrote {result.csv}, {result.report} and submissions/*/results.json")
+    return 0

@@ -1,0 +1,24 @@
+"""The engines of this package: "plain" (the readable formulas) and "numpy" (the NumPy
+fast path, what the training loops use)."""
+
+from __future__ import annotations
+
+from handgrad.fast.engine import Engine, register
+from handgrad.fast.layers import FastLinear
+from handgrad.fast.losses import FastBernoulliNLL, FastSoftmaxCrossEntropy
+from handgrad.nn.linear import Linear
+from handgrad.nn.losses import SoftmaxCrossEntropy
+from handgrad.nn.vae_losses import BernoulliNLL
+
+PLAIN = register(Engine("plain", {}, "the readable formulas of handgrad.nn and handgrad.optim"))
+NUMPY = register(
+    Engine(
+        "numpy",
+        {
+            Linear: FastLinear,
+            SoftmaxCrossEntropy: FastSoftmaxCrossEntropy,
+            BernoulliNLL: FastBernoulliNLL,
+        },
+        "the same formulas in place, with written-first gradients (NumPy only)",
+    )
+)
