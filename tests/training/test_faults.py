@@ -27,6 +27,7 @@ import handgrad.io
 import handgrad.plots.multitask
 from handgrad.cli import main
 from handgrad.errors import mount_point
+from handgrad.reproduce import plan as reproduce_plan
 from handgrad.reproduce import runner as rp
 from handgrad.training.checkpoint import CHECKPOINT_NAME, TrainingState
 from handgrad.training.runs import load_arrays
@@ -349,7 +350,7 @@ def test_ctrl_c_while_a_figure_is_written(tmp_path, reference, monkeypatch, caps
 @pytest.fixture
 def tiny_reproduce(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """``handgrad reproduce --quick`` runs only the smoke plan's multi-task part."""
-    monkeypatch.setattr(rp, "quick_plan", rp.smoke_plan)
+    monkeypatch.setattr(reproduce_plan, "quick_plan", reproduce_plan.smoke_plan)
     real = rp.plan_parts
     monkeypatch.setattr(
         rp, "plan_parts", lambda plan: [p for p in real(plan) if p.key == "multitask"]
