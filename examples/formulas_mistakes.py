@@ -4,7 +4,7 @@ Run::
 
     handgrad check formulas examples/formulas_mistakes.py     # exit code 1
 
-Same file format as ``examples/formulas_correct.py``. Three classic slips are made here:
+Same file format as ``examples/formulas_multitask.py``. Three classic slips are made here:
 
 1. BN*'s batch-mean coupling written as a factor (1 − 1/m), as in eqs. (5)-(6) of
    report 003: wrong for theta1B (right only at m = 1, where both are 0).

@@ -13,7 +13,11 @@ The library is importable without the CLI::
     net.backward(loss_fn.backward(), input_grad=False)   # x is data: skip ∂L/∂x
 
 Most used names are here: ``nn``, ``optim``, ``models`` and `MLP`, `VAE`,
-`MultiTaskNet`, `check_module`, `HandgradError`.
+`MultiTaskNet`, `check_module`, `HandgradError`, and `check_formulas`, the gradient
+doctor for hand-derived formulas, e.g. in a notebook::
+
+    import handgrad
+    handgrad.check_formulas({"b2B": my_grad_b2B}, problem="multitask")   # a table in Jupyter
 """
 
 from handgrad import models, nn, optim
@@ -28,8 +32,18 @@ __all__ = [
     "HandgradError",
     "MultiTaskNet",
     "__version__",
+    "check_formulas",
     "check_module",
     "models",
     "nn",
     "optim",
 ]
+
+
+def __getattr__(name: str):
+    # imported on first use: the doctor pulls in autograd, which plain training never needs
+    if name == "check_formulas":
+        from handgrad.checks.doctor import check_formulas
+
+        return check_formulas
+    raise AttributeError(f"module 'handgrad' has no attribute {name!r}")

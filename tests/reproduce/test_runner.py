@@ -1,8 +1,8 @@
-"""handgrad.reproduce and the ``handgrad reproduce`` command, end to end at tiny sizes."""
+"""handgrad.reproduce (plan, parts, runner) and ``handgrad reproduce``, end to end at tiny
+sizes."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +11,10 @@ import pytest
 from handgrad.checks.formulas import derived_gradients
 from handgrad.cli import main
 from handgrad.errors import HandgradError
+from handgrad.experiments import mlp, multitask, vae
+from handgrad.reproduce import checks, plan
 from handgrad.reproduce import runner as rp
+from handgrad.reproduce.results import FAILED, PASSED, RESULT_FILE, SKIPPED, ReproduceResult
 from handgrad.training.runs import read_json
 
 CHECKS = ("checks-layers", "checks-network", "checks-formulas")
@@ -23,21 +26,21 @@ def _no_mnist(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def everything(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> rp.ReproduceResult:
+def everything(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> ReproduceResult:
     """Every part of the smoke plan, with the real MNIST."""
     out = tmp_path_factory.mktemp("reproduce")
-    return rp.reproduce(out, rp.smoke_plan(), data_dir=shared_data, download=False, log=print)
+    return rp.reproduce(out, plan.smoke_plan(), data_dir=shared_data, download=False, log=print)
 
 
-def test_every_part_runs_and_passes(everything: rp.ReproduceResult) -> None:
+def test_every_part_runs_and_passes(everything: ReproduceResult) -> None:
     keys = [p.key for p in everything.parts]
-    assert keys == [p.key for p in rp.plan_parts(rp.smoke_plan())]
+    assert keys == [p.key for p in plan.plan_parts(plan.smoke_plan())]
     assert {"mlp", "vae-mnist", "multitask", *CHECKS} <= set(keys)
-    assert [p.key for p in everything.parts if p.status != rp.PASSED] == []
+    assert [p.key for p in everything.parts if p.status != PASSED] == []
     assert everything.exit_code == 0
 
 
-def test_each_part_leaves_its_config_and_summary(everything: rp.ReproduceResult) -> None:
+def test_each_part_leaves_its_config_and_summary(everything: ReproduceResult) -> None:
     for part in everything.parts:
         d = everything.out / part.directory
         assert read_json(d / "config.json")
@@ -49,16 +52,16 @@ def test_each_part_leaves_its_config_and_summary(everything: rp.ReproduceResult)
     assert read_json(everything.out / "vae-mnist" / "config.json")["latent"] == 4
 
 
-def test_result_file_round_trips(everything: rp.ReproduceResult) -> None:
-    raw = json.loads((everything.out / rp.RESULT_FILE).read_text())
+def test_result_file_round_trips(everything: ReproduceResult) -> None:
+    raw = json.loads((everything.out / RESULT_FILE).read_text())
     assert raw["exit_code"] == 0 and raw["mode"] == "quick"
-    again = rp.ReproduceResult.load(everything.out)
+    again = ReproduceResult.load(everything.out)
     assert again.parts == everything.parts
     assert (everything.out / "report.html").is_file()
     assert (everything.out / "report.md").is_file()
 
 
-def test_verdict_messages_quote_the_runs_numbers(everything: rp.ReproduceResult) -> None:
+def test_verdict_messages_quote_the_runs_numbers(everything: ReproduceResult) -> None:
     mlp = next(p for p in everything.parts if p.key == "mlp")
     acc = read_json(everything.out / "mlp" / "summary.json")["test_acc"]
     assert f"{acc:.2%}" in mlp.message
@@ -70,7 +73,7 @@ def test_missing_mnist_skips_only_its_parts_with_the_fix(
     _no_mnist(monkeypatch)
     result = rp.reproduce(
         tmp_path / "out",
-        rp.smoke_plan(),
+        plan.smoke_plan(),
         data_dir=tmp_path / "empty",
         download=False,
         only=("checks-network", "mlp", "vae-mnist"),
@@ -78,7 +81,7 @@ def test_missing_mnist_skips_only_its_parts_with_the_fix(
     )
     status = {p.key: p.status for p in result.parts}
     assert status == {"checks-network": "passed", "mlp": "skipped", "vae-mnist": "skipped"}
-    skipped = [p for p in result.parts if p.status == rp.SKIPPED]
+    skipped = [p for p in result.parts if p.status == SKIPPED]
     for part in skipped:
         assert "handgrad data download --dataset mnist" in part.message
         assert str(tmp_path / "empty" / "mnist") in part.message
@@ -93,10 +96,9 @@ def test_a_failing_part_fails_the_run_but_not_the_others(
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(rp, "train_multitask", broken)
-    plan = dataclasses.replace(rp.smoke_plan(), multitask_min_acc=0.0)
+    monkeypatch.setattr(multitask, "train_multitask", broken)
     result = rp.reproduce(
-        tmp_path, plan, only=("multitask", "checks-network"), log=lambda line: None
+        tmp_path, plan.smoke_plan(), only=("multitask", "checks-network"), log=lambda line: None
     )
     status = {p.key: p.status for p in result.parts}
     assert status == {"checks-network": "passed", "multitask": "failed"}
@@ -106,31 +108,32 @@ def test_a_failing_part_fails_the_run_but_not_the_others(
     assert result.exit_code == 1
 
 
-def test_a_missed_criterion_fails_the_part(tmp_path: Path) -> None:
-    plan = dataclasses.replace(rp.smoke_plan(), multitask_min_acc=1.01)
-    result = rp.reproduce(tmp_path, plan, only=("multitask",), log=lambda line: None)
-    assert result.parts[0].status == rp.FAILED
+def test_a_missed_criterion_fails_the_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config, _ = multitask.REPRODUCE["smoke"]
+    monkeypatch.setitem(multitask.REPRODUCE, "smoke", (config, 1.01))
+    result = rp.reproduce(tmp_path, plan.smoke_plan(), only=("multitask",), log=lambda line: None)
+    assert result.parts[0].status == FAILED
     assert "< 101%" in result.parts[0].message
     assert result.exit_code == 1
 
 
 def test_refuses_to_mix_into_an_existing_reproduction(tmp_path: Path) -> None:
-    rp.reproduce(tmp_path, rp.smoke_plan(), only=("checks-network",), log=lambda line: None)
+    rp.reproduce(tmp_path, plan.smoke_plan(), only=("checks-network",), log=lambda line: None)
     with pytest.raises(HandgradError, match="--overwrite"):
-        rp.reproduce(tmp_path, rp.smoke_plan(), only=("checks-network",), log=lambda line: None)
+        rp.reproduce(tmp_path, plan.smoke_plan(), only=("checks-network",), log=lambda line: None)
     again = rp.reproduce(
-        tmp_path, rp.smoke_plan(), only=("checks-layers",), overwrite=True, log=lambda line: None
+        tmp_path, plan.smoke_plan(), only=("checks-layers",), overwrite=True, log=lambda line: None
     )
     assert [p.key for p in again.parts] == ["checks-layers"]
 
 
 def test_unknown_part_names_the_choices(tmp_path: Path) -> None:
     with pytest.raises(HandgradError, match=r"unknown part.*checks-layers"):
-        rp.reproduce(tmp_path, rp.smoke_plan(), only=("nope",), log=lambda line: None)
+        rp.reproduce(tmp_path, plan.smoke_plan(), only=("nope",), log=lambda line: None)
 
 
 def test_reference_formulas_agree_with_finite_differences() -> None:
-    results = rp.check_reference_formulas((1, 3), seed=1)
+    results = checks.check_reference_formulas((1, 3), seed=1)
     assert set(results) == {"theta1A", "b1A", "theta2A", "b2A", "theta1B", "b1B", "theta2B", "b2B"}
     assert all(r["passed"] for r in results.values())
     assert max(r["fd_max_rel_err"] for r in results.values()) < 1e-6
@@ -139,27 +142,33 @@ def test_reference_formulas_agree_with_finite_differences() -> None:
 def test_formula_check_catches_a_wrong_formula(monkeypatch: pytest.MonkeyPatch) -> None:
     # the (1 − 1/m) slip of report 003 in ∂L/∂θ1B: only θ1B may fail, and only for m ≥ 2
     monkeypatch.setattr(
-        rp, "derived_gradients", lambda q: derived_gradients(q, frozenset({"bn_factor"}))
+        checks, "derived_gradients", lambda q: derived_gradients(q, frozenset({"bn_factor"}))
     )
-    results = rp.check_reference_formulas((1, 3))
+    results = checks.check_reference_formulas((1, 3))
     assert [k for k, r in results.items() if not r["passed"]] == ["theta1B"]
     assert results["theta1B"]["fd_max_rel_err"] > 1e-3
 
 
 def test_plans_differ_where_they_should() -> None:
-    quick, full = rp.quick_plan(), rp.full_plan()
-    assert quick.quick and not full.quick
-    assert full.mlp.epochs == 60 and full.mlp.hidden == [50] and full.mlp.batch_size == 16
-    assert quick.mlp.epochs < full.mlp.epochs and quick.mlp.train_subset > 0
-    assert full.toy_sizes is None and full.mnist_sizes is None
-    assert set(full.toy_max_gap) == {c.dataset for c in full.vae_toy}
+    quick, full = plan.quick_plan(), plan.full_plan()
+    assert quick.mode == "quick" and full.mode == "full" and plan.smoke_plan().mode == "quick"
+    reference, min_acc = mlp.REPRODUCE["full"]
+    assert (reference.epochs, reference.hidden, reference.batch_size) == (60, [50], 16)
+    assert min_acc == 0.90
+    quick_mlp, _ = mlp.REPRODUCE["quick"]
+    assert quick_mlp.epochs < reference.epochs and quick_mlp.train_subset > 0
+    assert vae.REPRODUCE["full"].toy_sizes is None and vae.REPRODUCE["full"].mnist_sizes is None
+    assert set(vae.REPRODUCE["full"].toy_max_gap) == set(vae.TOY_DATASETS)
+    # every scale lists the same parts, in the same order
+    keys = {s: [p.key for p in plan.plan_parts(plan.Plan(s))] for s in ("full", "quick", "smoke")}
+    assert keys["full"] == keys["quick"] == keys["smoke"]
 
 
 def test_cli_reproduce_quick_without_mnist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _no_mnist(monkeypatch)
-    monkeypatch.setattr(rp, "quick_plan", rp.smoke_plan)  # the CLI's --quick, but smaller
+    monkeypatch.setattr(plan, "quick_plan", plan.smoke_plan)  # the CLI's --quick, but smaller
     out = tmp_path / "out"
     code = main(
         ["reproduce", "--quick", "--out", str(out), "--data-dir", str(tmp_path), "--no-download"]
@@ -169,5 +178,5 @@ def test_cli_reproduce_quick_without_mnist(
     assert "[1/9] 2.1 Gradients of the basic layers" in text
     assert "skipped" in text and "ok: see" in text
     assert (out / "report.html").is_file()
-    result = rp.ReproduceResult.load(out)
-    assert {p.key for p in result.parts if p.status == rp.SKIPPED} == {"mlp", "vae-mnist"}
+    result = ReproduceResult.load(out)
+    assert {p.key for p in result.parts if p.status == SKIPPED} == {"mlp", "vae-mnist"}

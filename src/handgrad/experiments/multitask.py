@@ -21,6 +21,7 @@ from handgrad.fast import DEFAULT_ENGINE
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
 from handgrad.optim import OPTIMIZERS, Optimizer
+from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import options
 from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.training.experiment import Experiment, ExperimentConfig
@@ -190,6 +191,27 @@ def train_multitask(
     return summary
 
 
+# handgrad reproduce, 2.2: the settings at each scale, and the task-B accuracy that passes
+REPRODUCE: dict[str, tuple[MultiTaskConfig, float]] = {
+    "full": (MultiTaskConfig(), 0.90),
+    "quick": (MultiTaskConfig(epochs=8, n_samples=2000), 0.75),  # chance is 1/4
+    "smoke": (MultiTaskConfig(epochs=4, n_samples=800), 0.3),
+}
+
+
+def reproduce_parts(scale: str) -> list[Part]:
+    """2.2: the training demo at ``scale``, judged by its task-B test accuracy."""
+    config, min_acc = REPRODUCE[scale]
+
+    def run(ctx: Context, d: Path) -> Verdict:
+        acc = train_multitask(config, d, overwrite=True, log=ctx.log)["test_acc_b"]
+        ok, rel = bound(acc, min_acc, at_least=True)
+        return ok, f"task-B test accuracy {acc:.2%} {rel} {min_acc:.0%}", {}
+
+    criterion = f"task-B test accuracy ≥ {min_acc:.0%} (chance: 1/classes)"
+    return [Part("multitask", "2.2", "Multi-task network: training demo", criterion, run)]
+
+
 EXPERIMENT = Experiment(
     name="multitask",
     help="train the multi-task network (regression + classification) on synthetic data",
@@ -197,4 +219,5 @@ EXPERIMENT = Experiment(
     train=train_multitask,
     metric="test_acc_b",
     curves=("train_loss", "test_acc_b"),
+    reproduce_parts=reproduce_parts,
 )

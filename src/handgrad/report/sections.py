@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from handgrad.checks.formulas import REFERENCE_FORMULAS
 from handgrad.report.document import (
     Badge,
     Code,
@@ -29,12 +28,13 @@ from handgrad.report.document import (
     Paragraph,
     Table,
 )
-from handgrad.reproduce.runner import FAILED, PASSED, SKIPPED, PartResult, ReproduceResult
+from handgrad.reproduce.results import FAILED, PASSED, SKIPPED, PartResult, ReproduceResult
 from handgrad.training.runs import read_json, read_metrics
 
 TITLE = "handgrad: Homework 1, reproduced"
-REFERENCE_MLP_ACC = 0.9518  # report 000, section 1.1
-PYTORCH_MNIST_NEG_ELBO = 105.80  # PyTorch examples/vae, 10 epochs
+# The parts with a section of their own; any other part (another experiment's) is shown
+# under "Other experiments".
+SECTION_PARTS = ("mlp", "vae-", "checks-", "multitask")
 
 # Figures in the order they are shown, and what they show; other PNGs follow by name.
 CAPTIONS = {
@@ -186,6 +186,7 @@ class _Builder:
         self.doc.add(Heading(2, "2. Part Two: Back-propagation", "part-two"))
         self.layers()
         self.multitask()
+        self.others()
         self.footer()
         return self.doc
 
@@ -251,26 +252,27 @@ class _Builder:
             return None
         c = self.config(part)
         rows = read_metrics(self.directory(part))
-        ref = summary.get("reference_test_acc") or REFERENCE_MLP_ACC
-        n_train = c.get("train_subset") or "all (60000)"
+        ref = summary.get("reference_test_acc")
+        reference = part.data.get("reference", {})
+        n_train = summary.get("n_train")
         self.doc.add(
             Table(
                 ["Quantity", "This run", "Reference (report 000)"],
                 [
-                    ["Test accuracy", pct(summary["test_acc"]), pct(ref)],
+                    ["Test accuracy", pct(summary["test_acc"]), pct(ref) if ref else "—"],
                     [
                         "Final training loss",
                         f"{rows[-1]['train_loss']:.4f}",
                         "—",
                     ],
+                    ["Settings", _mlp_settings(c), _mlp_settings(reference)],
                     [
-                        "Settings",
-                        f"hidden {c.get('hidden')}, lr {c.get('lr')} ×{c.get('gamma')} "
-                        f"every {c.get('step')} epochs, batch {c.get('batch_size')}, "
-                        f"{c.get('epochs')} epochs",
-                        "hidden [50], lr 0.1 ×0.1 every 20 epochs, batch 16, 60 epochs",
+                        "Training examples",
+                        "—"
+                        if n_train is None
+                        else f"{n_train}" + ("" if c.get("train_subset") else " (all)"),
+                        "all",
                     ],
-                    ["Training examples", str(n_train), "all (60000)"],
                     ["Training time", seconds(summary["train_seconds"]), "—"],
                 ],
             )
@@ -355,7 +357,8 @@ class _Builder:
         s = self.summary(part)
         if s is None:
             return None
-        ref = s.get("reference_neg_elbo_pytorch") or PYTORCH_MNIST_NEG_ELBO
+        ref = s.get("reference_neg_elbo_pytorch")
+        ref_epochs = s.get("reference_epochs_pytorch")
         self.doc.add(
             Table(
                 ["Quantity (nats per image)", "This run", "Reference"],
@@ -363,12 +366,12 @@ class _Builder:
                     [
                         "Test −ELBO",
                         f"{s['test_neg_elbo']:.2f}",
-                        f"{ref:.2f} (PyTorch examples/vae, 10 epochs)",
+                        f"{ref:.2f} (PyTorch examples/vae, {ref_epochs} epochs)" if ref else "—",
                     ],
                     ["Reconstruction NLL", f"{s['test_rec']:.2f}", "—"],
                     ["KL(q(z|x) ‖ p(z))", f"{s['test_kl']:.2f}", "—"],
                     ["Active latent units", f"{s['active_units']}/{s['latent']}", "—"],
-                    ["Epochs", str(s["epochs"]), "10"],
+                    ["Epochs", str(s["epochs"]), str(ref_epochs) if ref_epochs else "—"],
                     ["Seconds per epoch", f"{s['seconds_per_epoch']:.1f}", "—"],
                 ],
                 numeric=(1,),
@@ -390,7 +393,7 @@ class _Builder:
             Paragraph(
                 "Each layer's hand-written backward is compared with central finite "
                 "differences in float64, for the input and every parameter, at batch sizes "
-                "1, 3 and 6. The derived gradients:"
+                f"{_words(self.config(part).get('batch_sizes', []))}. The derived gradients:"
             )
         )
         for name, case, latex in LAYER_FORMULAS:
@@ -462,11 +465,10 @@ class _Builder:
         )
         self.run_line(part)
         rtol = s.get("rtol", 0.0)
-        for name, latex in REFERENCE_FORMULAS.items():
-            r = s.get(name)
-            if r is None:
-                self.doc.add(Equation(latex, None, "not checked in this run"))
+        for r in s.values():
+            if not isinstance(r, dict) or "latex" not in r:
                 continue
+            latex = r["latex"]
             note = (
                 f"vs finite differences: worst rel. error {r['fd_max_rel_err']:.1e}; vs the "
                 f"backward: {r['backward_max_rel_err']:.1e} (tolerance {rtol:g})"
@@ -481,7 +483,8 @@ class _Builder:
             return self.missing("The network check")
         self.run_line(part)
         rows = []
-        for r in self.grad_reports(part):
+        reports = self.grad_reports(part)
+        for r in reports:
             worst = max(c["max_rel_err"] for c in r["checks"])
             rows.append(
                 [
@@ -498,12 +501,25 @@ class _Builder:
                 numeric=(1, 2),
             ),
             Paragraph(
-                "Gradients checked per case: ∂L/∂x and all eight parameters. At m = 1 BN* "
-                "subtracts the row itself, so ∂L/∂θ1B is exactly 0 (and checked to be).",
+                "Gradients checked per case: "
+                f"{', '.join(dict.fromkeys(c['name'] for r in reports for c in r['checks']))}. "
+                "At m = 1 BN* subtracts the row itself, so ∂L/∂θ1B is exactly 0 (and "
+                "checked to be).",
                 note=True,
             ),
         )
         return None
+
+    def others(self) -> None:
+        """Every part without a section of its own: its verdict, settings and figures."""
+        others = [p for p in self.result.parts if not p.key.startswith(SECTION_PARTS)]
+        if not others:
+            return
+        self.doc.add(Heading(2, "3. Other experiments", "others"))
+        for part in others:
+            self.doc.add(Heading(3, f"{part.section} {part.title}", part.key))
+            self.run_line(part)
+            self.figures(part)
 
     def multitask_training(self) -> None:
         self.doc.add(Heading(4, "Training demo", "multitask"))
@@ -551,6 +567,22 @@ class _Builder:
         )
         self.figures(part)
         return None
+
+
+def _mlp_settings(c: dict[str, Any]) -> str:
+    """An MLP run's settings in the words of report 000, from its config."""
+    if not c:
+        return "—"
+    return (
+        f"hidden {c.get('hidden')}, lr {c.get('lr')} ×{c.get('gamma')} every {c.get('step')} "
+        f"epochs, batch {c.get('batch_size')}, {c.get('epochs')} epochs"
+    )
+
+
+def _words(items: list[Any]) -> str:
+    """[1, 3, 6] → "1, 3 and 6"."""
+    text = [str(i) for i in items]
+    return " and ".join([", ".join(text[:-1]), text[-1]]) if len(text) > 1 else "".join(text)
 
 
 def _by_case(reports: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -79,7 +79,7 @@ def test_prints_in_formulas_go_to_stderr_and_json_stays_clean(tmp_path, capsys):
     doc = json.loads(out.out)
     assert "hi" in out.err and "loading" in out.err
     assert doc["schema"] == "handgrad.formulas/1" and doc["file"] == str(path)
-    assert doc["counts"] == {"ok": 1, "wrong": 0, "not_given": 7, "error": 0}
+    assert doc["counts"] == {"ok": 1, "wrong": 0, "not_given": 15, "error": 0}
     row = next(f for f in doc["formulas"] if f["name"] == "b2B")
     keys = {"name", "symbol", "status", "rel_error", "worst_entries", "mistake"}
     keys |= {"explanation", "fix", "inherits", "error"}

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.test_report_browser import _browser, _chromium
+from tests.report.test_report_browser import _browser, _chromium
 
 from handgrad.checks.grade import Limits, Rubric, grade_class
 from handgrad.checks.grade.demo import write_class

@@ -26,6 +26,10 @@ class FormulaError(Exception):
     """One formula could not be judged; the message is one line."""
 
 
+class NotWritten(FormulaError):
+    """The formula raised NotImplementedError: a template stub, reported "not given"."""
+
+
 class _TimeUp(BaseException):
     """Raised inside a formula that ran past its limit (a BaseException: `except Exception`
     in the learner's code does not swallow it)."""
@@ -85,6 +89,8 @@ def call_formula(
             f"ran longer than the time limit of {time_limit_s:g} s (m={q.m}); "
             "look for a loop that never ends"
         ) from None
+    except NotImplementedError:
+        raise NotWritten("not written yet") from None
     except RecursionError as e:
         raise FormulaError(f"RecursionError{user_line(e, f)}: a function calls itself") from None
     except Exception as e:

@@ -2,6 +2,9 @@
 
 `check_file(path)` (the CLI) and `check_formulas(source, problem=...)` (Python, notebooks)
 find the problem, draw its random batches, judge every formula and return a `Report`.
+The problem is, in this order: the one named (``problem=`` / ``--problem``), the file's
+``PROBLEM = "name"``, the file's own network (``STEPS``), else the known problem whose
+quantities the ``grad_`` names fit best (unique, or an error asking to name it).
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import numpy as np
+
 from handgrad.checks.doctor.call import TIME_LIMIT_S
+from handgrad.checks.doctor.diagnose import GraphDoctor
+from handgrad.checks.doctor.graph import Problem, draw_batches
 from handgrad.checks.doctor.judge import judge
-from handgrad.checks.doctor.legacy import MultitaskDoctor
 from handgrad.checks.doctor.load import formulas_of, run_file
+from handgrad.checks.doctor.own import draw_own_batches, is_own_network, own_problem
+from handgrad.checks.doctor.problems import PROBLEMS
 from handgrad.checks.doctor.verdict import Report
 from handgrad.errors import HandgradError
-
-PROBLEMS = {"multitask": MultitaskDoctor}
 
 
 def find_problem(formulas: dict[str, Callable], problem: str | None) -> str:
@@ -29,18 +35,25 @@ def find_problem(formulas: dict[str, Callable], problem: str | None) -> str:
                 "(handgrad check formulas --list)"
             )
         return problem
-    fits = {
-        name: len(set(formulas) & {q for q, _ in cls().quantities()})
-        for name, cls in PROBLEMS.items()
-    }
+    fits = {name: len(set(formulas) & set(p.quantities)) for name, p in PROBLEMS.items()}
     best = max(fits.values())
     winners = [n for n, k in fits.items() if k == best]
     if best == 0 or len(winners) > 1:
+        among = ", ".join(winners if best else PROBLEMS)
         raise HandgradError(
             "cannot tell which problem these formulas are for; name it with --problem "
-            f"(one of {', '.join(PROBLEMS)})"
+            f'or PROBLEM = "…" in the file (one of {among})'
         )
     return winners[0]
+
+
+def _resolve(namespace: Mapping, formulas: dict, problem: str | None, source: str) -> Problem:
+    declared = namespace.get("PROBLEM") if problem is None else problem
+    if declared in (None, "own") and is_own_network(dict(namespace)):
+        return own_problem(dict(namespace), source)
+    if declared is not None and not isinstance(declared, str):
+        raise HandgradError(f'{source}: PROBLEM must be a problem name, e.g. PROBLEM = "mlp"')
+    return PROBLEMS[find_problem(formulas, declared)]
 
 
 def check_formulas(
@@ -51,24 +64,36 @@ def check_formulas(
     time_limit_s: float = TIME_LIMIT_S,
     file: str | None = None,
 ) -> Report:
-    """Judge the formulas in ``source`` (a dict {"b2B": f, …}, a module or a namespace)."""
-    formulas = formulas_of(source, bare_names=isinstance(source, dict) and file is None)
+    """Judge the formulas in ``source`` (a dict {"b2B": f, …}, a module or a namespace).
+
+    Returns a `Report`: ``print(report)`` for the text table, ``report.to_json()`` for
+    the ``handgrad.formulas/1`` schema, and in Jupyter the report shows as a table.
+    """
+    bare = isinstance(source, dict) and file is None
+    formulas = formulas_of(source, bare_names=bare)
+    namespace = source if isinstance(source, Mapping) else vars(source)
+    where = file or "the formulas"
     if not formulas:
         raise HandgradError(
-            f"{file or 'the formulas'}: defines no grad_<quantity>(q) functions; "
+            f"{where}: defines no grad_<quantity>(q) functions; "
             "see examples/ or handgrad check formulas --template PROBLEM"
         )
-    name = find_problem(formulas, problem)
-    doctor = PROBLEMS[name]()
-    known = {q for q, _ in doctor.quantities()}
+    graph = _resolve(namespace, formulas, problem, where)
+    known = set(graph.quantities)
+    unknown = sorted(set(formulas) - known)
     warnings = [
-        f"grad_{k} names no quantity of {name}; ignored (see handgrad check formulas --list)"
-        for k in sorted(set(formulas) - known)
+        f"grad_{k} names no quantity of {graph.name}; ignored (see handgrad check formulas --list)"
+        for k in unknown
     ]
-    batches = doctor.batches(seed=seed)
-    verdicts = judge(doctor, formulas, batches, time_limit_s=time_limit_s)
+    with np.errstate(all="ignore"):
+        if graph.name == "own":
+            batches = draw_own_batches(graph, seed)
+        else:
+            batches = draw_batches(graph, seed)
+        doctor = GraphDoctor(graph, batches)
+        verdicts = judge(doctor, formulas, batches, time_limit_s=time_limit_s)
     ms = ", ".join(str(b.m) for b in batches)
-    return Report(name, file, verdicts, f"random float64 batches, m = {ms}", warnings)
+    return Report(graph.name, file, verdicts, f"random float64 batches, m = {ms}", warnings)
 
 
 def check_file(

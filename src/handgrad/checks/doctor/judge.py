@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from handgrad.checks.doctor.call import TIME_LIMIT_S, FormulaError, call_formula
+from handgrad.checks.doctor.call import TIME_LIMIT_S, FormulaError, NotWritten, call_formula
 from handgrad.checks.doctor.verdict import NO_MATCH, Verdict
 
 RTOL64 = 1e-7
@@ -72,23 +72,43 @@ def judge(
     (quantity name → true gradient). The wrong formulas met so far (upstream ones come
     first) are handed to `Doctor.diagnose`, which may then say "inherits".
     """
-    verdicts = []
+    verdicts: dict[str, Verdict] = {}
+    roots: dict[str, Verdict] = {}  # the first wrong residual behind an inherited error
     wrong_upstream: dict[str, list[np.ndarray]] = {}
     for name, symbol in doctor.quantities():
         f = formulas.get(name)
         if f is None:
-            verdicts.append(Verdict(name, symbol, "not_given"))
+            verdicts[name] = Verdict(name, symbol, "not_given")
             continue
         try:
             user = _evaluate(f, batches, name, time_limit_s)
+        except NotWritten:
+            verdicts[name] = Verdict(name, symbol, "not_given")
+            continue
         except FormulaError as e:
-            verdicts.append(Verdict(name, symbol, "error", error=str(e)))
+            verdicts[name] = Verdict(name, symbol, "error", error=str(e))
             continue
         verdict = _compare(doctor, name, symbol, user, batches, wrong_upstream)
+        if verdict.inherits is not None:
+            up = verdicts[verdict.inherits]
+            roots[name] = roots.get(up.name, up)
+            _inherit(verdict, up, roots[name])
         if verdict.status == "wrong" and verdict.mistake != "transpose":
             wrong_upstream[name] = user
-        verdicts.append(verdict)
-    return verdicts
+        verdicts[name] = verdict
+    return list(verdicts.values())
+
+
+def _inherit(verdict: Verdict, up: Verdict, root: Verdict) -> None:
+    """A formula right given the learner's own wrong upstream ``up``: name ``up``, and give
+    the cause and fix at ``root``, the first wrong residual of the chain."""
+    verdict.mistake = root.mistake
+    cause = root.explanation if root.mistake is not None else "no known mistake matches there"
+    verdict.explanation = (
+        f"inherits the error of {up.symbol} (right given it); the first wrong one is "
+        f"{root.symbol}: {cause}"
+    )
+    verdict.fix = f"fix {root.symbol}" + (f": {root.fix}" if root.fix else "")
 
 
 def _evaluate(f: Callable, batches: list, name: str, time_limit_s: float) -> list[np.ndarray]:
@@ -96,6 +116,8 @@ def _evaluate(f: Callable, batches: list, name: str, time_limit_s: float) -> lis
     for b in batches:
         try:
             arr = call_formula(f, b.q, time_limit_s=time_limit_s)
+        except NotWritten:
+            raise
         except FormulaError as e:
             raise FormulaError(f"grad_{name}(q) {e}") from None
         want = b.truth[name].shape

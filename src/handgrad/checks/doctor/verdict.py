@@ -116,13 +116,27 @@ class Report:
             err = "" if v.rel_error is None else f"{v.rel_error:.1e}"
             status = v.status.replace("_", " ")
             lines.append(f"{v.name:<{width}}  {status:<9}  {err:>7}  {v.note}".rstrip())
-            if v.status == "wrong":
+            if v.status == "wrong" and _where(v):
                 lines.append(f"{'':<{width}}  {'':<9}  {'':>7}  where: {_where(v)}")
         c = self.counts
         lines.append(
             f"{c['ok']} correct, {c['wrong']} wrong, {c['error']} error, {c['not_given']} not given"
         )
+        first = self.first_wrong
+        if first is not None:
+            heirs = [v.name for v in self.verdicts if v.inherits is not None]
+            verb = "inherits" if len(heirs) == 1 else "inherit"
+            tail = f"; {', '.join(heirs)} only {verb} an error: fix {first.symbol} first"
+            tail = tail if heirs else ""
+            lines.append(
+                f"start with {first.symbol}: the first wrong formula in backward order{tail}"
+            )
         return "\n".join(lines)
+
+    @property
+    def first_wrong(self) -> Verdict | None:
+        """The first wrong formula in backward order (the loss's side first), if any."""
+        return next((v for v in self.verdicts if v.status == "wrong"), None)
 
     def _repr_html_(self) -> str:
         """A table for Jupyter: status, error, explanation, and a heatmap per wrong formula."""
@@ -130,7 +144,7 @@ class Report:
         for v in self.verdicts:
             err = "" if v.rel_error is None else f"{v.rel_error:.1e}"
             cell = html.escape(v.note)
-            if v.status == "wrong":
+            if v.status == "wrong" and _where(v):
                 cell += f"<br><small>where: {html.escape(_where(v))}</small>"
                 if v.heatmap is not None:
                     cell += "<br>" + heatmap_svg(v.heatmap)

@@ -1,16 +1,20 @@
 """``handgrad check formulas FILE.py``: the gradient doctor on a learner's formulas.
 
-Exit codes: 0 every given formula right; 1 any wrong or failing; 2 unusable input
-(no file, not Python, no formula at all), with one line on stderr and nothing on stdout.
+Also ``--list`` (the problems, their quantities and shapes) and ``--template NAME`` (a
+file to start from). Exit codes: 0 every given formula right; 1 any wrong or failing;
+2 unusable input (no file, not Python, no formula at all), with one line on stderr and
+nothing on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from handgrad.checks.doctor import check_file
 from handgrad.checks.doctor.call import TIME_LIMIT_S
 from handgrad.cli import args as types
+from handgrad.errors import HandgradError
 
 GROUP = "check"
 NAME = "formulas"
@@ -18,10 +22,19 @@ HELP = "check your hand-derived gradient formulas (grad_<quantity>(q)) and name 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="Python file defining grad_<quantity>(q) functions")
+    parser.add_argument("file", nargs="?", help="Python file defining grad_<quantity>(q) functions")
     parser.add_argument("--problem", help="the problem the file is for (default: recognised)")
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="output (default: text)"
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list the problems, their quantities and shapes"
+    )
+    parser.add_argument(
+        "--template", metavar="PROBLEM", help="write a formula file to start from and exit"
+    )
+    parser.add_argument(
+        "--out", metavar="PATH", help="where --template writes (default: formulas_PROBLEM.py)"
     )
     parser.add_argument(
         "--seed", type=types.non_negative_int, default=0, help="seed of the random batches"
@@ -36,6 +49,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list:
+        from handgrad.checks.doctor.listing import listing
+
+        print(listing())
+        return 0
+    if args.template:
+        return _write_template(args.template, args.out)
+    if args.file is None:
+        raise HandgradError("give a formula FILE, or --list, or --template PROBLEM")
     report = check_file(args.file, args.problem, seed=args.seed, time_limit_s=args.time_limit)
     print(report.dumps() if args.format == "json" else str(report))
     return report.exit_code
+
+
+def _write_template(problem: str, out: str | None) -> int:
+    from handgrad.checks.doctor.listing import template
+
+    text = template(problem)
+    path = Path(out or f"formulas_{problem}.py")
+    if path.exists():
+        raise HandgradError(f"{path} exists; choose another path with --out (nothing written)")
+    try:
+        with path.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise HandgradError(f"cannot write {path}: {e.strerror}") from None
+    print(f"wrote {path}; fill in the grad_ functions, then: handgrad check formulas {path}")
+    return 0

@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from handgrad.cli.args import default_run_dir
-    from handgrad.reproduce.runner import full_plan, quick_plan, reproduce
+    from handgrad.reproduce.plan import full_plan, quick_plan
+    from handgrad.reproduce.runner import reproduce
 
     plan = quick_plan() if args.quick else full_plan()
     result = reproduce(

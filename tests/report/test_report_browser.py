@@ -21,6 +21,7 @@ import pytest
 from matplotlib.image import imread
 
 from handgrad.reproduce import runner as rp
+from handgrad.reproduce.plan import smoke_plan
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PARTS = ("checks-layers", "checks-formulas", "multitask", "vae-gauss-diag")
@@ -101,7 +102,7 @@ def browser() -> str:
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real report (checks, multi-task run, a 2-D VAE), and a probed copy of it."""
     out = tmp_path_factory.mktemp("browser")
-    rp.reproduce(out, rp.smoke_plan(), only=PARTS, download=False, log=lambda line: None)
+    rp.reproduce(out, smoke_plan(), only=PARTS, download=False, log=lambda line: None)
     page = (out / "report.html").read_text()
     (out / "probed.html").write_text(page.replace("</body>", PROBE + "</body>"))
     return out

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from handgrad.checks.formulas import REFERENCE_FORMULAS
 from handgrad.errors import HandgradError
+from handgrad.experiments import multitask
 from handgrad.plots.common import new_figure, save_figure
 from handgrad.report import write_report
 from handgrad.report.document import (
@@ -27,8 +29,9 @@ from handgrad.report.document import (
 from handgrad.report.html import render_html
 from handgrad.report.markdown import render_markdown
 from handgrad.report.mathml import to_mathml
-from handgrad.report.sections import REFERENCE_FORMULAS, pct, seconds
+from handgrad.report.sections import pct, seconds
 from handgrad.reproduce import runner as rp
+from handgrad.reproduce.plan import smoke_plan
 from handgrad.training.runs import read_json
 
 PARTS = ("checks-layers", "checks-network", "checks-formulas", "multitask", "vae-gauss-diag")
@@ -98,7 +101,7 @@ def test_formatting_helpers() -> None:
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real reproduction of the parts that need no MNIST, at smoke sizes."""
     out = tmp_path_factory.mktemp("report")
-    rp.reproduce(out, rp.smoke_plan(), only=PARTS, download=False, log=lambda line: None)
+    rp.reproduce(out, smoke_plan(), only=PARTS, download=False, log=lambda line: None)
     return out
 
 
@@ -145,8 +148,8 @@ def test_failed_part_links_its_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
     def broken(*args, **kwargs):
         raise np.linalg.LinAlgError("singular")
 
-    monkeypatch.setattr(rp, "train_multitask", broken)
-    rp.reproduce(tmp_path, rp.smoke_plan(), only=("multitask",), log=lambda line: None)
+    monkeypatch.setattr(multitask, "train_multitask", broken)
+    rp.reproduce(tmp_path, smoke_plan(), only=("multitask",), log=lambda line: None)
     md = (tmp_path / "report.md").read_text()
     assert "**❌ failed** LinAlgError: singular" in md
     assert "[error.txt](multitask/error.txt)" in md

@@ -1,0 +1,157 @@
+"""Naming the mistake in a wrong formula: exact matches only, unique or said to be ambiguous.
+
+For a wrong quantity Q, `GraphDoctor.diagnose` tries, in this order:
+
+1. inheritance: Q computed exactly from the learner's own wrong formula for a residual
+   R upstream of it (the nearest such R) → "inherits the error of ∂L/∂R";
+2. all zeros → mistake "zero" (a batch-centred sum, Σ_i (g_i − ḡ) = 0, is the usual cause);
+3. each single catalogued mistake (`mistakes.catalogue`), then each pair of mistakes at
+   different places. A candidate matches when it equals the formula, to the float
+   tolerance, on every batch (several m, 1 included): the batches are what tell the
+   candidates apart (at m = 1 every batch-coupling candidate coincides, so one batch
+   would not do). The first size with a match decides; if the matches carry different
+   ids, the answer is "ambiguous" (mistake None) and lists them.
+
+Nothing matching exactly is said plainly: mistake None, "no known mistake matches".
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import cached_property
+
+import numpy as np
+
+from handgrad.checks.doctor.graph import Batch, Problem
+from handgrad.checks.doctor.judge import Diagnosis, rel_error, tolerance
+from handgrad.checks.doctor.mistakes import Backprop, Mistake, catalogue
+from handgrad.checks.doctor.verdict import NO_MATCH
+
+
+class GraphDoctor:
+    """Names mistakes for one `Problem` on a fixed list of batches."""
+
+    def __init__(self, problem: Problem, batches: list[Batch]):
+        self.problem = problem
+        self.name = problem.name
+        self.batches = batches
+        self.backprops = [Backprop(problem, b) for b in batches]
+        # the largest batch first: it rejects most candidates at once
+        self.order = sorted(range(len(batches)), key=lambda i: -batches[i].m)
+        self._runs: dict[tuple, dict[str, np.ndarray]] = {}
+
+    def quantities(self) -> list[tuple[str, str]]:
+        return [(q, self.problem.grad_symbol(q)) for q in self.problem.quantities]
+
+    @cached_property
+    def catalogue(self) -> list[Mistake]:
+        return catalogue(self.problem, self.batches)
+
+    # --- candidate values ------------------------------------------------------------------
+    def _grads(self, bi: int, mistakes: tuple[Mistake, ...]) -> dict[str, np.ndarray]:
+        key = (bi, tuple(sorted(id(mk) for mk in mistakes if mk.kind != "output")))
+        if key not in self._runs:
+            self._runs[key] = self.backprops[bi].run(mistakes)
+        return self._runs[key]
+
+    def candidate(self, name: str, bi: int, mistakes: tuple[Mistake, ...] = ()) -> np.ndarray:
+        """The gradient of ``name`` on batch ``bi`` with ``mistakes`` made."""
+        if name in self.problem.jacobians:
+            value = self._jacobian(name, bi, mistakes)
+        else:
+            value = self._grads(bi, mistakes).get(name)
+            if value is None:  # every path to it was dropped
+                value = np.zeros_like(self.batches[bi].truth[name])
+        for mk in mistakes:
+            if mk.kind == "output":
+                value = mk.factor(self.batches[bi].m) * value
+        return np.asarray(value, dtype=np.float64)
+
+    def _jacobian(self, name: str, bi: int, mistakes) -> np.ndarray:
+        out, inp = self.problem.jacobians[name]
+        y = self.batches[bi].values[out]
+        cols = []
+        for i in range(y.shape[1]):
+            e = np.zeros_like(y)
+            e[:, i] = 1.0
+            col = self.backprops[bi].run(mistakes, start={out: e}).get(inp)
+            cols.append(np.zeros_like(self.batches[bi].values[inp]) if col is None else col)
+        return np.stack(cols, axis=1)
+
+    def _matches(self, user, name, mistakes, tol) -> bool:
+        return all(
+            rel_error(user[bi], self.candidate(name, bi, mistakes)) <= tol for bi in self.order
+        )
+
+    # --- the diagnosis ---------------------------------------------------------------------
+    def diagnose(self, name, user, batches, wrong_upstream) -> Diagnosis:
+        tol = tolerance(user)
+        inherited = self._inherits(name, user, wrong_upstream, tol)
+        if inherited is not None:
+            return inherited
+        if all(
+            np.abs(u).max(initial=0.0) <= tol * np.abs(b.truth[name]).max(initial=0.0)
+            for u, b in zip(user, self.batches, strict=True)
+        ):
+            return Diagnosis(
+                "zero",
+                f"{self.problem.grad_symbol(name)} came out 0 on every batch, but it is not 0",
+                "a sum over the batch of a batch-centred quantity, Σ_i (g_i − ḡ), is always 0: "
+                "subtract the batch mean only where the forward pass does",
+            )
+        big = self.order[0]
+        truth = self.batches[big].truth[name]
+        relevant = [
+            mk for mk in self.catalogue if rel_error(self.candidate(name, big, (mk,)), truth) > tol
+        ]
+        singles = [(mk,) for mk in relevant if self._matches(user, name, (mk,), tol)]
+        if singles:
+            return self._verdict(singles)
+        pairs = [
+            (a, b)
+            for a, b in itertools.combinations(relevant, 2)
+            if a.location != b.location and self._matches(user, name, (a, b), tol)
+        ]
+        if pairs:
+            return self._verdict(pairs)
+        return Diagnosis(None, NO_MATCH)
+
+    def _verdict(self, found: list[tuple[Mistake, ...]]) -> Diagnosis:
+        specific = [c for c in found if any(mk.kind != "output" for mk in c)]
+        if specific and len(specific) < len(found):
+            # a catalogued step explains the factor a bare "factor 2" only states
+            found = specific
+        ids = {"+".join(sorted(mk.id for mk in combo)): combo for combo in found}
+        if len(ids) > 1:
+            listed = "; or ".join(
+                " and ".join(mk.explanation for mk in combo) for combo in ids.values()
+            )
+            return Diagnosis(
+                None,
+                f"ambiguous: {len(ids)} known mistakes give exactly these values: {listed}",
+            )
+        ((mid, combo),) = ids.items()
+        combo = sorted(combo, key=lambda mk: mk.id)
+        return Diagnosis(
+            mid,
+            "; and ".join(mk.explanation for mk in combo),
+            "; ".join(mk.fix for mk in combo),
+        )
+
+    def _inherits(self, name, user, wrong_upstream, tol) -> Diagnosis | None:
+        steps = self.problem.step_names
+        for up in reversed(list(wrong_upstream)):
+            if up not in steps or up == name or up in self.problem.jacobians:
+                continue
+            if name in self.problem.jacobians:
+                continue
+            ok = True
+            for bi in self.order:
+                got = self.backprops[bi].run(replace={up: wrong_upstream[up][bi]}).get(name)
+                if got is None or rel_error(user[bi], got) > tol:
+                    ok = False
+                    break
+            if ok:
+                sym = self.problem.grad_symbol(up)
+                return Diagnosis(None, f"inherits the error of {sym}", inherits=up)
+        return None

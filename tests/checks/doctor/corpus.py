@@ -1,0 +1,327 @@
+"""A corpus of realistic learner mistakes, each with the mistake id the doctor must give.
+
+Each `Case` is one wrong formula a learner could write, built on the correct formulas of
+``examples/formulas_<problem>.py`` (imported as ``ex[problem]``) so that it reads as
+the learner's code would: the right derivation with one slip (or two).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from handgrad.checks.doctor.load import run_file
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+def _example(problem: str):
+    class NS:
+        pass
+
+    ns = NS()
+    for k, v in run_file(EXAMPLES / f"formulas_{problem}.py").items():
+        setattr(ns, k, v)
+    return ns
+
+
+mt = _example("multitask")
+bn = _example("batchnorm")
+mlp = _example("mlp")
+vg = _example("vae_gauss")
+vb = _example("vae_bernoulli")
+
+
+@dataclass(frozen=True)
+class Case:
+    problem: str
+    quantity: str
+    expected: str
+    formula: Callable
+    what: str
+
+
+def relu_literal(x):
+    """Report 000's sgn taken literally: (x + |x|)/2, which is ReLU itself."""
+    return (x + np.abs(x)) / 2
+
+
+def _mt_dz1A(q, mask=None, dsin=None, dyhatA=None):
+    dy = mt.grad_yhatA(q) if dyhatA is None else dyhatA
+    return (
+        (dy @ q.theta2A)
+        * (q.M if mask is None else mask)
+        * (np.cos(q.z1A) if dsin is None else dsin)
+    )
+
+
+def _mt_relu_lit_g(q):
+    return mt.grad_xplus(q) * relu_literal(q.xBN)
+
+
+def _task_a_only(q):
+    return (q.yhatA - q.yA) / q.m
+
+
+CASES = [
+    # --- multitask -------------------------------------------------------------------------
+    Case(
+        "multitask",
+        "theta1B",
+        "bn_factor",
+        lambda q: (1 - 1 / q.m) * mt.grad_xBN(q).T @ q.x,
+        "report 003 eq. (6), sgn as step",
+    ),
+    Case(
+        "multitask",
+        "x1B",
+        "bn_factor",
+        lambda q: (1 - 1 / q.m) * mt.grad_xBN(q),
+        "report 003 eq. (5), sgn as step",
+    ),
+    Case(
+        "multitask",
+        "theta1B",
+        "bn_uncoupled",
+        lambda q: mt.grad_xBN(q).T @ q.x,
+        "batch mean of BN* ignored",
+    ),
+    Case("multitask", "x1B", "bn_uncoupled", lambda q: mt.grad_xBN(q), "∂L/∂x1B = ∂L/∂xBN"),
+    Case(
+        "multitask",
+        "b1B",
+        "relu_as_step",
+        lambda q: _mt_relu_lit_g(q).sum(axis=0),
+        "sgn read literally in b1B",
+    ),
+    Case(
+        "multitask",
+        "xBN",
+        "relu_as_step",
+        lambda q: _mt_relu_lit_g(q),
+        "sgn read literally in ∂L/∂xBN",
+    ),
+    Case(
+        "multitask",
+        "theta1B",
+        "bn_factor+relu_as_step",
+        lambda q: (1 - 1 / q.m) * _mt_relu_lit_g(q).T @ q.x,
+        "report 003 eq. (6) as written",
+    ),
+    Case("multitask", "xBN", "no_relu_grad", lambda q: mt.grad_xplus(q), "ReLU′ forgotten"),
+    Case("multitask", "yhatA", "no_task_b_term", _task_a_only, "task-B term of ∂L/∂ŷA"),
+    Case(
+        "multitask",
+        "theta2A",
+        "no_task_b_term",
+        lambda q: _task_a_only(q).T @ q.xDP,
+        "task-B term missing in θ2A",
+    ),
+    Case("multitask", "yhatA", "no_task_a_term", lambda q: mt.grad_xplus(q), "task-A term"),
+    Case("multitask", "z1A", "no_mask", lambda q: _mt_dz1A(q, mask=1.0), "dropout mask forgotten"),
+    Case("multitask", "x1A", "no_mask", lambda q: mt.grad_xDP(q), "∂L/∂x1A = ∂L/∂xDP"),
+    Case(
+        "multitask",
+        "z1A",
+        "unscaled_mask",
+        lambda q: _mt_dz1A(q, mask=(q.r >= q.p) * 1.0),
+        "mask without 1/(1 − p)",
+    ),
+    Case("multitask", "z1A", "no_cos", lambda q: _mt_dz1A(q, dsin=1.0), "sin′ forgotten"),
+    Case(
+        "multitask",
+        "b1A",
+        "sin_for_cos",
+        lambda q: _mt_dz1A(q, dsin=np.sin(q.z1A)).sum(axis=0),
+        "sin′ written as sin",
+    ),
+    Case(
+        "multitask",
+        "z1A",
+        "x1A_for_z1A",
+        lambda q: _mt_dz1A(q, dsin=np.cos(q.x1A)),
+        "cos of x1A instead of z1A",
+    ),
+    Case(
+        "multitask",
+        "theta1A",
+        "no_cos+no_task_b_term",
+        lambda q: _mt_dz1A(q, dsin=1.0, dyhatA=_task_a_only(q)).T @ q.x,
+        "two slips",
+    ),
+    Case(
+        "multitask",
+        "theta2B",
+        "xBNs_for_xplus",
+        lambda q: mt.grad_z2B(q).T @ q.xBNs,
+        "xBN* used for x⊕",
+    ),
+    Case(
+        "multitask",
+        "theta2A",
+        "x1A_for_xDP",
+        lambda q: mt.grad_yhatA(q).T @ q.x1A,
+        "x1A used for xDP (before the dropout)",
+    ),
+    Case("multitask", "z2B", "sign", lambda q: (q.yB - q.yhatB) / q.m, "(y − ŷ)"),
+    Case(
+        "multitask", "b2B", "no_1_over_m", lambda q: (q.yhatB - q.yB).sum(axis=0), "1/m forgotten"
+    ),
+    Case(
+        "multitask",
+        "theta2B",
+        "extra_1_over_m",
+        lambda q: mt.grad_z2B(q).T @ q.xplus / q.m,
+        "1/m twice",
+    ),
+    Case(
+        "multitask",
+        "z2B",
+        "softmax_diag_only",
+        lambda q: -q.yB * (1 - q.yhatB) / q.m,
+        "only the diagonal of the softmax Jacobian",
+    ),
+    Case(
+        "multitask",
+        "b1B",
+        "zero",
+        lambda q: (mt.grad_xBN(q) - mt.grad_xBN(q).mean(axis=0)).sum(axis=0),
+        "batch-mean subtraction applied to the bias",
+    ),
+    Case(
+        "multitask",
+        "theta1B",
+        "transpose",
+        lambda q: q.x.T @ mt.grad_x1B(q),
+        "xᵀ g instead of gᵀ x",
+    ),
+    # --- Block One -------------------------------------------------------------------------
+    Case(
+        "batchnorm",
+        "x",
+        "bn_uncoupled",
+        lambda q: q.dy * q.gamma / q.sigma,
+        "μ_B and σ_B² taken as constants",
+    ),
+    Case(
+        "batchnorm",
+        "x",
+        "bn_no_var_term",
+        lambda q: (bn.grad_xhat(q) - bn.grad_xhat(q).mean(axis=0)) / q.sigma,
+        "no σ² path",
+    ),
+    Case(
+        "batchnorm",
+        "x",
+        "bn_no_mean_term",
+        lambda q: (bn.grad_xhat(q) - q.xhat * (bn.grad_xhat(q) * q.xhat).mean(axis=0)) / q.sigma,
+        "no μ path",
+    ),
+    Case(
+        "batchnorm",
+        "x",
+        "bn_factor",
+        lambda q: bn.grad_xhat(q) * (1 - 1 / q.m - q.xhat**2 / q.m) / q.sigma,
+        "each row's own term only",
+    ),
+    Case("batchnorm", "gamma", "x_for_xhat", lambda q: (q.dy * q.x).sum(axis=0), "x instead of x̂"),
+    Case("batchnorm", "beta", "extra_1_over_m", lambda q: q.dy.mean(axis=0), "mean for sum"),
+    Case("batchnorm", "xhat", "sign", lambda q: -q.dy * q.gamma, "sign"),
+    Case("dropout", "x", "no_mask", lambda q: q.dy, "mask forgotten"),
+    Case("dropout", "x", "unscaled_mask", lambda q: q.dy * (q.r >= q.p), "mask 0/1"),
+    Case(
+        "softmax",
+        "J",
+        "softmax_diag_only",
+        lambda q: np.einsum("bi,ik->bik", q.y * (1 - q.y), np.eye(q.y.shape[1])),
+        "off-diagonal −y_i y_k dropped",
+    ),
+    Case("softmax", "z", "softmax_diag_only", lambda q: q.dy * q.y * (1 - q.y), "diag only"),
+    Case(
+        "softmax",
+        "z",
+        "sign",
+        lambda q: q.y * ((q.dy * q.y).sum(axis=1, keepdims=True) - q.dy),
+        "sign",
+    ),
+    Case("softmax_ce", "z", "sign", lambda q: (q.y - q.p) / q.m, "(y − p)"),
+    Case("softmax_ce", "z", "no_1_over_m", lambda q: q.p - q.y, "1/m forgotten"),
+    Case(
+        "softmax_ce",
+        "z",
+        "softmax_diag_only",
+        lambda q: -q.y * (1 - q.p) / q.m,
+        "∂L/∂p times p(1 − p) only",
+    ),
+    Case("softmax_ce", "p", "no_1_over_m", lambda q: -q.y / q.p, "1/m forgotten in ∂L/∂p"),
+    # --- MLP -------------------------------------------------------------------------------
+    Case("mlp", "z1", "relu_as_step", lambda q: mlp.grad_h1(q) * q.h1, "ReLU′ written as ReLU"),
+    Case("mlp", "z1", "no_relu_grad", lambda q: mlp.grad_h1(q), "ReLU′ forgotten"),
+    Case("mlp", "W2", "z1_for_h1", lambda q: mlp.grad_z2(q).T @ q.z1, "z1 used for h1"),
+    Case("mlp", "W1", "no_relu_grad", lambda q: mlp.grad_h1(q).T @ q.x, "ReLU′ forgotten in W1"),
+    Case(
+        "mlp", "b2", "extra_1_over_m", lambda q: mlp.grad_z2(q).mean(axis=0), "mean instead of sum"
+    ),
+    Case("mlp", "W2", "transpose", lambda q: q.h1.T @ mlp.grad_z2(q), "h1ᵀ dz2"),
+    Case("mlp", "h1", "sign", lambda q: (q.y - q.yhat) @ q.W2 / q.m, "sign"),
+    # --- VAE -------------------------------------------------------------------------------
+    Case("vae_gauss", "mu", "no_kl_term", lambda q: vg.grad_z(q), "KL term of ∂L/∂μ"),
+    Case("vae_gauss", "mu", "no_reconstruction_term", lambda q: q.mu / q.m, "only the KL term"),
+    Case(
+        "vae_gauss",
+        "logvar",
+        "reparam_no_half",
+        lambda q: vg.grad_sigma(q) * q.sigma + 0.5 * (np.exp(q.logvar) - 1) / q.m,
+        "∂σ/∂log σ² = σ",
+    ),
+    Case(
+        "vae_gauss",
+        "logvar",
+        "no_kl_term",
+        lambda q: vg.grad_sigma(q) * 0.5 * q.sigma,
+        "KL term of ∂L/∂log σ²",
+    ),
+    Case(
+        "vae_gauss",
+        "logvar",
+        "kl_no_half",
+        lambda q: vg.grad_sigma(q) * 0.5 * q.sigma + (np.exp(q.logvar) - 1) / q.m,
+        "KL's ½ dropped",
+    ),
+    Case(
+        "vae_gauss",
+        "logvar",
+        "kl_exp_not_differentiated",
+        lambda q: vg.grad_sigma(q) * 0.5 * q.sigma - 0.5 / q.m,
+        "e^{log σ²} as a constant",
+    ),
+    Case("vae_gauss", "sigma", "reparam_no_eps", lambda q: vg.grad_z(q), "ε forgotten"),
+    Case("vae_gauss", "xmu", "nll_no_variance", lambda q: (q.xmu - q.x) / q.m, "1/σ² dropped"),
+    Case(
+        "vae_gauss",
+        "xlogvar",
+        "nll_logvar_no_half",
+        lambda q: (1 - (q.x - q.xmu) ** 2 * np.exp(-q.xlogvar)) / q.m,
+        "NLL's ½ dropped",
+    ),
+    Case(
+        "vae_bernoulli",
+        "logits",
+        "bce_grad_wrt_p",
+        lambda q: (
+            (vb.sigmoid(q.logits) - q.x) / (vb.sigmoid(q.logits) * (1 - vb.sigmoid(q.logits))) / q.m
+        ),
+        "∂/∂p for ∂/∂logits",
+    ),
+    Case("vae_bernoulli", "logits", "sign", lambda q: (q.x - vb.sigmoid(q.logits)) / q.m, "sign"),
+    Case(
+        "vae_bernoulli",
+        "Wd",
+        "no_1_over_m",
+        lambda q: (vb.sigmoid(q.logits) - q.x).T @ q.z,
+        "1/m forgotten",
+    ),
+]

@@ -1,0 +1,86 @@
+"""The doctor names the mistakes of a corpus of realistic learner formulas (issue 14)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from handgrad.checks.doctor.diagnose import GraphDoctor
+from handgrad.checks.doctor.graph import draw_batches
+from handgrad.checks.doctor.judge import judge
+from handgrad.checks.doctor.problems import PROBLEMS
+
+from .corpus import CASES, mt
+
+
+@cache
+def _doctor(problem: str):
+    graph = PROBLEMS[problem]
+    batches = draw_batches(graph, seed=0)
+    return GraphDoctor(graph, batches), batches
+
+
+def _diagnose(case):
+    doctor, batches = _doctor(case.problem)
+    with np.errstate(all="ignore"):
+        (verdict,) = [
+            v
+            for v in judge(doctor, {case.quantity: case.formula}, batches)
+            if v.name == case.quantity
+        ]
+    return verdict
+
+
+def test_corpus_is_large_and_distinct():
+    assert len(CASES) >= 40
+    assert len({(c.problem, c.quantity, c.expected) for c in CASES}) == len(CASES)
+    assert len({c.problem for c in CASES}) == len(PROBLEMS)
+
+
+def test_corpus_mistakes_are_named_right_and_never_wrongly():
+    rows, right, wrong_names = [], 0, []
+    for case in CASES:
+        v = _diagnose(case)
+        assert v.status == "wrong", (case, v)
+        got = v.mistake
+        right += got == case.expected
+        if got is not None and got != case.expected:
+            wrong_names.append((case.problem, case.quantity, case.expected, got))
+        rows.append(f"{case.problem:13} {case.quantity:8} {case.expected:28} {got}")
+    table = "\n".join(rows)
+    assert not wrong_names, f"wrong names: {wrong_names}\n{table}"
+    assert right / len(CASES) >= 0.9, table
+
+
+UNKNOWN = [  # slips outside the catalogue: the doctor must say it does not know
+    ("multitask", "b2B", lambda q: (q.yhatB - q.yB).sum(axis=0) / q.m + 0.1),
+    ("dropout", "x", lambda q: q.dy * q.M / (1 - q.p)),  # the mask scaled twice
+    (
+        "softmax",
+        "J",
+        lambda q: np.einsum("bi,ik->bik", q.y, np.eye(5)) + q.y[:, :, None] * q.y[:, None, :],
+    ),
+    ("batchnorm", "x", lambda q: q.dy * q.gamma * q.xhat),
+]
+
+
+def test_mistakes_outside_the_catalogue_get_no_name():
+    for problem, quantity, formula in UNKNOWN:
+        doctor, batches = _doctor(problem)
+        with np.errstate(all="ignore"):
+            (v,) = [x for x in judge(doctor, {quantity: formula}, batches) if x.name == quantity]
+        assert v.status == "wrong" and v.mistake is None, (problem, quantity, v.explanation)
+        assert v.explanation == "no known mistake matches"
+
+
+def test_a_forgotten_relu_derivative_is_not_blamed_on_the_batch_coupling():
+    # at m = 1 every BN* candidate is 0; the other batch sizes tell them apart
+    doctor, batches = _doctor("multitask")
+
+    def theta1B(q):  # BN* coupling right, ReLU′ forgotten
+        g = mt.grad_xplus(q)
+        return (g - g.mean(axis=0)).T @ q.x
+
+    (v,) = [x for x in judge(doctor, {"theta1B": theta1B}, batches) if x.name == "theta1B"]
+    assert v.mistake == "no_relu_grad", v.explanation
