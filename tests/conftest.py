@@ -46,3 +46,53 @@ def one_line_error(excinfo: pytest.ExceptionInfo, *needles: str) -> str:
     for needle in needles:
         assert needle in msg, (needle, msg)
     return msg
+
+
+def cli_error(capsys: pytest.CaptureFixture, argv: list[str], code: int, *needles: str) -> str:
+    """Run ``handgrad argv`` in-process; assert it exits with ``code`` after printing one
+    line on stderr, with no traceback, containing every needle; return that line."""
+    from handgrad.cli import main
+
+    got = main(argv)
+    out, err = capsys.readouterr()
+    assert got == code, (got, err)
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in out + err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    return err.strip()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 1 MiB tmpfs mounted at ``tmp_path/disk``; skips where mounting is not allowed."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    try:
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+            capture_output=True,
+            text=True,
+        )
+    except OSError as e:
+        pytest.skip(f"cannot mount a tmpfs here ({e})")
+    if proc.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()})")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def fill(disk: Path, leave: int = 0) -> Path:
+    """Take all free space of the filesystem of ``disk`` but ``leave`` bytes; returns the
+    filler file (delete it to free the space)."""
+    filler = disk / "filler"
+    st = os.statvfs(disk)
+    size = st.f_bavail * st.f_frsize - leave
+    with open(filler, "ab") as f:
+        if size > 0:
+            os.posix_fallocate(f.fileno(), f.tell(), size)
+    return filler

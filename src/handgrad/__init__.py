@@ -13,15 +13,15 @@ The library is importable without the CLI::
     net.backward(loss_fn.backward(), input_grad=False)   # x is data: skip ∂L/∂x
 
 Most used names are here: ``nn``, ``optim``, ``models`` and `MLP`, `VAE`,
-`MultiTaskNet`, `check_module`, `HandgradError`, and `check_formulas`, the gradient
-doctor for hand-derived formulas, e.g. in a notebook::
+`MultiTaskNet`, `check_module`, `HandgradError`, `MachineFault`, and `check_formulas`,
+the gradient doctor for hand-derived formulas, e.g. in a notebook::
 
     import handgrad
     handgrad.check_formulas({"b2B": my_grad_b2B}, problem="multitask")   # a table in Jupyter
 """
 
 from handgrad import models, nn, optim
-from handgrad.errors import HandgradError
+from handgrad.errors import HandgradError, MachineFault
 from handgrad.gradcheck import check_module
 from handgrad.models import MLP, VAE, MultiTaskNet
 
@@ -30,6 +30,7 @@ __all__ = [
     "MLP",
     "VAE",
     "HandgradError",
+    "MachineFault",
     "MultiTaskNet",
     "__version__",
     "check_formulas",

@@ -135,9 +135,11 @@ def test_weights_that_do_not_fit_and_malformed_config(tmp_path):
     assert_clean_error(run_cli(["evaluate", str(run), "--data-dir", str(DATA)]), "JSON")
 
 
-def test_missing_data_offline_says_where_to_put_it(tmp_path):
+def test_named_data_folder_without_the_files_says_where_to_put_them(tmp_path):
+    (tmp_path / "empty").mkdir()
     proc = run_cli(
         ["train", "mlp", "--data-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "r")],
         {"XDG_CACHE_HOME": str(tmp_path / "cache")},
     )
-    assert_clean_error(proc, "put train-images-idx3-ubyte.gz")
+    assert_clean_error(proc, "lacks train-images-idx3-ubyte")
+    assert "put the files there" in proc.stderr and not (tmp_path / "r").exists()

@@ -34,7 +34,7 @@ def test_info_reports_found_datasets(shared_data: Path, capsys):
     assert main(["data", "info", "--data-dir", str(shared_data)]) == 0
     out = capsys.readouterr().out
     for name in ("mnist", "fashion-mnist"):
-        assert f"found in {shared_data / name} (data_dir)" in out
+        assert f"read from {shared_data / name} (named with --data-dir" in out
     assert out.count("60000 images 28x28 uint8, 60000 labels in 0..9") == 2
     assert out.count("10000 images 28x28 uint8, 10000 labels in 0..9") == 2
     assert "Ankle boot" in out
@@ -48,12 +48,30 @@ def test_info_verify_checksums(shared_data: Path, capsys):
     assert "checksums: all 4 files match" in capsys.readouterr().out
 
 
-def test_info_missing_dataset_says_how_to_get_it(no_local_data: Path, tmp_path: Path, capsys):
-    assert main(["data", "info", "--dataset", "mnist", "--data-dir", str(tmp_path / "d")]) == 1
+def test_info_missing_dataset_says_how_to_get_it(no_local_data: Path, capsys):
+    assert main(["data", "info", "--dataset", "mnist"]) == 1
     out = capsys.readouterr().out
-    assert "not found; searched:" in out
-    assert str(tmp_path / "d" / "mnist") in out and str(no_local_data / "mnist") in out
+    assert "not found; searched:" in out and str(no_local_data / "mnist") in out
     assert "handgrad data download --dataset mnist" in out
+
+
+def test_info_says_why_each_folder_is_read(
+    shared_data: Path, no_local_data: Path, tmp_path: Path, monkeypatch, capsys
+):
+    """The flag wins over the variable, the variable over the cache, and a named folder
+    that is missing is reported, never replaced."""
+    monkeypatch.setenv("HANDGRAD_DATA", str(shared_data))
+    assert main(["data", "info", "--dataset", "mnist"]) == 0
+    assert f"read from {shared_data / 'mnist'} (named by HANDGRAD_DATA=" in capsys.readouterr().out
+    assert main(["data", "info", "--dataset", "mnist", "--data-dir", str(tmp_path / "no")]) == 1
+    out = capsys.readouterr().out
+    assert f"missing: --data-dir {tmp_path / 'no'}: no such folder" in out
+    assert str(shared_data) not in out
+    shutil.copytree(shared_data / "mnist", no_local_data / "mnist")
+    monkeypatch.delenv("HANDGRAD_DATA")
+    assert main(["data", "info", "--dataset", "mnist"]) == 0
+    out = capsys.readouterr().out
+    assert f"read from {no_local_data / 'mnist'} (user cache: no --data-dir" in out
 
 
 def test_info_corrupt_file_is_one_line_error(shared_data: Path, tmp_path: Path, capsys):
@@ -77,7 +95,7 @@ def test_download_from_mirror_then_info_finds_it(
         f"{f}.gz" for f in FILES
     )
     assert main(["data", "info", *args]) == 0
-    assert f"found in {tmp_path / 'd' / 'mnist'}" in capsys.readouterr().out
+    assert f"read from {tmp_path / 'd' / 'mnist'}" in capsys.readouterr().out
 
 
 def test_download_checksum_mismatch_is_one_line_error(no_local_data: Path, tmp_path: Path, capsys):
@@ -85,7 +103,7 @@ def test_download_checksum_mismatch_is_one_line_error(no_local_data: Path, tmp_p
     bad.mkdir()
     (bad / f"{TRAIN_IMAGES}.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x00"))
     argv = ["data", "download", "--mirror", bad.as_uri(), "--no-progress"]
-    assert main(argv) == 2
+    assert main(argv) == 1  # the mirror's fault, not the user's
     assert_one_line_error(capsys, "checksum mismatch", str(no_local_data / "mnist"))
     assert not (no_local_data / "mnist").exists() or not any((no_local_data / "mnist").iterdir())
 

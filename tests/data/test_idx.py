@@ -128,10 +128,10 @@ def test_damaged_gzip_stream(tmp_path: Path):
 
 
 def test_unreadable_path(tmp_path: Path):
-    for path in [tmp_path / "missing.idx", tmp_path]:
+    for path, problem in [(tmp_path / "missing.idx", "file not found"), (tmp_path, "a folder")]:
         with pytest.raises(HandgradError) as excinfo:
             read_idx(path)
-        assert_clean_error(excinfo, str(path), "cannot read")
+        assert_clean_error(excinfo, str(path), problem)
 
 
 @pytest.mark.parametrize(

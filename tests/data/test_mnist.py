@@ -59,6 +59,8 @@ def test_real_files_match_published_checksums(shared_data: Path):
 
 
 def test_search_order(tiny, isolated_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A named folder (data_dir, else HANDGRAD_DATA) is the only place searched; without
+    one the cache comes first, then system folders."""
     explicit = tiny.write(tmp_path / "explicit" / "tiny")
     env = tiny.write(tmp_path / "env" / "tiny")
     cache = tiny.write(isolated_data / "tiny")
@@ -66,12 +68,23 @@ def test_search_order(tiny, isolated_data: Path, tmp_path: Path, monkeypatch: py
     spec = dataclasses.replace(tiny.spec, system_dirs=(("pkg", system),))
     monkeypatch.setitem(DATASETS, "tiny", spec)
     monkeypatch.setenv("HANDGRAD_DATA", str(tmp_path / "env"))
-    expected = [(explicit, "data_dir"), (env, "HANDGRAD_DATA"), (cache, "user cache")]
-    for folder, origin in [*expected, (system, "pkg")]:
-        loc = locate_dataset("tiny", tmp_path / "explicit")
-        assert (loc.path, loc.origin) == (folder, origin)
+    for data_dir, folder, origin in [
+        (tmp_path / "explicit", explicit, "--data-dir"),
+        (None, env, "HANDGRAD_DATA"),
+    ]:
+        loc = locate_dataset("tiny", data_dir)
+        assert (loc.path, loc.origin, loc.explicit) == (folder, origin, True)
+        (folder / f"{TRAIN_LABELS}.gz").unlink()  # incomplete now: never replaced by another
+        assert find_dataset("tiny", data_dir) is None
+        with pytest.raises(HandgradError) as excinfo:
+            load_dataset("tiny", data_dir)
+        one_line_error(excinfo, origin, f"lacks {TRAIN_LABELS}", "handgrad data download")
+    monkeypatch.delenv("HANDGRAD_DATA")
+    for folder, origin in [(cache, "user cache"), (system, "pkg")]:
+        loc = locate_dataset("tiny")
+        assert (loc.path, loc.origin, loc.explicit) == (folder, origin, False)
         (folder / f"{TRAIN_LABELS}.gz").unlink()  # incomplete now: the next one wins
-    assert find_dataset("tiny", tmp_path / "explicit") is None
+    assert find_dataset("tiny") is None
 
 
 def test_flat_folder_and_uncompressed_files(tiny, tmp_path: Path):
@@ -96,11 +109,22 @@ def test_flat_folder_named_after_another_dataset_is_not_taken(tiny, tmp_path: Pa
     assert find_dataset("fashion-mnist", folder) is None
 
 
-def test_missing_without_download_says_where_to_put_files(tiny, tmp_path: Path):
+def test_missing_without_download_says_where_to_put_files(tiny, isolated_data: Path):
     with pytest.raises(HandgradError) as excinfo:
-        load_dataset("tiny", tmp_path / "mine", download=False)
-    dest = str(tmp_path / "mine" / "tiny")
+        load_dataset("tiny", download=False)
+    dest = str(isolated_data / "tiny")
     one_line_error(excinfo, "tiny not found", dest, f"{TRAIN_IMAGES}.gz", "--data-dir")
+
+
+def test_named_folder_that_does_not_exist_is_an_error(tiny, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HANDGRAD_DATA", str(tiny.write(tmp_path / "env" / "tiny").parent))
+    with pytest.raises(HandgradError) as excinfo:
+        load_dataset("tiny", tmp_path / "typo")
+    one_line_error(excinfo, f"--data-dir {tmp_path / 'typo'}: no such folder", "never replaced")
+    monkeypatch.setenv("HANDGRAD_DATA", str(tmp_path / "typo"))
+    with pytest.raises(HandgradError) as excinfo:
+        load_dataset("tiny")
+    one_line_error(excinfo, f"HANDGRAD_DATA={tmp_path / 'typo'}: no such folder", "unset")
 
 
 def test_unknown_dataset_lists_choices():

@@ -71,6 +71,7 @@ def test_missing_mnist_skips_only_its_parts_with_the_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _no_mnist(monkeypatch)
+    (tmp_path / "empty").mkdir()
     result = rp.reproduce(
         tmp_path / "out",
         plan.smoke_plan(),

@@ -13,7 +13,10 @@ or, for a family of commands generated from data (``handgrad train NAME``: one p
 registered experiment), ``def commands() -> list`` of objects with those five attributes.
 
 Bad input anywhere raises `handgrad.errors.HandgradError`; `main` prints its one-line
-message and exits with code 2, never a traceback.
+message and exits with code 2, never a traceback. A fault of the machine (an `OSError`:
+no space left, a read-only disk, permission denied) is printed the same way, as the one
+line of `handgrad.errors.fault` — with what a run directory still holds and how to
+continue it — and exits with code 1.
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ import sys
 from collections.abc import Sequence
 
 from handgrad import __version__
-from handgrad.errors import HandgradError
+from handgrad.errors import HandgradError, MachineFault, fault
 
 GROUP_HELP = {
     "check": "prove gradients right: layers, the multi-task network, your own formulas",
     "train": "train a model into a run directory",
     "data": "inspect and download datasets",
 }
+
+
+HALF_WRITTEN = "interrupted; no file was left half-written"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,9 +100,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HandgradError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        problem = _in_context(e if isinstance(e, MachineFault) else fault(e), args)
+        print(f"error: {problem}", file=sys.stderr)
+        return 2 if isinstance(problem, HandgradError) else 1
     except KeyboardInterrupt as e:
-        print(f"interrupted: {e}" if str(e) else "interrupted", file=sys.stderr)
+        # Every file a later step reads is written atomically: none is half-written.
+        print(f"interrupted: {e}" if str(e) else HALF_WRITTEN, file=sys.stderr)
         return 130
+
+
+def _in_context(
+    problem: MachineFault | HandgradError, args: argparse.Namespace
+) -> MachineFault | HandgradError:
+    """``problem``, saying what the run directory it hit keeps and, for a training
+    command, how to continue that run."""
+    if not isinstance(problem, MachineFault):
+        return problem
+    from handgrad.training.checkpoint import saved_run
+
+    saved = saved_run(problem.path)
+    if saved is None:
+        return problem
+    kept, resume = saved
+    return problem.with_context(kept=kept, then=resume if args.command == "train" else problem.then)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from handgrad.data.idx import GZIP_MAGIC, gunzip_if_compressed, read_bytes
-from handgrad.errors import HandgradError
+from handgrad.errors import HandgradError, MachineFault
 from handgrad.io import atomic_write
 
 TIMEOUT_S = 30.0
@@ -81,13 +81,16 @@ def fetch_verified(
     dest: Path,
     *,
     progress: bool = True,
+    otherwise: str = "",
 ) -> Path:
     """Download the first URL whose uncompressed body has SHA-256 ``sha256``; save it.
 
     ``dest`` is the path for the uncompressed file name (``.../train-images-idx3-ubyte``);
     a gzip body is saved as ``dest`` + ``.gz``, exactly as received, a raw body as ``dest``.
-    Returns the path written. If no URL gives a verified body, raises `HandgradError`
-    listing what went wrong with each (connection errors, HTTP status, checksum mismatch).
+    Returns the path written. If no URL gives a verified body, raises `MachineFault`
+    listing what went wrong with each (connection errors, HTTP status, checksum
+    mismatch), with ``otherwise`` (how to get the file by hand) as an alternative fix;
+    with no URL at all, a `HandgradError`.
     """
     problems = []
     for url in urls:
@@ -111,9 +114,18 @@ def fetch_verified(
         stale = dest if target != dest else dest.with_name(dest.name + ".gz")
         stale.unlink(missing_ok=True)  # the other variant would shadow or confuse the new file
         return target
+    alternative = f", or {otherwise}" if otherwise else ""
     if not problems:
-        raise HandgradError(f"no download mirror configured for {dest.name}; pass a mirror URL")
-    raise HandgradError(f"could not download {dest.name}: " + "; ".join(problems))
+        raise HandgradError(
+            f"no download mirror configured for {dest.name}; pass a mirror URL{alternative}"
+        )
+    raise MachineFault(
+        f"could not download {dest.name}: " + "; ".join(problems),
+        path=dest,
+        kept=f"no partial {dest.name} was left",
+        remedy=f"check the network and the mirror, then run the command again{alternative}",
+        then="",
+    )
 
 
 def _describe(e: BaseException) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handgrad.errors import HandgradError
+from handgrad.errors import HandgradError, fault
 from handgrad.io import atomic_write
 
 #: IDX type code -> big-endian NumPy dtype of the payload.
@@ -44,8 +44,19 @@ _MAX_DIM = 2**32 - 1
 _FIX = "replace it with a good copy"
 
 
-def _fail(source: str, problem: str) -> HandgradError:
-    return HandgradError(f"{source}: {problem}; {_FIX}")
+class DamagedFile(HandgradError):
+    """A file that is not what it should be: ``path``, the ``problem`` and the ``fix``."""
+
+    def __init__(self, path: str | os.PathLike, problem: str, fix: str = _FIX):
+        super().__init__(f"{path}: {problem}; {fix}")
+        self.path, self.problem, self.fix = Path(path), problem, fix
+
+    def __reduce__(self):
+        return type(self), (self.path, self.problem, self.fix)
+
+
+def _fail(source: str, problem: str) -> DamagedFile:
+    return DamagedFile(source, problem)
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
@@ -56,8 +67,10 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     path = Path(path)
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        raise HandgradError(f"{path}: file not found; check the path") from None
     except OSError as e:
-        raise HandgradError(f"{path}: cannot read it ({e.strerror or e}); check the path") from e
+        raise fault(e, path, doing=f"reading {path}", reading=True) from e
     return gunzip_if_compressed(data, str(path))
 
 

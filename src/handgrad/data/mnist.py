@@ -3,16 +3,21 @@
 Both datasets are four IDX files with the same names (`FILES`): 60,000 training and
 10,000 test images of 28x28 uint8 pixels, and their labels 0..9.
 
-Where the files come from, first match wins (`search_locations`):
+Where the files are read from (`search_locations`):
 
-1. ``data_dir`` (the CLI's ``--data-dir``), then
-2. the ``HANDGRAD_DATA`` environment variable — each as ``<dir>/<name>/`` or, unless the
-   folder is named after another dataset, the four files directly in ``<dir>``;
-3. the user cache, ``platformdirs.user_cache_dir("handgrad")/<name>``;
-4. system folders of the dataset (Fashion-MNIST: Debian's ``dataset-fashion-mnist``
-   package installs ``/usr/share/datasets/fashion-mnist/``);
-5. otherwise `load_dataset` downloads into ``<data_dir>/<name>`` (or the cache) from the
-   public mirrors, verified against the SHA-256 of the uncompressed files.
+* A folder named explicitly — ``data_dir`` (the CLI's ``--data-dir``), else the
+  ``HANDGRAD_DATA`` environment variable — is the only place looked at, as
+  ``<dir>/<name>/`` or, unless the folder is named after another dataset, the four files
+  directly in ``<dir>``. If it does not exist or lacks a file, loading fails with a
+  one-line error (`explicit_problem`): a named folder is never silently replaced by
+  another one, nor filled by a download the user did not ask for.
+* Otherwise, first match wins: the user cache,
+  ``platformdirs.user_cache_dir("handgrad")/<name>``; then system folders of the dataset
+  (Fashion-MNIST: Debian's ``dataset-fashion-mnist`` package installs
+  ``/usr/share/datasets/fashion-mnist/``); then `load_dataset` downloads into the cache
+  from the public mirrors, verified against the SHA-256 of the uncompressed files. A
+  damaged file found there is a fault of the machine (`MachineFault`), fixed by
+  ``handgrad data download``.
 
 Each file may be gzip-compressed (``name.gz``, preferred when both exist) or raw.
 Loading validates the structure (shapes, counts, labels in range) rather than hashing
@@ -33,8 +38,8 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from handgrad.data.download import content_matches, fetch_verified
-from handgrad.data.idx import read_idx
-from handgrad.errors import HandgradError
+from handgrad.data.idx import DamagedFile, read_idx
+from handgrad.errors import HandgradError, MachineFault, fault
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"
@@ -151,11 +156,14 @@ class ImageDataset:
 
 @dataclass(frozen=True)
 class Location:
-    """A folder searched for a dataset and why it was searched (``origin``)."""
+    """A folder searched for a dataset and why it was searched (``origin``: "--data-dir",
+    "HANDGRAD_DATA", "user cache" or a system folder's label); ``explicit`` if named by
+    the user, and then the only place searched."""
 
     path: Path
     origin: str
     files: dict[str, Path] = field(default_factory=dict)
+    explicit: bool = False
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -178,32 +186,43 @@ def dataset_files(folder: Path) -> dict[str, Path] | None:
     Returns None unless all four are present; ``.gz`` wins when both forms exist.
     """
     found = {name: _pick(folder, name) for name in FILES}
-    if not all(p.is_file() for p in found.values()):
-        return None
+    try:
+        if not all(p.is_file() for p in found.values()):
+            return None
+    except OSError as e:  # e.g. a folder that may not be searched
+        raise fault(e, folder, doing=f"looking for dataset files in {folder}", reading=True) from e
     return found
 
 
 def _pick(folder: Path, name: str) -> Path:
     """The file that stands for ``name`` in ``folder``: ``name.gz`` if it exists, else ``name``."""
     gz = folder / f"{name}.gz"
-    return gz if gz.is_file() else folder / name
+    return gz if os.path.isfile(gz) else folder / name
+
+
+def explicit_folder(data_dir: str | os.PathLike | None = None) -> tuple[Path, str] | None:
+    """The folder the user named — ``data_dir``, else ``$HANDGRAD_DATA`` — and its origin
+    ("--data-dir" or "HANDGRAD_DATA"), or None if neither is set."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser(), "--data-dir"
+    env = os.environ.get(ENV_VAR)
+    return (Path(env).expanduser(), ENV_VAR) if env else None
 
 
 def search_locations(name: str, data_dir: str | os.PathLike | None = None) -> list[Location]:
     """Every folder searched for dataset ``name``, in order (see the module docstring)."""
     spec = get_spec(name)
-    roots = [("data_dir", data_dir), (ENV_VAR, os.environ.get(ENV_VAR) or None)]
-    locations = []
-    for origin, root in roots:
-        if root is None:
-            continue
-        root = Path(root).expanduser()
-        locations.append(Location(root / name, origin))
+    named = explicit_folder(data_dir)
+    if named is not None:
+        root, origin = named
+        locations = [Location(root / name, origin, explicit=True)]
         if root.name == name or root.name not in DATASETS:
-            locations.append(Location(root, origin))
-    locations.append(Location(cache_dir(name), "user cache"))
-    locations.extend(Location(path, label) for label, path in spec.system_dirs)
-    return locations
+            locations.append(Location(root, origin, explicit=True))
+        return locations
+    return [
+        Location(cache_dir(name), "user cache"),
+        *(Location(path, label) for label, path in spec.system_dirs),
+    ]
 
 
 def locate_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Location | None:
@@ -211,7 +230,7 @@ def locate_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Loca
     for loc in search_locations(name, data_dir):
         files = dataset_files(loc.path)
         if files is not None:
-            return Location(loc.path, loc.origin, files)
+            return Location(loc.path, loc.origin, files, loc.explicit)
     return None
 
 
@@ -219,6 +238,39 @@ def find_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Path |
     """The folder holding dataset ``name`` (first match in the search order), or None."""
     loc = locate_dataset(name, data_dir)
     return None if loc is None else loc.path
+
+
+def explicit_problem(name: str, data_dir: str | os.PathLike | None = None) -> str | None:
+    """Why the folder the user named does not provide dataset ``name``, in one line with
+    the fix; None if it does, or if no folder was named."""
+    named = explicit_folder(data_dir)
+    if named is None or locate_dataset(name, data_dir) is not None:
+        return None
+    root, origin = named
+    given = f"--data-dir {root}" if origin == "--data-dir" else f"{ENV_VAR}={root}"
+    instead = "drop --data-dir" if origin == "--data-dir" else f"unset {ENV_VAR}"
+    if not os.path.exists(root):
+        return (
+            f"{given}: no such folder, and a named folder is never replaced by another; "
+            f"fix the path, or {instead} to use the user cache"
+        )
+    if not os.path.isdir(root):
+        return f"{given}: not a folder; name the folder that holds {name}/ or its files"
+    searched = [loc.path for loc in search_locations(name, data_dir)]
+    best = max(searched, key=lambda d: sum(os.path.isfile(_pick(d, f)) for f in FILES))
+    missing = ", ".join(f for f in FILES if not os.path.isfile(_pick(best, f)))
+    return (
+        f"{given}: {best} lacks {missing} (.gz or raw) of {name}; put the files there, "
+        f"or fetch them with 'handgrad data download --dataset {name} --data-dir {root}', "
+        f"or {instead} to use the user cache"
+    )
+
+
+def default_destination(name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """Where ``handgrad data download`` puts ``name``: ``<named folder>/<name>`` if a
+    folder was named (``data_dir`` or ``$HANDGRAD_DATA``), else the user cache."""
+    named = explicit_folder(data_dir)
+    return named[0] / name if named is not None else cache_dir(name)
 
 
 def where_to_put(name: str, folder: str | os.PathLike | None = None) -> str:
@@ -247,7 +299,7 @@ def download_dataset(
     Files already in ``dest`` with the right content are kept. Each other file is fetched
     from ``mirrors`` (base URLs; default the dataset's own), tried in order, verified
     against the SHA-256 of its uncompressed content and written atomically. If a file
-    cannot be had from any mirror, raises `HandgradError` naming each mirror's problem
+    cannot be had from any mirror, raises `MachineFault` naming each mirror's problem
     and where to put the files by hand.
     """
     spec = get_spec(name)
@@ -257,10 +309,8 @@ def download_dataset(
         if content_matches(_pick(dest, fname), sha):
             continue
         urls = [f"{base.rstrip('/')}/{fname}.gz" for base in bases]
-        try:
-            fetch_verified(urls, sha, dest / fname, progress=progress)
-        except HandgradError as e:
-            raise HandgradError(f"{e}; {where_to_put(name, dest)}") from None
+        otherwise = where_to_put(name, dest)
+        fetch_verified(urls, sha, dest / fname, progress=progress, otherwise=otherwise)
     return dest
 
 
@@ -298,6 +348,24 @@ def read_raw(name: str, folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]
     return out
 
 
+def read_located(name: str, loc: Location) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`read_raw` of the folder `locate_dataset` found. A damaged file there is bad input
+    if the user named the folder, and a fault of the machine (`MachineFault`) in the
+    user cache or a system folder, which only verified downloads and packages fill."""
+    try:
+        return read_raw(name, loc.path)
+    except DamagedFile as e:
+        if loc.explicit:
+            raise
+        raise MachineFault(
+            f"{e.path}: {e.problem}, in the {loc.origin} {loc.path}",
+            path=e.path,
+            kept="no file was changed",
+            remedy=f"replace it with 'handgrad data download --dataset {name}' "
+            "(it keeps the good files)",
+        ) from None
+
+
 def _check_part(
     spec: DatasetSpec,
     img_path: Path,
@@ -307,27 +375,31 @@ def _check_part(
     n: int,
 ) -> None:
     fix = f"replace it with a good copy ('handgrad data download --dataset {spec.name}')"
+
+    def damaged(path: Path, problem: str) -> DamagedFile:
+        return DamagedFile(path, problem, fix)
+
     h, w = spec.image_shape
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (h, w):
-        raise HandgradError(
-            f"{img_path}: expected uint8 images of shape (n, {h}, {w}), "
-            f"found {images.dtype} {images.shape}; {fix}"
+        raise damaged(
+            img_path,
+            f"expected uint8 images of shape (n, {h}, {w}), found {images.dtype} {images.shape}",
         )
     if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise HandgradError(
-            f"{lab_path}: expected a 1-D uint8 label array, found {labels.dtype} "
-            f"{labels.shape}; {fix}"
+        raise damaged(
+            lab_path, f"expected a 1-D uint8 label array, found {labels.dtype} {labels.shape}"
         )
     if len(images) != len(labels):
-        raise HandgradError(
-            f"{img_path} has {len(images)} images but {lab_path} has {len(labels)} labels; "
-            f"the files do not belong together, {fix}"
+        raise damaged(
+            img_path,
+            f"has {len(images)} images but {lab_path} has {len(labels)} labels; "
+            "the files do not belong together",
         )
     if len(images) != n:
-        raise HandgradError(f"{img_path}: expected {n} images, found {len(images)}; {fix}")
+        raise damaged(img_path, f"expected {n} images, found {len(images)}")
     k = len(spec.classes)
     if labels.size and int(labels.max()) >= k:
-        raise HandgradError(f"{lab_path}: label {int(labels.max())} is outside 0..{k - 1}; {fix}")
+        raise damaged(lab_path, f"label {int(labels.max())} is outside 0..{k - 1}")
 
 
 def load_dataset(
@@ -359,13 +431,16 @@ def load_dataset(
     spec = get_spec(name)
     dt = _float_dtype(dtype)
     n_val = _validation_count(validation, spec.n_train)
-    folder = find_dataset(name, data_dir)
-    if folder is None:
-        dest = Path(data_dir) / name if data_dir is not None else cache_dir(name)
+    loc = locate_dataset(name, data_dir)
+    if loc is None:
+        problem = explicit_problem(name, data_dir)
+        if problem is not None:
+            raise HandgradError(problem)
         if not download:
-            raise HandgradError(f"{name} not found; {where_to_put(name, dest)}")
-        folder = download_dataset(name, dest)
-    raw = read_raw(name, folder)
+            raise HandgradError(f"{name} not found; {where_to_put(name, cache_dir(name))}")
+        loc = Location(download_dataset(name, cache_dir(name)), "user cache")
+    folder = loc.path
+    raw = read_located(name, loc)
     train_img, train_lab = raw["train"]
     val_raw = None
     if n_val:

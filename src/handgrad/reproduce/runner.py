@@ -18,8 +18,14 @@ import traceback
 from dataclasses import replace
 from pathlib import Path
 
-from handgrad.data.mnist import cache_dir, download_dataset, find_dataset, where_to_put
-from handgrad.errors import HandgradError
+from handgrad.data.mnist import (
+    cache_dir,
+    download_dataset,
+    explicit_problem,
+    find_dataset,
+    where_to_put,
+)
+from handgrad.errors import HandgradError, MachineFault
 from handgrad.reproduce.parts import Context, Log, Part
 from handgrad.reproduce.plan import Plan, full_plan, plan_parts
 from handgrad.reproduce.results import FAILED, PASSED, RESULT_FILE, PartResult, ReproduceResult
@@ -27,15 +33,22 @@ from handgrad.training.runs import write_json
 
 
 def mnist_problem(data_dir: str | Path | None, *, download: bool, progress: bool) -> str | None:
-    """None if MNIST can be loaded (downloading it if allowed), else how to fix that."""
+    """None if MNIST can be loaded (downloading it if allowed), else how to fix that.
+
+    A folder named by ``data_dir`` or ``HANDGRAD_DATA`` that lacks MNIST is never
+    replaced by another, nor filled by a download: the problem names that folder.
+    """
     if find_dataset("mnist", data_dir) is not None:
         return None
-    dest = Path(data_dir) / "mnist" if data_dir is not None else cache_dir("mnist")
+    named = explicit_problem("mnist", data_dir)
+    if named is not None:
+        return named
+    dest = cache_dir("mnist")
     if not download:
         return f"MNIST not found (downloads off); {where_to_put('mnist', dest)}"
     try:
         download_dataset("mnist", dest, progress=progress)
-    except HandgradError as e:
+    except (HandgradError, MachineFault) as e:
         return f"MNIST not found and the download failed: {e}"
     return None
 
@@ -60,6 +73,8 @@ def _run_part(part: Part, ctx: Context, index: int, total: int) -> PartResult:
     try:
         ok, result.message, result.data = part.run(replace(ctx, log=sub_log), d)
         result.status = PASSED if ok else FAILED
+    except MachineFault:  # a full or read-only disk stops the reproduction
+        raise
     except Exception as e:  # a failing part is reported; the others still run
         result.status = FAILED
         result.message = f"{type(e).__name__}: {e}"

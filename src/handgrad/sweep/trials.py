@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.errors import HandgradError
+from handgrad.errors import HandgradError, MachineFault
 from handgrad.sweep.spec import Distribution, SweepSpec
 from handgrad.training.checkpoint import CHECKPOINT_NAME
 from handgrad.training.experiment import Experiment
@@ -207,6 +207,8 @@ def run_trial(trial: Trial, out: str, data_dir: str | None = None) -> TrialResul
                 log(f"could not resume ({e}); starting over")
                 resume = False
                 _train(experiment, trial.config, path, data_dir, False, log)
+        except MachineFault:  # a full or read-only disk stops the sweep
+            raise
         except Exception as e:
             log_file.write(traceback.format_exc())
             message = " ".join(f"{type(e).__name__}: {e}".split())

@@ -20,6 +20,7 @@ complete, until the new one has been flushed to disk and renamed over it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import numpy as np
 from handgrad.errors import HandgradError
 from handgrad.nn.module import Module
 from handgrad.optim import Optimizer, Schedule
-from handgrad.training.runs import Run, load_arrays, save_arrays, to_jsonable
+from handgrad.training.runs import Run, load_arrays, read_json, save_arrays, to_jsonable
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -63,10 +64,7 @@ class TrainingState:
 
     def position(self) -> str:
         """Where training stands, e.g. "after epoch 3 and 1513 steps of the next"."""
-        where = f"after epoch {self.epoch}"
-        if self.progress is not None and self.progress.step:
-            where += f" and {self.progress.step} steps of the next"
-        return where
+        return _position(self.epoch, self.progress.step if self.progress is not None else 0)
 
     def all_rngs(self) -> dict[str, np.random.Generator]:
         """The loop's Generators plus those held by the model's layers (e.g. dropout)."""
@@ -139,6 +137,36 @@ class TrainingState:
         self.epoch = epoch
         self.metrics = metrics
         self.progress = progress
+
+
+def _position(epoch: int, step: int) -> str:
+    where = f"after epoch {epoch}"
+    return f"{where} and {step} steps of the next" if step else where
+
+
+def saved_run(path: str | Path) -> tuple[str, str] | None:
+    """For a fault met at ``path``: what the run directory holding it keeps, and how to
+    continue it — e.g. ("the checkpoint after epoch 3 in RUN is intact", "continue with
+    `handgrad train mlp --resume RUN`"). The checkpoint is read whole (every member's
+    CRC checked) before it is called intact. None if ``path`` is in no run directory.
+    """
+    path = Path(path)
+    run_dir = next(
+        (d for d in [path, *path.parents][:3] if os.path.isfile(d / "config.json")), None
+    )
+    if run_dir is None:
+        return None
+    try:
+        model = read_json(run_dir / "config.json")["model"]
+        arrays = load_arrays(run_dir / CHECKPOINT_NAME)
+        step = int(arrays["progress/step"]) if "progress/step" in arrays else 0
+        where = _position(int(arrays["meta/epoch"]), step)
+    except (HandgradError, OSError, KeyError, TypeError, ValueError):
+        return f"{run_dir} holds no complete checkpoint", "run the command again with --overwrite"
+    return (
+        f"the checkpoint {where} in {run_dir} is intact",
+        f"continue with `handgrad train {model} --resume {run_dir}`",
+    )
 
 
 def start_or_resume(

@@ -15,13 +15,14 @@ leaves a half-written file behind.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import numpy as np
 
-from handgrad.errors import HandgradError
-from handgrad.io import atomic_write
+from handgrad.errors import HandgradError, fault
+from handgrad.io import atomic_write, lock_folder
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -106,15 +107,17 @@ class Run:
 
     ``Run(out_dir, config)`` creates the directory (refusing to mix a new run into a
     directory that already holds one, unless ``overwrite``) and writes ``config.json``.
+    While the `Run` lives, its process holds the directory's lock
+    (`handgrad.io.lock_folder`): a second process writing a run there is refused.
     """
 
     def __init__(self, directory: str | Path, config: dict[str, Any], *, overwrite: bool = False):
         self.path = Path(directory)
+        self._lock = _claim(self.path)
         if (self.path / "config.json").exists() and not overwrite:
             raise HandgradError(
                 f"{self.path} already holds a run; choose another --out or pass --overwrite"
             )
-        self.path.mkdir(parents=True, exist_ok=True)
         if overwrite:
             self._remove_previous_run()
         self.config = dict(config)
@@ -138,21 +141,42 @@ class Run:
         """
         run = cls.__new__(cls)
         run.path = Path(directory)
-        for stale in run.path.glob(".*.tmp"):  # left by a process killed mid-write
-            stale.unlink(missing_ok=True)
+        run._lock = _claim(run.path)
         run.config = read_json(run.path / "config.json")
         with atomic_write(run.path / "metrics.jsonl", "w") as f:
             f.writelines(json.dumps(to_jsonable(row)) + "\n" for row in metrics)
         return run
 
     def log(self, **metrics: Any) -> None:
-        """Append one epoch's metrics as a JSON line (flushed at once)."""
-        with open(self.path / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(to_jsonable(metrics)) + "\n")
+        """Append one epoch's metrics as a JSON line (written at once, or not at all)."""
+        path = self.path / "metrics.jsonl"
+        data = (json.dumps(to_jsonable(metrics)) + "\n").encode()
+        try:
+            with open(path, "ab", buffering=0) as f:
+                end = f.seek(0, os.SEEK_END)
+                try:
+                    while data:
+                        data = data[f.write(data) :]
+                except BaseException:  # a full disk, Ctrl-C: no partial line
+                    f.truncate(end)
+                    raise
+        except OSError as e:
+            raise fault(
+                e, path, doing=f"appending to {path}", kept=f"{path.name} is as before"
+            ) from e
 
     def file(self, name: str) -> Path:
         """Path of a file inside the run directory."""
         return self.path / name
+
+
+def _claim(directory: Path) -> IO:
+    """Lock the run directory for this process (`handgrad.io.lock_folder`), then remove
+    the temporary files a killed process may have left: no other process writes them."""
+    lock = lock_folder(directory)
+    for stale in directory.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+    return lock
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from handgrad.cli.commands.data_info import add_dataset_arguments, selected
-from handgrad.data.mnist import cache_dir, download_dataset
+from handgrad.data.mnist import default_destination, download_dataset
 
 GROUP = "data"
 NAME = "download"
@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset_arguments(
         parser,
         default="mnist",
-        data_dir_help="download into DIR/<dataset>/ (default: the user cache folder)",
+        data_dir_help="download into DIR/<dataset>/ (default: $HANDGRAD_DATA/<dataset> if "
+        "set, else the user cache folder)",
     )
     parser.add_argument(
         "--mirror",
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     for name in selected(args):
-        dest = args.data_dir / name if args.data_dir is not None else cache_dir(name)
+        dest = default_destination(name, args.data_dir)
         path = download_dataset(name, dest, mirrors=args.mirror, progress=not args.no_progress)
         print(f"{name}: ready in {path}")
     return 0

@@ -1,16 +1,21 @@
-"""``handgrad data info``: where each dataset was found, its sizes, or how to get it."""
+"""``handgrad data info``: which folder each dataset is read from and why, its sizes,
+or what is missing and how to get it."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from handgrad.data.mnist import (
     DATASETS,
+    ENV_VAR,
     FILES,
+    Location,
     cache_dir,
+    explicit_problem,
     locate_dataset,
-    read_raw,
+    read_located,
     search_locations,
     verify_dataset,
     where_to_put,
@@ -18,7 +23,10 @@ from handgrad.data.mnist import (
 
 GROUP = "data"
 NAME = "info"
-HELP = "show where each dataset is found and its sizes, or how to get it (exit 1 if missing)"
+HELP = (
+    "show which folder each dataset is read from and why, and its sizes, or how to get "
+    "it (exit 1 if missing)"
+)
 
 
 def add_dataset_arguments(
@@ -49,8 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset_arguments(
         parser,
         default="all",
-        data_dir_help="folder holding DIR/<dataset>/ (or the four files directly); "
-        "searched before $HANDGRAD_DATA, the user cache and system folders",
+        data_dir_help="folder holding DIR/<dataset>/ (or the four files directly); the only "
+        "place searched (default: $HANDGRAD_DATA if set, else the user cache and system "
+        "folders)",
     )
     parser.add_argument(
         "--verify",
@@ -74,16 +83,19 @@ def _report(name: str, data_dir: Path | None, *, verify: bool) -> bool:
     print(f"{name}: {spec.title}, license {spec.license}")
     loc = locate_dataset(name, data_dir)
     if loc is None:
+        problem = explicit_problem(name, data_dir)
+        if problem is not None:
+            print(f"  missing: {problem}")
+            return False
         print("  not found; searched:")
         searched = search_locations(name, data_dir)
         width = max(len(s.origin) for s in searched)
         for s in searched:
             print(f"    {s.origin:<{width}}  {s.path}")
-        dest = data_dir / name if data_dir is not None else cache_dir(name)
-        print(f"  to get it: {where_to_put(name, dest)}")
+        print(f"  to get it: {where_to_put(name, cache_dir(name))}")
         return False
-    print(f"  found in {loc.path} ({loc.origin})")
-    raw = read_raw(name, loc.path)
+    print(f"  read from {loc.path} ({_why(loc)})")
+    raw = read_located(name, loc)
     for part, (images, labels) in raw.items():
         h, w = images.shape[1:]
         print(
@@ -99,3 +111,13 @@ def _report(name: str, data_dir: Path | None, *, verify: bool) -> bool:
         return False
     print(f"  checksums: all {len(FILES)} files match")
     return True
+
+
+def _why(loc: Location) -> str:
+    """Why ``loc`` is the folder read: named by the flag or the variable, or found."""
+    env = os.environ.get(ENV_VAR)
+    if loc.origin == "--data-dir":
+        return "named with --data-dir" + (f"; {ENV_VAR}={env} is not used" if env else "")
+    if loc.origin == ENV_VAR:
+        return f"named by {ENV_VAR}={env}"
+    return f"{loc.origin}: no --data-dir or {ENV_VAR} names a folder"
