@@ -50,11 +50,10 @@ def _headline(doc: Document, s: ClassSummary) -> None:
     if s.failed:
         line += f", {s.failed} could not be graded (their reasons are in the last table)"
     scores = [g.total for g in graded]
-    full = sum(g.total == g.max_score for g in graded)
     stats = (
         f"Scores of the checked submissions: mean {statistics.fmean(scores):.2f}, "
         f"median {statistics.median(scores):.2f} of {points_text(graded[0].max_score)}; "
-        f"{full} with full marks."
+        f"{s.full_marks} with full marks."
         if graded
         else "No submission could be checked."
     )

@@ -116,7 +116,9 @@ def _check_all(
             yield outcome
             bar.update(1)
             if outcome.document is None:
-                (bar.write if progress else log)(f"{outcome.name}: {outcome.reason}")
+                said = outcome.reason  # names the file already when the doctor wrote it
+                line = said if said.startswith(outcome.name) else f"{outcome.name}: {said}"
+                (bar.write if progress else log)(line)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         child.stop_all()

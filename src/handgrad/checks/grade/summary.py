@@ -8,6 +8,7 @@ could check (a submission that did not run shows no mistakes, only its reason).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +61,11 @@ class ClassSummary:
     @property
     def failed(self) -> int:
         return len(self.grades) - self.checked
+
+    @property
+    def full_marks(self) -> int:
+        """How many submissions earned every point."""
+        return sum(g.status == GRADED and math.isclose(g.total, g.max_score) for g in self.grades)
 
 
 def summarise(

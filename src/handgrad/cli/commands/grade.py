@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for c in s.mistakes[:3]:
         print(f"  {100 * c.fraction:3.0f} % {c.mistake}: {c.explanation}")
-    full = sum(g.status == "graded" and g.total == g.max_score for g in s.grades)
-    if s.grades:
-        print(f"full marks: {full}; max {points_text(s.grades[0].max_score)} points")
-    print(f"wrote {result.csv}, {result.report} and submissions/*/results.json")
+    print(f"full marks: {s.full_marks}; max {points_text(s.grades[0].max_score)} points")
+    submissions = result.csv.parent / "submissions"
+    print(f"wrote {result.csv}, {result.report} and {submissions}/*/results.json")
     return 0
