@@ -36,6 +36,8 @@ def _file(tmp_path: Path, body: str, name: str = "f.py") -> Path:
         ("return 'text'", "returned str"),
         ("pass", "returned None"),
         ("while True: pass", "time limit"),
+        ("import sys; sys.exit(3)", "called exit"),
+        ("q.x[0, 0] = 1.0", "read-only"),
     ],
 )
 def test_a_bad_formula_gets_its_own_error_row(tmp_path, body, error):

@@ -91,6 +91,8 @@ def call_formula(
         ) from None
     except NotImplementedError:
         raise NotWritten("not written yet") from None
+    except SystemExit:
+        raise FormulaError("called exit(); a formula must return its gradient") from None
     except RecursionError as e:
         raise FormulaError(f"RecursionError{user_line(e, f)}: a function calls itself") from None
     except Exception as e:

@@ -41,6 +41,8 @@ def run_file(path: str | Path) -> dict[str, object]:
     try:
         with contextlib.redirect_stdout(sys.stderr):
             exec(code, namespace)
+    except SystemExit:
+        raise HandgradError(f"{path}: the file calls exit() when run; remove that") from None
     except Exception as e:
         line = user_line(e, types.FunctionType(code, {})).removeprefix(" (line ").rstrip(")")
         raise HandgradError(

@@ -138,6 +138,10 @@ class Report:
         """The first wrong formula in backward order (the loss's side first), if any."""
         return next((v for v in self.verdicts if v.status == "wrong"), None)
 
+    def html_page(self) -> str:
+        """A standalone HTML page of `_repr_html_` (``--format html``)."""
+        return _page(f"Gradient check: {self.file or self.problem}", self._repr_html_())
+
     def _repr_html_(self) -> str:
         """A table for Jupyter: status, error, explanation, and a heatmap per wrong formula."""
         rows = []
@@ -154,7 +158,8 @@ class Report:
             rows.append(
                 f"<tr><td><code>{html.escape(v.name)}</code></td>"
                 f"<td>{html.escape(v.symbol)}</td>"
-                f'<td style="color:{colour};font-weight:bold">{v.status.replace("_", " ")}</td>'
+                f'<td style="color:{colour};font-weight:bold;white-space:nowrap">'
+                f"{v.status.replace('_', ' ')}</td>"
                 f'<td style="text-align:right">{err}</td><td>{cell}</td></tr>'
             )
         c = self.counts
@@ -167,6 +172,18 @@ class Report:
             + "".join(rows)
             + "</tbody></table>"
         )
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>"
+        "body{font-family:system-ui,sans-serif;margin:1.5em;max-width:70em}"
+        "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;"
+        "vertical-align:top;text-align:left}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
 def _where(v: Verdict) -> str:

@@ -25,7 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="?", help="Python file defining grad_<quantity>(q) functions")
     parser.add_argument("--problem", help="the problem the file is for (default: recognised)")
     parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output (default: text)"
+        "--format",
+        choices=("text", "json", "html"),
+        default="text",
+        help="output: a text table, the JSON schema handgrad.formulas/1, or an HTML page "
+        "with a heatmap of each wrong formula's per-entry error (default: text)",
     )
     parser.add_argument(
         "--list", action="store_true", help="list the problems, their quantities and shapes"
@@ -59,7 +63,12 @@ def run(args: argparse.Namespace) -> int:
     if args.file is None:
         raise HandgradError("give a formula FILE, or --list, or --template PROBLEM")
     report = check_file(args.file, args.problem, seed=args.seed, time_limit_s=args.time_limit)
-    print(report.dumps() if args.format == "json" else str(report))
+    if args.format == "json":
+        print(report.dumps())
+    elif args.format == "html":
+        print(report.html_page())
+    else:
+        print(report)
     return report.exit_code
 
 
