@@ -1,5 +1,5 @@
-"""FusedSGD and FusedAdam (one pass per parameter) equal handgrad.optim's SGD and Adam
-bit for bit, on every option, over steps that include a flush of tiny state."""
+"""FusedSGD and FusedAdam (one pass per parameter) equal the NumPy engine's FastSGD and
+FastAdam bit for bit, on every option, over steps that include a flush of tiny state."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from handgrad.fast.optim import FusedAdam, FusedSGD
+from handgrad.fast.updates import FLUSH_EVERY, FastAdam, FastSGD, flush_threshold
 from handgrad.nn.module import Parameter
-from handgrad.optim import FLUSH_EVERY, SGD, Adam, flush_threshold
+from handgrad.optim import SGD, Adam
 from tests.fast.conftest import DTYPES
 
 
@@ -20,7 +21,8 @@ def run(opt_class, dtype, grad_scale: float, steps: int = FLUSH_EVERY + 2, **kwa
     """Parameters and state after ``steps`` steps on fixed random gradients."""
     rng = np.random.default_rng(5)
     ps = params(rng, dtype)
-    opt = opt_class(ps, **kwargs)
+    opt = (SGD if issubclass(opt_class, SGD) else Adam)(ps, **kwargs)
+    opt_class.adopt(opt)
     for _ in range(steps):
         for p in ps:
             p.grad = grad_scale * rng.standard_normal(p.shape).astype(dtype)
@@ -52,7 +54,7 @@ def assert_same(fused, plain) -> None:
 @pytest.mark.parametrize("grad_scale", [1.0, 0.1])
 def test_fused_sgd_is_sgd(dtype, kwargs, grad_scale):
     fused = run(FusedSGD, dtype, grad_scale, lr=0.1, **kwargs)
-    assert_same(fused, run(SGD, dtype, grad_scale, lr=0.1, **kwargs))
+    assert_same(fused, run(FastSGD, dtype, grad_scale, lr=0.1, **kwargs))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -60,12 +62,13 @@ def test_fused_sgd_is_sgd(dtype, kwargs, grad_scale):
 @pytest.mark.parametrize("grad_scale", [1.0, 4.0])
 def test_fused_adam_is_adam(dtype, kwargs, grad_scale):
     fused = run(FusedAdam, dtype, grad_scale, lr=1e-2, **kwargs)
-    assert_same(fused, run(Adam, dtype, grad_scale, lr=1e-2, **kwargs))
+    assert_same(fused, run(FastAdam, dtype, grad_scale, lr=1e-2, **kwargs))
 
 
 def test_fused_adam_flushes_tiny_state_on_flush_steps():
     p = Parameter(np.ones(4, np.float32))
-    opt = FusedAdam([p])
+    opt = Adam([p])
+    FusedAdam.adopt(opt)
     tiny = flush_threshold(np.float32) / 2
     for t in range(1, FLUSH_EVERY + 1):
         opt.m[0][...] = tiny

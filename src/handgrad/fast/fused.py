@@ -17,6 +17,7 @@ import weakref
 from handgrad.fast.engine import Engine, register
 from handgrad.fast.numpy_engine import NUMPY
 from handgrad.fast.optim import FusedAdam, FusedSGD
+from handgrad.fast.updates import FastAdam, FastSGD
 from handgrad.nn.module import Module
 from handgrad.optim import SGD, Adam
 
@@ -52,7 +53,8 @@ def _make_step(model: Module) -> object | None:
 FUSED = register(
     FusedEngine(
         "fused",
-        {**NUMPY.versions, SGD: FusedSGD, Adam: FusedAdam},
+        # the NumPy engine's optimisers too: a loop may have prepared them with it first
+        {**NUMPY.versions, SGD: FusedSGD, Adam: FusedAdam, FastSGD: FusedSGD, FastAdam: FusedAdam},
         "the same formulas with Numba kernels: fused steps, one-pass optimiser updates",
     )
 )

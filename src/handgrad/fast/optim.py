@@ -1,23 +1,24 @@
-"""`FusedSGD` and `FusedAdam`: the optimisers of `handgrad.optim` with one-pass updates.
+"""`FusedSGD` and `FusedAdam`: the NumPy engine's optimisers with one-pass updates.
 
-Same state, same `state_dict` (a checkpoint of one resumes the other), same results bit
-for bit: only `step` changes, running `handgrad.fast.optim_kernels` per parameter.
-Plain SGD keeps its NumPy step: it is already one pass (θ ← θ − g).
+Subclasses of `handgrad.fast.updates.FastSGD` / `FastAdam` (same state, same
+`state_dict`: a checkpoint of one resumes the other; the same lr folding and flushing)
+whose `step` runs `handgrad.fast.optim_kernels` per parameter: the same numbers bit
+for bit. Plain SGD keeps its NumPy step: it is already one pass (θ ← θ − g).
 """
 
 from __future__ import annotations
 
 import math
 
-from handgrad.fast.engine import FastVersion
 from handgrad.fast.optim_kernels import adam_update, sgd_update
-from handgrad.optim import FLUSH_EVERY, SGD, Adam, _positive, flush_threshold
+from handgrad.fast.updates import FLUSH_EVERY, FastAdam, FastSGD, flush_threshold
+from handgrad.optim import _positive
 
 
-class FusedSGD(SGD, FastVersion):
-    """`handgrad.optim.SGD` whose momentum / weight-decay update is one pass per parameter."""
+class FusedSGD(FastSGD):
+    """`FastSGD` whose momentum / weight-decay update is one pass per parameter."""
 
-    def step(self, grad_scale: float = 1.0) -> None:
+    def step(self, grad_scale: float = 1.0) -> None:  # type: ignore[override]
         if not (self.weight_decay or self.momentum):
             super().step(grad_scale)
             return
@@ -39,10 +40,10 @@ class FusedSGD(SGD, FastVersion):
             )
 
 
-class FusedAdam(Adam, FastVersion):
-    """`handgrad.optim.Adam` (with AdamW's decay) in one pass per parameter."""
+class FusedAdam(FastAdam):
+    """`FastAdam` (with AdamW's decay) in one pass per parameter."""
 
-    def step(self, grad_scale: float = 1.0) -> None:
+    def step(self, grad_scale: float = 1.0) -> None:  # type: ignore[override]
         inv = 1.0 if grad_scale == 1.0 else 1.0 / _positive("grad_scale", grad_scale)
         self.t += 1
         c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
