@@ -9,6 +9,7 @@ from handgrad.cli import main
 from handgrad.errors import HandgradError
 from handgrad.fast import fused_engine as engine
 from handgrad.fast.optim import FusedAdam, FusedSGD
+from handgrad.fast.updates import FastSGD
 from handgrad.models.mlp import MLP
 from handgrad.models.vae import VAE
 from handgrad.optim import SGD, Adam
@@ -38,7 +39,7 @@ def test_fused_engine_switches_optimisers_and_fuses_the_steps_it_knows():
     mlp = MLP([4, 3, 2])
     sgd, adam = SGD(mlp.parameters()), Adam(mlp.parameters())
     numpy.prepare(mlp, sgd, adam)
-    assert type(sgd) is SGD and numpy.step_for(mlp) is None
+    assert type(sgd) is FastSGD and numpy.step_for(mlp) is None
     fused.prepare(mlp, sgd, adam)
     assert type(sgd) is FusedSGD and type(adam) is FusedAdam
     step = fused.step_for(mlp)
