@@ -4,13 +4,16 @@ For a wrong quantity Q, `GraphDoctor.diagnose` tries, in this order:
 
 1. inheritance: Q computed exactly from the learner's own wrong formula for a residual
    R upstream of it (the nearest such R) → "inherits the error of ∂L/∂R";
-2. all zeros → mistake "zero" (a batch-centred sum, Σ_i (g_i − ḡ) = 0, is the usual cause);
+2. zero to the float tolerance on every batch → mistake "zero" (a batch-centred sum,
+   Σ_i (g_i − ḡ) = 0, is the usual cause; a zero candidate is never matched by name);
 3. each single catalogued mistake (`mistakes.catalogue`), then each pair of mistakes at
    different places. A candidate matches when it equals the formula, to the float
    tolerance, on every batch (several m, 1 included): the batches are what tell the
    candidates apart (at m = 1 every batch-coupling candidate coincides, so one batch
-   would not do). The first size with a match decides; if the matches carry different
-   ids, the answer is "ambiguous" (mistake None) and lists them.
+   would not do). The first size with a match decides. A step-level mistake that
+   explains a bare output factor (the NLL's lost ½ is "a factor 2") is preferred to the
+   factor alone; if the remaining matches carry different ids, the answer is
+   "ambiguous" (mistake None) and lists them.
 
 Nothing matching exactly is said plainly: mistake None, "no known mistake matches".
 """
