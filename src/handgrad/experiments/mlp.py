@@ -16,6 +16,7 @@ from tqdm import tqdm
 from handgrad.data.mnist import DATASETS as IMAGE_DATASETS
 from handgrad.data.mnist import ImageDataset, load_dataset
 from handgrad.fast import DEFAULT_ENGINE
+from handgrad.fast.updates import step_folding_lr
 from handgrad.models.mlp import MLP, MLP_ACTIVATIONS
 from handgrad.nn.init import INITS
 from handgrad.nn.losses import SoftmaxCrossEntropy
@@ -147,10 +148,9 @@ def _train_epoch(
         check_finite(loss, "the loss", epoch, step, locate_nonfinite, model, xb)
         sums["loss"] += loss * xb.shape[0]
         sums["correct"] += np.count_nonzero(logits.argmax(axis=1) == yb)
-        opt.zero_grad()
-        dloss = opt.grad_scale  # lr for plain SGD: the update is then θ ← θ − g
-        model.backward(loss_fn.backward(dloss), input_grad=False)  # x is data
-        opt.step(grad_scale=dloss)
+        step_folding_lr(  # x is data: no ∂L/∂x
+            opt, lambda dloss: model.backward(loss_fn.backward(dloss), input_grad=False)
+        )
         if step % 200 == 0:
             bar.update(200)
     bar.update(max(0, bar.total - bar.n))

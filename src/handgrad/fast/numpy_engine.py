@@ -6,6 +6,7 @@ from __future__ import annotations
 from handgrad.fast.engine import Engine, register
 from handgrad.fast.layers import FastLinear
 from handgrad.fast.losses import FastBernoulliNLL, FastSoftmaxCrossEntropy
+from handgrad.fast.updates import FAST_OPTIMIZERS
 from handgrad.nn.linear import Linear
 from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.nn.vae_losses import BernoulliNLL
@@ -18,7 +19,8 @@ NUMPY = register(
             Linear: FastLinear,
             SoftmaxCrossEntropy: FastSoftmaxCrossEntropy,
             BernoulliNLL: FastBernoulliNLL,
+            **FAST_OPTIMIZERS,
         },
-        "the same formulas in place, with written-first gradients (NumPy only)",
+        "the same formulas in place, in blocks, with written-first gradients (NumPy only)",
     )
 )
