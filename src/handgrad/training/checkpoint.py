@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,12 +187,14 @@ def start_or_resume(
     *,
     resume: bool = False,
     overwrite: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> Run:
     """Open the run directory ``out`` for a training loop.
 
     A new run writes config.json (refusing an existing run unless ``overwrite``); with
     ``resume``, ``state`` is restored from ``out/checkpoint.npz`` and the run continues
-    where it stopped (after its last step, if it was stopped inside an epoch).
+    where it stopped (after its last step, if it was stopped inside an epoch), which it
+    tells ``log``.
     """
     if not resume:
         return Run(out, config, overwrite=overwrite)
@@ -201,4 +204,6 @@ def start_or_resume(
             f"{out} has no {CHECKPOINT_NAME} to resume from; start the run again instead"
         )
     state.load(path)
+    if log is not None:
+        log(f"resuming {out} {state.position()}")
     return Run.reopen(out, state.metrics)
