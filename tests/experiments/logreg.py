@@ -12,8 +12,7 @@ dimensions, trained by mini-batch SGD on the mean cross-entropy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,8 @@ from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.optim import OPTIMIZERS
 from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import options
-from handgrad.training.checkpoint import TrainingState, start_or_resume
-from handgrad.training.experiment import Experiment, ExperimentConfig
+from handgrad.training.checkpoint import TrainingState
+from handgrad.training.experiment import Experiment, ExperimentConfig, RunOptions
 from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
@@ -62,14 +61,7 @@ def make_blobs(config: LogRegConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_logreg(
-    config: LogRegConfig,
-    out: str | Path,
-    *,
-    data_dir: str | Path | None = None,
-    progress: bool = False,
-    overwrite: bool = False,
-    resume: bool = False,
-    log: Callable[[str], None] = print,
+    config: LogRegConfig, out: str | Path, options: RunOptions = RunOptions()
 ) -> dict[str, Any]:
     """Train into the run directory ``out``; returns summary.json's dict (test_acc)."""
     config = config.resolve()
@@ -80,7 +72,7 @@ def train_logreg(
     opt, schedule = build_optimizer(model.parameters(), optimizer=config.optimizer, lr=config.lr)
     shuffle = np.random.default_rng([config.seed, 1])
     state = TrainingState(model, opt, schedule, {"shuffle": shuffle})
-    run = start_or_resume(state, out, asdict(config), resume=resume, overwrite=overwrite)
+    run = options.open_run(state, out, config)
 
     def train_epoch(epoch: int) -> dict[str, float]:
         sums = {"loss": 0.0}
@@ -100,11 +92,11 @@ def train_logreg(
     def describe(row: dict[str, Any]) -> str:
         return f"epoch {row['epoch']:3d}  loss {row['train_loss']:.4f}  test {row['test_acc']:.3f}"
 
-    metrics = run_epochs(state, run, config.epochs, train_epoch, accuracy, describe, log)
+    metrics = run_epochs(state, run, config.epochs, train_epoch, accuracy, describe, options.log)
     save_arrays(run.file("weights.npz"), model.state_dict())
     summary = {"test_acc": metrics[-1]["test_acc"], "epochs": config.epochs}
     write_json(run.file("summary.json"), summary)
-    log(f"test accuracy {summary['test_acc']:.3f} ({run.path})")
+    options.log(f"test accuracy {summary['test_acc']:.3f} ({run.path})")
     return summary
 
 
@@ -113,7 +105,7 @@ def reproduce_parts(scale: str) -> list[Part]:
     config = LogRegConfig(epochs=6 if scale == "full" else 2)
 
     def run(ctx: Context, d: Path) -> Verdict:
-        acc = train_logreg(config, d, overwrite=True, log=ctx.log)["test_acc"]
+        acc = train_logreg(config, d, ctx.run_options())["test_acc"]
         ok, rel = bound(acc, 0.8, at_least=True)
         return ok, f"test accuracy {acc:.1%} {rel} 80%", {}
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
 
+from handgrad.training.experiment import Experiment, RunOptions
 from handgrad.training.loop import TrainingInterrupted
 from handgrad.training.runs import load_arrays, read_metrics
 
@@ -20,18 +22,32 @@ class Stop(Exception):
     """Raised from the log callback to interrupt a run right after an epoch's checkpoint."""
 
 
+def _train_and_resume(
+    experiment: Experiment, config: Any, data: dict[str, Any]
+) -> tuple[Callable[..., object], Callable[..., object]]:
+    """``train(out, log=...)`` runs a whole training of ``config``; ``resume(out, log=...)``
+    continues one (``data``: passed to the experiment's train function)."""
+
+    def train(out: Path, log: Callable[[str], None]) -> object:
+        return experiment.train(config, out, RunOptions(progress=False, log=log), **data)
+
+    def resume(out: Path, log: Callable[[str], None]) -> object:
+        return experiment.resume(out, RunOptions(progress=False, log=log), **data)
+
+    return train, resume
+
+
 def assert_resume_is_bit_identical(
-    train: Callable[..., object],
-    resume: Callable[..., object],
-    tmp_path: Path,
-    stop_epoch: int = 1,
+    experiment: Experiment, config: Any, tmp_path: Path, stop_epoch: int = 1, **data: Any
 ) -> None:
-    """``train(out, log=...)`` runs a whole training; ``resume(out, log=...)`` continues one.
+    """A run of ``experiment`` with ``config`` stopped after an epoch and resumed ends
+    exactly like an unbroken one.
 
     The run in ``cut`` is stopped after epoch ``stop_epoch`` (its summary line starts with
     ``epoch {stop_epoch:3d}``), resumed, and compared with ``full``: same weights to the
     bit and the same metrics except wall-clock seconds.
     """
+    train, resume = _train_and_resume(experiment, config, data)
     quiet = lambda line: None  # noqa: E731
     train(tmp_path / "full", log=quiet)
 
@@ -61,17 +77,20 @@ def _assert_same_run(a: Path, b: Path) -> None:
 
 
 def assert_mid_epoch_stop_resumes_bit_identically(
-    train: Callable[..., object],
-    resume: Callable[..., object],
+    experiment: Experiment,
+    config: Any,
     tmp_path: Path,
-    module: ModuleType,
     monkeypatch: pytest.MonkeyPatch,
     epoch: int = 2,
     step: int = 3,
+    **data: Any,
 ) -> None:
-    """SIGTERM arrives during step ``step`` of epoch ``epoch`` of ``train`` (whose loop
-    draws batches from ``module.epoch_batches``): the run must stop with a checkpoint of
-    that point, and resuming must end exactly like an uninterrupted run."""
+    """SIGTERM arrives during step ``step`` of epoch ``epoch`` of a run of ``experiment``
+    (whose loop draws batches from its module's ``epoch_batches``): the run must stop
+    with a checkpoint of that point, and resuming must end exactly like an uninterrupted
+    run."""
+    train, resume = _train_and_resume(experiment, config, data)
+    module = sys.modules[experiment.train.__module__]
     quiet = lambda line: None  # noqa: E731
     train(tmp_path / "full", log=quiet)
 

@@ -17,6 +17,7 @@ from handgrad.reproduce import runner
 from handgrad.reproduce.plan import plan_parts, quick_plan, smoke_plan
 from handgrad.reproduce.results import PASSED
 from handgrad.training import registry
+from handgrad.training.experiment import RunOptions
 from handgrad.training.runs import read_json, read_metrics
 from tests.experiments import logreg
 from tests.experiments.resume_check import _assert_same_run
@@ -73,7 +74,7 @@ def test_train_then_resume_on_the_command_line(
 
     config = logreg.LogRegConfig(epochs=3, samples=200)
     with pytest.raises(Stop):
-        logreg.train_logreg(config, cut, log=stop_after_epoch_1)
+        logreg.train_logreg(config, cut, RunOptions(log=stop_after_epoch_1))
     assert len(read_metrics(cut)) == 1
     assert main(["train", "logreg", "--resume", str(cut)]) == 0
     _assert_same_run(full, cut)

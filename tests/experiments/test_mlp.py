@@ -8,6 +8,7 @@ import pytest
 from handgrad.data.mnist import ImageDataset, Split
 from handgrad.errors import HandgradError
 from handgrad.experiments.mlp import EXPERIMENT, MLPConfig, evaluate_run, train_mlp
+from handgrad.training.experiment import RunOptions
 from handgrad.training.runs import load_arrays, read_metrics
 from tests.experiments.resume_check import (
     assert_mid_epoch_stop_resumes_bit_identically,
@@ -37,6 +38,9 @@ def data(tmp_path):
     )
 
 
+QUIET = RunOptions(progress=False, log=lambda line: None)
+
+
 def small_config(**kw):
     # the data is passed in (`data`); the config's dataset must still be a known one
     base = dict(hidden=[16], lr=0.2, batch_size=10, epochs=4, step=2, dataset="mnist")
@@ -46,7 +50,7 @@ def small_config(**kw):
 
 def test_run_writes_everything_and_learns(tmp_path, data):
     out = tmp_path / "run"
-    summary = train_mlp(small_config(), out, data=data, progress=False, log=lambda s: None)
+    summary = train_mlp(small_config(), out, QUIET, data=data)
     assert summary["test_acc"] > 0.9
     for name in [
         "config.json",
@@ -68,7 +72,7 @@ def test_run_writes_everything_and_learns(tmp_path, data):
 
 def test_same_seed_is_bit_identical(tmp_path, data):
     for name in "ab":
-        train_mlp(small_config(), tmp_path / name, data=data, progress=False, log=lambda s: None)
+        train_mlp(small_config(), tmp_path / name, QUIET, data=data)
     wa, wb = load_arrays(tmp_path / "a/weights.npz"), load_arrays(tmp_path / "b/weights.npz")
     for k in wa:
         np.testing.assert_array_equal(wa[k], wb[k])
@@ -79,24 +83,19 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, data, optimizer):
     config = small_config(
         optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2, momentum=0.0, dropout=0.2
     )
-    assert_resume_is_bit_identical(
-        lambda out, log: train_mlp(config, out, data=data, progress=False, log=log),
-        lambda out, log: EXPERIMENT.resume(out, data=data, progress=False, log=log),
-        tmp_path,
-        stop_epoch=2,
-    )
+    assert_resume_is_bit_identical(EXPERIMENT, config, tmp_path, stop_epoch=2, data=data)
 
 
 def test_refuses_to_overwrite_a_run(tmp_path, data):
-    train_mlp(small_config(epochs=1), tmp_path / "r", data=data, progress=False, log=lambda s: None)
+    train_mlp(small_config(epochs=1), tmp_path / "r", QUIET, data=data)
     with pytest.raises(HandgradError, match="already holds a run"):
-        train_mlp(small_config(epochs=1), tmp_path / "r", data=data, progress=False)
+        train_mlp(small_config(epochs=1), tmp_path / "r", RunOptions(progress=False), data=data)
 
 
 def test_resume_without_checkpoint_is_a_clean_error(tmp_path, data):
     with pytest.raises(HandgradError, match="not a handgrad run directory"):
         EXPERIMENT.resume(tmp_path)
-    train_mlp(small_config(epochs=1), tmp_path / "r", data=data, progress=False, log=lambda s: None)
+    train_mlp(small_config(epochs=1), tmp_path / "r", QUIET, data=data)
     (tmp_path / "r/checkpoint.npz").unlink()
     with pytest.raises(HandgradError, match=r"no checkpoint\.npz"):
         EXPERIMENT.resume(tmp_path / "r", data=data)
@@ -104,25 +103,21 @@ def test_resume_without_checkpoint_is_a_clean_error(tmp_path, data):
 
 def test_batch_larger_than_dataset(tmp_path, data):
     with pytest.raises(HandgradError, match="larger than the training set"):
-        train_mlp(small_config(batch_size=301), tmp_path / "r", data=data, progress=False)
+        train_mlp(
+            small_config(batch_size=301), tmp_path / "r", RunOptions(progress=False), data=data
+        )
 
 
 def test_divergence_is_reported(tmp_path, data):
     with pytest.raises(HandgradError, match="lower the learning rate"):
-        train_mlp(
-            small_config(lr=1e30, optimizer="sgd"),
-            tmp_path / "r",
-            data=data,
-            progress=False,
-            log=lambda s: None,
-        )
+        train_mlp(small_config(lr=1e30, optimizer="sgd"), tmp_path / "r", QUIET, data=data)
 
 
 def test_evaluate_real_mnist_run(tmp_path, shared_data):
     """Train briefly on real MNIST, then `evaluate_run` reproduces the saved accuracy."""
     config = MLPConfig(epochs=1, train_subset=3000, batch_size=32)
     summary = train_mlp(
-        config, tmp_path / "m", data_dir=shared_data, progress=False, log=lambda s: None
+        config, tmp_path / "m", RunOptions(data_dir=shared_data, progress=False, log=lambda s: None)
     )
     assert summary["test_acc"] > 0.8
     assert evaluate_run(tmp_path / "m", data_dir=shared_data)["test_acc"] == summary["test_acc"]
@@ -130,13 +125,7 @@ def test_evaluate_real_mnist_run(tmp_path, shared_data):
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, data, optimizer, monkeypatch):
-    import handgrad.experiments.mlp as module
-
     config = small_config(optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2, dropout=0.2)
     assert_mid_epoch_stop_resumes_bit_identically(
-        lambda out, log: train_mlp(config, out, data=data, progress=False, log=log),
-        lambda out, log: EXPERIMENT.resume(out, data=data, progress=False, log=log),
-        tmp_path,
-        module,
-        monkeypatch,
+        EXPERIMENT, config, tmp_path, monkeypatch, data=data
     )

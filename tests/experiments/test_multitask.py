@@ -8,12 +8,14 @@ import pytest
 from handgrad.errors import HandgradError
 from handgrad.experiments.multitask import MultiTaskConfig, train_multitask
 from handgrad.models.multitask import MultiTaskNet
+from handgrad.training.experiment import RunOptions
 from handgrad.training.runs import load_arrays, read_json, read_metrics
 from tests.experiments.resume_check import (
     assert_mid_epoch_stop_resumes_bit_identically,
     assert_resume_is_bit_identical,
 )
 
+QUIET = RunOptions(log=lambda line: None)
 SMALL = {"n_samples": 800, "epochs": 6, "hidden": 16, "lr": 0.01, "batch_size": 32}
 KEYS = {f"{s}_{k}" for s in ("train", "test") for k in ("mse_a", "ce_b", "acc_b")}
 
@@ -22,7 +24,7 @@ KEYS = {f"{s}_{k}" for s in ("train", "test") for k in ("mse_a", "ce_b", "acc_b"
 def small_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     lines: list[str] = []
-    summary = train_multitask(MultiTaskConfig(**SMALL), out, log=lines.append)
+    summary = train_multitask(MultiTaskConfig(**SMALL), out, RunOptions(log=lines.append))
     return out, summary, lines
 
 
@@ -60,7 +62,7 @@ def test_weights_load_into_a_fresh_network(small_run):
 
 def test_same_seed_same_metrics(tmp_path):
     cfg = {**SMALL, "epochs": 2, "optimizer": "sgd", "lr": 0.1}
-    runs = [train_multitask(MultiTaskConfig(**cfg), tmp_path / str(i), log=None) for i in (0, 1)]
+    runs = [train_multitask(MultiTaskConfig(**cfg), tmp_path / str(i), QUIET) for i in (0, 1)]
     a, b = (read_metrics(tmp_path / str(i)) for i in (0, 1))
     for ra, rb in zip(a, b, strict=True):
         assert {k: ra[k] for k in KEYS} == {k: rb[k] for k in KEYS}
@@ -70,45 +72,33 @@ def test_same_seed_same_metrics(tmp_path):
 def test_divergence_is_a_one_line_error(tmp_path):
     cfg = MultiTaskConfig(**{**SMALL, "optimizer": "sgd", "lr": 1e6, "epochs": 2})
     with np.errstate(all="ignore"), pytest.raises(HandgradError, match="lower the learning rate"):
-        train_multitask(cfg, tmp_path, log=None)
+        train_multitask(cfg, tmp_path, QUIET)
 
 
 def test_refuses_to_overwrite_and_rejects_bad_config(tmp_path):
     cfg = MultiTaskConfig(**{**SMALL, "epochs": 1})
-    train_multitask(cfg, tmp_path, log=None)
+    train_multitask(cfg, tmp_path, QUIET)
     with pytest.raises(HandgradError, match="--overwrite"):
-        train_multitask(cfg, tmp_path, log=None)
-    train_multitask(cfg, tmp_path, overwrite=True, log=None)
+        train_multitask(cfg, tmp_path, QUIET)
+    train_multitask(cfg, tmp_path, RunOptions(overwrite=True, log=QUIET.log))
     assert len(read_metrics(tmp_path)) == 1
     for bad, match in [
         ({"optimizer": "rmsprop"}, "unknown optimizer"),
         ({"epochs": 0}, "epochs must be"),
     ]:
         with pytest.raises(HandgradError, match=match):
-            train_multitask(MultiTaskConfig(**{**SMALL, **bad}), tmp_path / "x", log=None)
+            train_multitask(MultiTaskConfig(**{**SMALL, **bad}), tmp_path / "x", QUIET)
 
 
 def test_resume_after_interruption_is_bit_identical(tmp_path):
     from handgrad.experiments.multitask import EXPERIMENT
 
     config = MultiTaskConfig(epochs=4, n_samples=300, hidden=8)
-    assert_resume_is_bit_identical(
-        lambda out, log: train_multitask(config, out, log=log),
-        lambda out, log: EXPERIMENT.resume(out, log=log),
-        tmp_path,
-        stop_epoch=2,
-    )
+    assert_resume_is_bit_identical(EXPERIMENT, config, tmp_path, stop_epoch=2)
 
 
 def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch):
-    import handgrad.experiments.multitask as module
     from handgrad.experiments.multitask import EXPERIMENT
 
     config = MultiTaskConfig(epochs=3, n_samples=300, hidden=8)
-    assert_mid_epoch_stop_resumes_bit_identically(
-        lambda out, log: train_multitask(config, out, log=log),
-        lambda out, log: EXPERIMENT.resume(out, log=log),
-        tmp_path,
-        module,
-        monkeypatch,
-    )
+    assert_mid_epoch_stop_resumes_bit_identically(EXPERIMENT, config, tmp_path, monkeypatch)

@@ -17,13 +17,14 @@ from handgrad.experiments.vae import (
     load_vae_data,
     train_vae,
 )
+from handgrad.training.experiment import RunOptions
 from handgrad.training.runs import load_arrays, read_metrics
 from tests.experiments.resume_check import (
     assert_mid_epoch_stop_resumes_bit_identically,
     assert_resume_is_bit_identical,
 )
 
-QUIET = {"log": lambda line: None}
+QUIET = RunOptions(log=lambda line: None)
 
 
 def test_defaults_depend_on_the_dataset() -> None:
@@ -89,7 +90,7 @@ def test_evaluate_is_deterministic_and_consistent() -> None:
 
 def test_short_run_learns_gauss_diag_and_writes_the_run(tmp_path) -> None:
     cfg = VAEConfig(dataset="gauss-diag", hidden=[16], epochs=4, lr=5e-3)
-    summary = train_vae(cfg, tmp_path, **QUIET)
+    summary = train_vae(cfg, tmp_path, QUIET)
     rows = read_metrics(tmp_path)
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
     for key in ("train_neg_elbo", "train_rec", "train_kl", "test_neg_elbo", "test_kl", "seconds"):
@@ -113,7 +114,7 @@ def test_short_run_learns_gauss_diag_and_writes_the_run(tmp_path) -> None:
         pytest.approx(summary["test_neg_elbo"])
     )
     with pytest.raises(HandgradError, match="already holds a run"):
-        train_vae(cfg, tmp_path, **QUIET)
+        train_vae(cfg, tmp_path, QUIET)
 
 
 def test_image_run_writes_grids_and_latent_scatter(tmp_path) -> None:
@@ -127,13 +128,13 @@ def test_image_run_writes_grids_and_latent_scatter(tmp_path) -> None:
         image_shape=(4, 4),
     )
     cfg = VAEConfig(dataset="mnist", latent=2, hidden=[8], epochs=2, batch_size=50)
-    summary = train_vae(cfg, tmp_path, data=data, **QUIET)
+    summary = train_vae(cfg, tmp_path, QUIET, data=data)
     assert summary["reference_neg_elbo_pytorch"] == 105.80
     assert "entropy" not in summary
     for fig in ("reconstructions.png", "samples.png", "latent.png", "loss_curves.png"):
         assert (tmp_path / fig).stat().st_size > 1000, fig
     with pytest.raises(HandgradError, match="batch-size"):
-        train_vae(VAEConfig(dataset="mnist", batch_size=500), tmp_path / "b", data=data, **QUIET)
+        train_vae(VAEConfig(dataset="mnist", batch_size=500), tmp_path / "b", QUIET, data=data)
 
 
 def test_loads_real_mnist(shared_data) -> None:
@@ -148,22 +149,11 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, dataset) -> None:
     from handgrad.experiments.vae import EXPERIMENT
 
     cfg = VAEConfig(dataset=dataset, hidden=[8], epochs=3, warmup=2)
-    assert_resume_is_bit_identical(
-        lambda out, log: train_vae(cfg, out, log=log),
-        lambda out, log: EXPERIMENT.resume(out, log=log),
-        tmp_path,
-    )
+    assert_resume_is_bit_identical(EXPERIMENT, cfg, tmp_path)
 
 
 def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch) -> None:
-    import handgrad.experiments.vae as module
     from handgrad.experiments.vae import EXPERIMENT
 
     cfg = VAEConfig(dataset="gauss-full", hidden=[8], epochs=3, warmup=2, batch_size=256)
-    assert_mid_epoch_stop_resumes_bit_identically(
-        lambda out, log: train_vae(cfg, out, log=log),
-        lambda out, log: EXPERIMENT.resume(out, log=log),
-        tmp_path,
-        module,
-        monkeypatch,
-    )
+    assert_mid_epoch_stop_resumes_bit_identically(EXPERIMENT, cfg, tmp_path, monkeypatch)

@@ -17,6 +17,7 @@ from handgrad.sweep.trials import (
     trial_dir,
     trial_state,
 )
+from handgrad.training.experiment import RunOptions
 from handgrad.training.runs import read_json, read_metrics, write_json
 
 TINY = {"epochs": 3, "n_samples": 200}
@@ -129,7 +130,9 @@ def test_an_interrupted_trial_resumes_to_the_same_numbers(tmp_path):
 
     path = trial_dir(tmp_path / "cut", trial)
     with pytest.raises(KeyboardInterrupt):
-        train_multitask(MultiTaskConfig(**trial.config), path, log=stop_after_first_epoch)
+        train_multitask(
+            MultiTaskConfig(**trial.config), path, RunOptions(log=stop_after_first_epoch)
+        )
     assert trial_state(tmp_path / "cut", trial) == "partial"
     result = run_trial(trial, str(tmp_path / "cut"))
     assert result.status == "done" and result.resumed

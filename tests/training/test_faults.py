@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.conftest import cli_error, fill
 from tests.experiments.resume_check import _assert_same_run
@@ -232,19 +233,28 @@ def test_injected_write_fault_keeps_the_last_checkpoint(
     resumes_to_reference(run, reference, capsys)
 
 
-def test_fault_before_any_checkpoint_says_so(tmp_path, reference, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    ("name", "kept", "again"),
+    [
+        ("config.json", "no partial config.json was left", []),
+        (CHECKPOINT_NAME, "{run} holds no checkpoint yet", ["--overwrite"]),
+    ],
+)
+def test_fault_before_any_checkpoint_says_so(
+    tmp_path, reference, monkeypatch, capsys, name, kept, again
+):
     run = tmp_path / "run"
-    fail_replace(monkeypatch, "config.json", errno.ENOSPC)
+    fail_replace(monkeypatch, name, errno.ENOSPC)
     cli_error(
         capsys,
         [*TRAIN, "--out", str(run)],
         1,
         "no space left on",
-        "no partial config.json was left",
-        "and run the command again",
+        kept.format(run=run),
+        " ".join(["and run the command again", *(["with", *again] if again else [])]),
     )
     monkeypatch.undo()
-    assert main([*TRAIN, "--out", str(run)]) == 0  # nothing is in the way
+    assert main([*TRAIN, "--out", str(run), *again]) == 0  # what the line said works
     capsys.readouterr()
     _assert_same_run(reference, run)
 
@@ -285,6 +295,36 @@ def test_a_failed_metrics_line_is_taken_back(tmp_path, reference, monkeypatch, c
     cli_error(capsys, [*TRAIN, "--out", str(run)], 1, f"appending to {run / 'metrics.jsonl'}")
     monkeypatch.undo()
     assert (run / "metrics.jsonl").read_text().count("\n") == 1  # epoch 1 only, whole
+    resumes_to_reference(run, reference, capsys)
+
+
+def test_unreadable_checkpoint(tmp_path, reference, monkeypatch, capsys):
+    run = tmp_path / "run"
+    fail_replace(monkeypatch, "weights.npz", errno.ENOSPC)
+    assert main([*TRAIN, "--out", str(run)]) == 1
+    capsys.readouterr()
+    monkeypatch.undo()
+    checkpoint = run / CHECKPOINT_NAME
+    checkpoint.chmod(0)
+    real_load = np.load
+
+    def load(file, *args, **kwargs):  # root reads anyway: then the kernel's answer is injected
+        if Path(file) == checkpoint:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return real_load(file, *args, **kwargs)
+
+    monkeypatch.setattr(np, "load", load)
+    cli_error(
+        capsys,
+        ["train", "multitask", "--resume", str(run)],
+        1,
+        f"permission denied on {checkpoint} while reading {checkpoint}",
+        f"{checkpoint} was not changed (unreadable now: whether it is whole is unknown)",
+        f"make {checkpoint} readable for you",
+        f"continue with `handgrad train multitask --resume {run}`",
+    )
+    monkeypatch.undo()
+    checkpoint.chmod(0o644)
     resumes_to_reference(run, reference, capsys)
 
 
@@ -377,7 +417,7 @@ def test_disk_full_while_the_report_is_written(tmp_path, tiny_reproduce, monkeyp
         1,
         f"no space left on {mount_point(out)} while writing {out / 'report.md'}",
         "no partial report.md was left",
-        "run the command again",
+        "and run it again with --overwrite",
     )
     assert (out / "report.html").is_file() and no_temporaries(out)
 
@@ -423,7 +463,7 @@ def test_sweep_results_fault_then_a_group_readable_sweep(tmp_path, umask, monkey
     spec.write_text(SWEEP)
     fail_replace(monkeypatch, "results.csv", errno.ENOSPC)
     argv = ["sweep", str(spec), "--out", str(out), "--jobs", "1", "--no-plot"]
-    cli_error(capsys, argv, 1, f"while writing {out / 'results.csv'}", "run the command again")
+    cli_error(capsys, argv, 1, f"while writing {out / 'results.csv'}", "run the same sweep again")
     monkeypatch.undo()
     assert main(argv) == 0
     assert "1 finished" in capsys.readouterr().out  # the trial was kept

@@ -11,6 +11,8 @@ automatically. A command module defines::
 
 or, for a family of commands generated from data (``handgrad train NAME``: one per
 registered experiment), ``def commands() -> list`` of objects with those five attributes.
+Optionally ``AGAIN = "..."``: the step after fixing a fault of the machine, when it is
+not "run the command again" (e.g. a command that refuses to overwrite its output).
 
 Bad input anywhere raises `handgrad.errors.HandgradError`; `main` prints its one-line
 message and exits with code 2, never a traceback. A fault of the machine (an `OSError`:
@@ -29,7 +31,7 @@ import sys
 from collections.abc import Sequence
 
 from handgrad import __version__
-from handgrad.errors import HandgradError, MachineFault, fault
+from handgrad.errors import AGAIN, HandgradError, MachineFault, fault
 
 GROUP_HELP = {
     "check": "prove gradients right: layers, the multi-task network, your own formulas",
@@ -82,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                 groups[mod.GROUP].required = True
             sub = groups[mod.GROUP].add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(sub)
-        sub.set_defaults(_run=mod.run)
+        sub.set_defaults(_run=mod.run, _again=getattr(mod, "AGAIN", AGAIN))
     return parser
 
 
@@ -113,17 +115,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _in_context(
     problem: MachineFault | HandgradError, args: argparse.Namespace
 ) -> MachineFault | HandgradError:
-    """``problem``, saying what the run directory it hit keeps and, for a training
-    command, how to continue that run."""
+    """``problem``, saying what the run directory it hit keeps and the next step: for a
+    training command how to continue that run, else the command's own ``AGAIN``."""
     if not isinstance(problem, MachineFault):
         return problem
     from handgrad.training.checkpoint import saved_run
 
-    saved = saved_run(problem.path)
-    if saved is None:
-        return problem
-    kept, resume = saved
-    return problem.with_context(kept=kept, then=resume if args.command == "train" else problem.then)
+    kept, resume = saved_run(problem.path) or (problem.kept, None)
+    then = problem.then
+    if then == AGAIN:  # nobody below knew better
+        then = resume if resume is not None and args.command == "train" else args._again
+    return problem.with_context(kept=kept, then=then)
 
 
 if __name__ == "__main__":

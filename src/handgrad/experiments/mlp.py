@@ -6,7 +6,7 @@ lr 0.1 decayed ×0.1 every 20 epochs (StepLR), batch 16, 60 epochs.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,13 @@ from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.optim import OPTIMIZERS, Optimizer, Schedule
 from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import optimizers, options
-from handgrad.training.checkpoint import TrainingState, start_or_resume
-from handgrad.training.experiment import Experiment, ExperimentConfig, check_batch_fits
+from handgrad.training.checkpoint import TrainingState
+from handgrad.training.experiment import (
+    Experiment,
+    ExperimentConfig,
+    RunOptions,
+    check_batch_fits,
+)
 from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import SCHEDULES
@@ -160,24 +165,21 @@ def _train_epoch(
 def train_mlp(
     config: MLPConfig,
     out: str | Path,
+    options: RunOptions = RunOptions(),
     *,
-    data_dir: str | Path | None = None,
     data: ImageDataset | None = None,
-    progress: bool = True,
-    overwrite: bool = False,
-    resume: bool = False,
-    log=print,
 ) -> dict[str, Any]:
     """Train an MLP as configured, writing the run directory ``out``; returns the summary.
 
-    With ``resume`` the run continues from ``out/checkpoint.npz`` and ends with exactly
+    ``data``: train on these images instead of loading ``config.dataset``. With
+    ``options.resume`` the run continues from ``out/checkpoint.npz`` and ends with exactly
     the weights and metrics an uninterrupted run would have (see ``EXPERIMENT.resume``).
     """
     config = config.resolve()
     if data is None:
         data = load_dataset(
             config.dataset,
-            data_dir,
+            options.data_dir,
             validation=config.validation,
             standardize=config.standardize,
             seed=config.seed,
@@ -193,9 +195,8 @@ def train_mlp(
     opt, sched = build_optimizer(config, model)
     shuffle_rng = np.random.default_rng([config.seed, 1])
     state = TrainingState(model, opt, sched, {"shuffle": shuffle_rng})
-    run = start_or_resume(state, out, asdict(config), resume=resume, overwrite=overwrite)
-    if resume:
-        log(f"resuming {out} {state.position()}")
+    run = options.open_run(state, out, config)
+    log = options.log
     loss_fn = SoftmaxCrossEntropy()
     eval_split = data.val if data.val is not None else data.test
     eval_name = "val" if data.val is not None else "test"
@@ -206,7 +207,7 @@ def train_mlp(
             total=n_batches,
             desc=f"epoch {epoch}/{config.epochs}",
             leave=False,
-            disable=not progress,
+            disable=not options.progress,
             unit="batch",
         ) as bar:
             loss, acc = _train_epoch(
@@ -305,9 +306,7 @@ def reproduce_parts(scale: str) -> list[Part]:
     config, min_acc = REPRODUCE[scale]
 
     def run(ctx: Context, d: Path) -> Verdict:
-        summary = train_mlp(
-            config, d, data_dir=ctx.data_dir, progress=ctx.progress, overwrite=True, log=ctx.log
-        )
+        summary = train_mlp(config, d, ctx.run_options())
         acc = summary["test_acc"]
         ok, rel = bound(acc, min_acc, at_least=True)
         ref = summary.get("reference_test_acc")

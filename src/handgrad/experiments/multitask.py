@@ -9,8 +9,7 @@ config.json, metrics.jsonl, checkpoint.npz, summary.json, weights.npz and curves
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ from handgrad.nn.losses import one_hot
 from handgrad.optim import OPTIMIZERS, Optimizer
 from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import options
-from handgrad.training.checkpoint import TrainingState, start_or_resume
-from handgrad.training.experiment import Experiment, ExperimentConfig
+from handgrad.training.checkpoint import TrainingState
+from handgrad.training.experiment import Experiment, ExperimentConfig, RunOptions
 from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
@@ -107,26 +106,19 @@ def _describe(row: dict[str, Any]) -> str:
 
 
 def train_multitask(
-    config: MultiTaskConfig,
-    out_dir: str | Path,
-    *,
-    data_dir: str | Path | None = None,
-    progress: bool = False,
-    overwrite: bool = False,
-    resume: bool = False,
-    log: Callable[[str], None] | None = print,
+    config: MultiTaskConfig, out_dir: str | Path, options: RunOptions = RunOptions()
 ) -> dict[str, Any]:
     """Run the training described in the module docstring; returns the summary dict.
 
-    With ``resume`` the run continues from ``out_dir/checkpoint.npz`` (see
+    With ``options.resume`` the run continues from ``out_dir/checkpoint.npz`` (see
     ``EXPERIMENT.resume``) and ends bit-identical to an uninterrupted run. The data is
-    generated: ``data_dir`` and ``progress`` are unused.
+    generated: ``options.data_dir`` and ``options.progress`` are unused.
 
     Uses the shared `handgrad.training.loop.run_epochs` (a checkpoint after every epoch, Ctrl-C /
     SIGTERM stop cleanly) with a constant learning rate.
     """
     config = config.resolve()
-    say = log if log is not None else lambda line: None
+    say = options.log
     data = make_multitask(
         config.n_samples,
         config.n_features,
@@ -149,7 +141,7 @@ def train_multitask(
     )
     shuffle = np.random.default_rng(config.seed + 2)
     state = TrainingState(net, optimizer, schedule, {"shuffle": shuffle})
-    run = start_or_resume(state, out_dir, asdict(config), resume=resume, overwrite=overwrite)
+    run = options.open_run(state, out_dir, config)
 
     def one_epoch(epoch: int) -> dict[str, Any]:
         loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state)
@@ -204,7 +196,7 @@ def reproduce_parts(scale: str) -> list[Part]:
     config, min_acc = REPRODUCE[scale]
 
     def run(ctx: Context, d: Path) -> Verdict:
-        acc = train_multitask(config, d, overwrite=True, log=ctx.log)["test_acc_b"]
+        acc = train_multitask(config, d, ctx.run_options())["test_acc_b"]
         ok, rel = bound(acc, min_acc, at_least=True)
         return ok, f"task-B test accuracy {acc:.2%} {rel} {min_acc:.0%}", {}
 

@@ -19,7 +19,7 @@ space, and the loss curves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,13 @@ from handgrad.optim import OPTIMIZERS, Optimizer
 from handgrad.reproduce.parts import Context, Part, Verdict, bound, fell
 from handgrad.training import options
 from handgrad.training.batching import minibatches
-from handgrad.training.checkpoint import TrainingState, start_or_resume
-from handgrad.training.experiment import Experiment, ExperimentConfig, check_batch_fits
+from handgrad.training.checkpoint import TrainingState
+from handgrad.training.experiment import (
+    Experiment,
+    ExperimentConfig,
+    RunOptions,
+    check_batch_fits,
+)
 from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
@@ -293,23 +298,20 @@ def _train_epoch(
 def train_vae(
     config: VAEConfig,
     out: str | Path,
+    options: RunOptions = RunOptions(),
     *,
-    data_dir: str | Path | None = None,
     data: VAEData | None = None,
-    progress: bool = False,
-    overwrite: bool = False,
-    resume: bool = False,
-    log=print,
 ) -> dict[str, Any]:
     """Train a VAE as configured, writing the run directory ``out``; returns the summary.
 
-    With ``resume`` the run continues from ``out/checkpoint.npz`` (see
+    ``data``: train on this instead of loading ``config.dataset``. With
+    ``options.resume`` the run continues from ``out/checkpoint.npz`` (see
     ``EXPERIMENT.resume``) and ends bit-identical to an uninterrupted run. (No progress
-    bar: ``progress`` is unused.)
+    bar: ``options.progress`` is unused.)
     """
     config = config.resolve()
     if data is None:
-        data = load_vae_data(config, data_dir)
+        data = load_vae_data(config, options.data_dir)
     check_batch_fits(config.batch_size, data.train.shape[0])
     vae = build_vae(config, data.train.shape[1])
     opt, sched = build_optimizer(
@@ -321,9 +323,8 @@ def train_vae(
     )
     rng = np.random.default_rng([config.seed, 1])  # shuffling and ε
     state = TrainingState(vae, opt, sched, {"train": rng})
-    run = start_or_resume(state, out, asdict(config), resume=resume, overwrite=overwrite)
-    if resume:
-        log(f"resuming {out} {state.position()}")
+    run = options.open_run(state, out, config)
+    log = options.log
 
     def train_epoch(epoch: int) -> dict[str, Any]:
         vae.beta = config.beta_at(epoch)
@@ -527,7 +528,7 @@ def _toy_part(scale: ReproduceScale, dataset: str) -> Part:
             toy = load_toy2d(dataset, n_train=n_train, n_test=n_test, seed=config.data_seed)
             data = VAEData(dataset, toy.train, toy.test, truth=toy)
             info = {"n_train": n_train, "n_test": n_test}
-        gap = train_vae(config, d, data=data, overwrite=True, log=ctx.log)["gap_to_entropy"]
+        gap = train_vae(config, d, ctx.run_options(), data=data)["gap_to_entropy"]
         if scale.toy_max_gap is None:
             ok, message = fell(d, "test_neg_elbo", "test −ELBO", " nats")
             return ok, f"{message}; gap to the entropy bound {gap:+.3f}", info
@@ -548,7 +549,7 @@ def _mnist_part(scale: ReproduceScale) -> Part:
     def run(ctx: Context, d: Path) -> Verdict:
         config = scale.mnist.resolve()
         data, info = _sizes(load_vae_data(config, ctx.data_dir), scale.mnist_sizes)
-        neg_elbo = train_vae(config, d, data=data, overwrite=True, log=ctx.log)["test_neg_elbo"]
+        neg_elbo = train_vae(config, d, ctx.run_options(), data=data)["test_neg_elbo"]
         if limit is None:
             ok, message = fell(d, "test_neg_elbo", "test −ELBO", " nats")
             return ok, message, info

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from handgrad.training.experiment import RunOptions
 from handgrad.training.runs import read_metrics
 
 SCALES = ("full", "quick", "smoke")
@@ -36,6 +37,12 @@ class Context:
     progress: bool
     log: Log
     mnist_problem: str | None = None  # why MNIST is unavailable; None when it is there
+
+    def run_options(self) -> RunOptions:
+        """How a part trains: replacing any earlier run in its directory, logging here."""
+        return RunOptions(
+            data_dir=self.data_dir, progress=self.progress, overwrite=True, log=self.log
+        )
 
 
 @dataclass(frozen=True)

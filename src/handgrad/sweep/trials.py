@@ -34,7 +34,7 @@ import numpy as np
 from handgrad.errors import HandgradError, MachineFault
 from handgrad.sweep.spec import Distribution, SweepSpec
 from handgrad.training.checkpoint import CHECKPOINT_NAME
-from handgrad.training.experiment import Experiment
+from handgrad.training.experiment import Experiment, RunOptions
 from handgrad.training.registry import get as get_experiment
 from handgrad.training.runs import read_json
 
@@ -229,12 +229,7 @@ def _train(
 ) -> None:
     """Train the run ``out`` with the settings ``config`` (its config.json): continue it
     from its checkpoint if ``resume``, else replace any partial run there."""
-    experiment.train(
-        experiment.config(**config),
-        out,
-        data_dir=data_dir,
-        progress=False,
-        overwrite=not resume,
-        resume=resume,
-        log=log,
+    options = RunOptions(
+        data_dir=data_dir, progress=False, overwrite=not resume, resume=resume, log=log
     )
+    experiment.train(experiment.config(**config), out, options)

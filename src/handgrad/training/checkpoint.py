@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,8 @@ def saved_run(path: str | Path) -> tuple[str, str] | None:
     """For a fault met at ``path``: what the run directory holding it keeps, and how to
     continue it — e.g. ("the checkpoint after epoch 3 in RUN is intact", "continue with
     `handgrad train mlp --resume RUN`"). The checkpoint is read whole (every member's
-    CRC checked) before it is called intact. None if ``path`` is in no run directory.
+    CRC checked) before it is called intact; one that cannot be read is called unchanged,
+    its state unknown. None if ``path`` is in no run directory.
     """
     path = Path(path)
     run_dir = next(
@@ -158,15 +160,24 @@ def saved_run(path: str | Path) -> tuple[str, str] | None:
         return None
     try:
         model = read_json(run_dir / "config.json")["model"]
-        arrays = load_arrays(run_dir / CHECKPOINT_NAME)
+    except (HandgradError, OSError, KeyError, TypeError):
+        return None
+    checkpoint, again = run_dir / CHECKPOINT_NAME, "run the command again with --overwrite"
+    resume = f"continue with `handgrad train {model} --resume {run_dir}`"
+    if not os.path.lexists(checkpoint):
+        return f"{run_dir} holds no checkpoint yet", again
+    try:
+        arrays = load_arrays(checkpoint)
         step = int(arrays["progress/step"]) if "progress/step" in arrays else 0
         where = _position(int(arrays["meta/epoch"]), step)
-    except (HandgradError, OSError, KeyError, TypeError, ValueError):
-        return f"{run_dir} holds no complete checkpoint", "run the command again with --overwrite"
-    return (
-        f"the checkpoint {where} in {run_dir} is intact",
-        f"continue with `handgrad train {model} --resume {run_dir}`",
-    )
+    except OSError:  # the machine's fault, e.g. permission denied: the file may be fine
+        return (
+            f"{checkpoint} was not changed (unreadable now: whether it is whole is unknown)",
+            resume,
+        )
+    except (HandgradError, KeyError, TypeError, ValueError):
+        return f"{checkpoint} is damaged", again
+    return f"the checkpoint {where} in {run_dir} is intact", resume
 
 
 def start_or_resume(
@@ -176,12 +187,14 @@ def start_or_resume(
     *,
     resume: bool = False,
     overwrite: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> Run:
     """Open the run directory ``out`` for a training loop.
 
     A new run writes config.json (refusing an existing run unless ``overwrite``); with
     ``resume``, ``state`` is restored from ``out/checkpoint.npz`` and the run continues
-    where it stopped (after its last step, if it was stopped inside an epoch).
+    where it stopped (after its last step, if it was stopped inside an epoch), which it
+    tells ``log``.
     """
     if not resume:
         return Run(out, config, overwrite=overwrite)
@@ -191,4 +204,6 @@ def start_or_resume(
             f"{out} has no {CHECKPOINT_NAME} to resume from; start the run again instead"
         )
     state.load(path)
+    if log is not None:
+        log(f"resuming {out} {state.position()}")
     return Run.reopen(out, state.metrics)

@@ -5,9 +5,9 @@ An experiment is one file (`handgrad.experiments.mlp` is the model) that defines
 * a config dataclass, subclass of `ExperimentConfig`, whose fields are declared with
   `handgrad.training.options.option`: the single source of defaults, rules, choices
   and help;
-* a training function ``train(config, out, *, data_dir, progress, overwrite, resume,
-  log) -> summary`` that writes a run directory (`handgrad.training.runs`) through the
-  shared loop (`handgrad.training.loop.run_epochs`);
+* a training function ``train(config, out, options: RunOptions) -> summary`` that
+  writes a run directory (`handgrad.training.runs`) through the shared loop
+  (`handgrad.training.loop.run_epochs`);
 * an ``EXPERIMENT = Experiment(...)`` tying them together with the metric a sweep
   reports, and optionally how to re-evaluate a run and its parts of ``handgrad
   reproduce``;
@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from handgrad.errors import HandgradError
+from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.training.options import option_of
-from handgrad.training.runs import load_config
+from handgrad.training.runs import Run, load_config
 
 if TYPE_CHECKING:
     from handgrad.reproduce.parts import Part
@@ -71,24 +72,40 @@ def check_batch_fits(batch_size: int, n_train: int) -> None:
         )
 
 
-class TrainFunction(Protocol):
-    """How every experiment trains: into run directory ``out``; returns summary.json's dict.
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a training, the same for every experiment (what to train is the config).
 
     ``data_dir``: where image files are (experiments on generated data ignore it);
-    ``progress``: show progress bars; ``overwrite``: replace a run already in ``out``;
-    ``resume``: continue ``out`` from its checkpoint; ``log``: receives each line.
+    ``progress``: show progress bars; ``overwrite``: replace a run already in the run
+    directory; ``resume``: continue it from its checkpoint; ``log``: receives each line.
     """
 
+    data_dir: str | Path | None = None
+    progress: bool = True
+    overwrite: bool = False
+    resume: bool = False
+    log: Callable[[str], None] = print
+
+    def open_run(self, state: TrainingState, out: str | Path, config: Any) -> Run:
+        """The run directory ``out`` for ``config`` (a dataclass), new or resumed as these
+        options say (`handgrad.training.checkpoint.start_or_resume`)."""
+        return start_or_resume(
+            state,
+            out,
+            dataclasses.asdict(config),
+            resume=self.resume,
+            overwrite=self.overwrite,
+            log=self.log,
+        )
+
+
+class TrainFunction(Protocol):
+    """How every experiment trains: ``train(config, out, options)`` writes the run
+    directory ``out`` and returns summary.json's dict."""
+
     def __call__(
-        self,
-        config: Any,
-        out: str | Path,
-        *,
-        data_dir: str | Path | None = None,
-        progress: bool = False,
-        overwrite: bool = False,
-        resume: bool = False,
-        log: Callable[[str], None] = print,
+        self, config: Any, out: str | Path, options: RunOptions = ...
     ) -> dict[str, Any]: ...
 
 
@@ -126,7 +143,10 @@ class Experiment:
         """The config saved in the run directory ``run_dir`` (config.json)."""
         return load_config(run_dir, self.config, self.name)
 
-    def resume(self, run_dir: str | Path, **kwargs: Any) -> dict[str, Any]:
-        """Continue the run ``run_dir`` from its last checkpoint, with its saved settings;
-        ``kwargs`` as for `train` (``data_dir``, ``progress``, ``log``)."""
-        return self.train(self.load_config(run_dir), run_dir, resume=True, **kwargs)
+    def resume(
+        self, run_dir: str | Path, options: RunOptions | None = None, **data: Any
+    ) -> dict[str, Any]:
+        """Continue the run ``run_dir`` from its last checkpoint, with its saved settings
+        (``options.resume`` is implied); ``data`` as for the experiment's train function."""
+        options = dataclasses.replace(options or RunOptions(), resume=True)
+        return self.train(self.load_config(run_dir), run_dir, options, **data)

@@ -97,6 +97,8 @@ def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except Exception as e:  # any failure to parse untrusted bytes is a bad file
+        if isinstance(e, OSError) and e.errno is not None:  # the machine's, not the bytes'
+            raise fault(e, path, doing=f"reading {path}", reading=True) from e
         raise HandgradError(
             f"{path}: not a readable weights file ({type(e).__name__}); re-create it"
         ) from None

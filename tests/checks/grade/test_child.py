@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
+from handgrad.checks.grade import child
 from handgrad.checks.grade.child import OUTPUT, WALL, run_limited
 from handgrad.checks.grade.runner import child_environment
 
 
-def _run(code: str, tmp_path: Path, wall: float = 10.0, cap: int = 1 << 16):
+def _run(code: str, tmp_path: Path, wall: float = 60.0, cap: int = 1 << 16):
     return run_limited(
         [sys.executable, "-c", code],
         wall_seconds=wall,
@@ -83,3 +85,17 @@ def test_file_size_limit_stops_a_huge_write(tmp_path: Path) -> None:
     run = _run(_limited("open('big', 'wb').write(b'x' * 5_000_000)", write=1), tmp_path)
     assert run.returncode == 1 and b"File too large" in run.stderr  # Python ignores SIGXFSZ
     assert (tmp_path / "big").stat().st_size <= 1024 * 1024
+
+
+def test_stop_all_kills_the_running_children(tmp_path: Path) -> None:
+    runs = []
+    worker = threading.Thread(
+        target=lambda: runs.append(_run("import time; time.sleep(60)", tmp_path, wall=60))
+    )
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not child._live and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child.stop_all()  # what the grader does on Ctrl-C
+    worker.join(timeout=10)
+    assert not worker.is_alive() and runs[0].returncode == -signal.SIGKILL

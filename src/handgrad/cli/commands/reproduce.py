@@ -8,6 +8,7 @@ import sys
 GROUP = None
 NAME = "reproduce"
 HELP = "reproduce the whole assignment (checks, MLP, VAEs, multi-task) into a report"
+AGAIN = "run it again with --overwrite (every part runs again)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ from handgrad.cli import args as types
 GROUP = None
 NAME = "sweep"
 HELP = "run a training command over a grid of settings × seeds (local processes or Ray)"
+AGAIN = "run the same sweep again (finished trials are kept, interrupted ones resume)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

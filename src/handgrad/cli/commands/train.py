@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 
 from handgrad.cli.args import default_run_dir
-from handgrad.training.experiment import Experiment
+from handgrad.training.experiment import Experiment, RunOptions
 from handgrad.training.options import GROUPS, flag_of, option_of
 from handgrad.training.registry import experiments
 
@@ -73,18 +73,18 @@ def _adder(experiment: Experiment) -> Callable[[argparse.ArgumentParser], None]:
 
 def _runner(experiment: Experiment) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        kwargs = {
-            "data_dir": getattr(args, "data_dir", None),
-            "progress": not args.no_progress and sys.stderr.isatty(),
-            "log": lambda line: print(line, flush=True),
-        }
+        options = RunOptions(
+            data_dir=getattr(args, "data_dir", None),
+            progress=not args.no_progress and sys.stderr.isatty(),
+            overwrite=args.overwrite,
+            log=lambda line: print(line, flush=True),
+        )
         if args.resume:
-            experiment.resume(args.resume, **kwargs)
+            experiment.resume(args.resume, options)
             return 0
         names = {f.name for f in dataclasses.fields(experiment.config)}
         config = experiment.config(**{k: v for k, v in vars(args).items() if k in names})
-        out = args.out or default_run_dir(experiment.name)
-        experiment.train(config, out, overwrite=args.overwrite, **kwargs)
+        experiment.train(config, args.out or default_run_dir(experiment.name), options)
         return 0
 
     return run

@@ -1,0 +1,55 @@
+"""Scoring a class from its outcomes: the class's problem, its formulas, the rubric's points."""
+
+from __future__ import annotations
+
+import pytest
+from tests.checks.grade.conftest import NO_TASK_B, document, entry
+from tests.conftest import one_line_error
+
+from handgrad.checks.grade.grader import score_class
+from handgrad.checks.grade.rubric import Rubric, parse_rubric
+from handgrad.checks.grade.runner import Outcome
+from handgrad.errors import HandgradError
+
+
+def _outcomes() -> list[Outcome]:
+    return [
+        Outcome(
+            "ann.py",
+            "",
+            document(
+                entry("b2B"), entry("theta2A", "wrong", **NO_TASK_B), entry("b2A", "not_given")
+            ),
+        ),
+        Outcome("bob.py", "", document(entry("b2B"), entry("theta2A"), entry("b2A", "not_given"))),
+        Outcome("cy.py", "", document(entry("gamma"), problem="batchnorm")),
+        Outcome("dee.py", "", None, "stopped at the CPU-time limit of 60 s (an endless loop?)"),
+    ]
+
+
+def test_the_class_problem_and_its_answered_formulas() -> None:
+    s = score_class(_outcomes(), Rubric(), None)
+    assert s.problem == "multitask"  # what most submissions are
+    assert s.formulas == ("b2B", "theta2A")  # nobody answered b2A: not graded by default
+    grades = {g.name: g for g in s.grades}
+    assert (grades["ann.py"].total, grades["bob.py"].total, grades["dee.py"].total) == (1, 2, 0)
+    assert grades["cy.py"].status == "failed"
+    assert "checked as problem 'batchnorm'" in grades["cy.py"].reason
+    assert "CPU-time" in grades["dee.py"].reason
+    assert s.full_marks == 1 and (s.checked, s.failed) == (2, 2)
+    (mistake,) = s.mistakes
+    assert (mistake.mistake, mistake.submissions, mistake.fraction) == (
+        "no_task_b_term", ("ann.py",), 0.5,
+    )  # fmt: skip
+    assert mistake.formulas == ("theta2A",) and "task-B term" in mistake.explanation
+    wrong_most = s.formula_counts[0]
+    assert wrong_most.name == "theta2A" and wrong_most.counts["wrong"] == 1
+
+
+def test_rubric_points_choose_the_formulas() -> None:
+    s = score_class(_outcomes(), parse_rubric({"points": {"b2A": 3, "b2B": 1}}), None)
+    assert s.formulas == ("b2A", "b2B")
+    assert [g.max_score for g in s.grades] == [4, 4, 4, 4]
+    with pytest.raises(HandgradError) as e:
+        score_class(_outcomes(), parse_rubric({"points": {"thetaX": 1}}), None)
+    one_line_error(e, "points.thetaX", "b2B, theta2A, b2A")
