@@ -10,10 +10,10 @@ For a wrong quantity Q, `GraphDoctor.diagnose` tries, in this order:
    different places. A candidate matches when it equals the formula, to the float
    tolerance, on every batch (several m, 1 included): the batches are what tell the
    candidates apart (at m = 1 every batch-coupling candidate coincides, so one batch
-   would not do). The first size with a match decides. A step-level mistake that
-   explains a bare output factor (the NLL's lost ½ is "a factor 2") is preferred to the
-   factor alone; if the remaining matches carry different ids, the answer is
-   "ambiguous" (mistake None) and lists them.
+   would not do). The first size with a match decides. A lost ½ that explains a bare
+   "factor 2" (the Gaussian NLL's ½ in ∂L/∂x̂v) stands for it; any other coincidence
+   (with p = 0.5 an unscaled dropout mask is exactly a factor ½) is not resolved by
+   guessing: matches with different ids are reported "ambiguous" (mistake None).
 
 Nothing matching exactly is said plainly: mistake None, "no known mistake matches".
 """
@@ -123,10 +123,17 @@ class GraphDoctor:
         return Diagnosis(None, NO_MATCH)
 
     def _verdict(self, found: list[tuple[Mistake, ...]]) -> Diagnosis:
-        specific = [c for c in found if any(mk.kind != "output" for mk in c)]
-        if specific and len(specific) < len(found):
-            # a catalogued step explains the factor a bare "factor 2" only states
-            found = specific
+        explained = {  # the factors that a matching lost-½ slip explains
+            mk.variant.factor
+            for c in found
+            for mk in c
+            if mk.variant is not None and mk.variant.factor is not None
+        }
+        found = [
+            c
+            for c in found
+            if not all(mk.kind == "output" and mk.factor(1) in explained for mk in c)
+        ]
         by_id: dict[str, list[tuple[Mistake, ...]]] = {}
         for combo in found:
             by_id.setdefault("+".join(sorted(mk.id for mk in combo)), []).append(combo)
