@@ -15,20 +15,20 @@ import numpy as np
 
 from handgrad.fast.elementwise import bias_relu, relu_backward_bias_grad
 from handgrad.fast.grads import add_matmul
-from handgrad.fast.layers import FastLinear
+from handgrad.fast.layers import FastLinear, FastReLU
 from handgrad.nn.activations import ReLU
 from handgrad.nn.linear import Linear
 from handgrad.nn.module import Module
 
 
 def relu_linears(layers: Sequence[Module]) -> list[Linear] | None:
-    """The Linear layers of ``layers`` if they are biased Linears (plain, or the NumPy
-    engine's) with a ReLU between each two (Linear, ReLU, Linear, …, Linear), else None.
+    """The Linear layers of ``layers`` if they are biased Linears with a ReLU (plain, or
+    the NumPy engine's versions) between each two (Linear, ReLU, Linear, …, Linear), else None.
     Exact types: a subclass (e.g. a test's deliberately wrong layer) is not fused."""
     if len(layers) % 2 == 0:
         return None
     for i, layer in enumerate(layers):
-        kinds = (Linear, FastLinear) if i % 2 == 0 else (ReLU,)
+        kinds = (Linear, FastLinear) if i % 2 == 0 else (ReLU, FastReLU)
         if type(layer) not in kinds or (i % 2 == 0 and layer.bias is None):
             return None
     return list(layers[::2])
