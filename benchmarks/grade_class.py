@@ -5,14 +5,15 @@
 Writes a class (`handgrad.checks.grade.demo`: learners with random mixes of the classic
 multi-task slips, two surely right, plus one submission of every broken kind: syntax
 error, import error, endless loop, os._exit, a 20 GB allocation, 1 GB of output, an
-empty file), grades it with the default rubric and limits (CPU 60 s, wall 120 s, memory
+empty file) and two partly broken ones (right, but one formula raises, or loops
+forever), grades it with the default rubric and limits (CPU 60 s, wall 120 s, memory
 2 GB, output 1 MB per submission) and prints:
 
 * the wall time of the whole grading and the grader's own peak RSS (its process, not
   the children's: ``getrusage(RUSAGE_SELF)``);
 * whether every submission has its row, every right one full marks, every broken one
-  zero with a reason, and whether the class report's mistake counts equal the ones
-  the generator put in.
+  zero with a reason, every partly broken one zero for its failing formula only, and
+  whether the class report's mistake counts equal the ones the generator put in.
 
 Exit status 0 when all of that holds and the grading took under 5 minutes, else 1.
 """
@@ -49,10 +50,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(root: Path, args: argparse.Namespace) -> int:
     demo = write_class(root / "submissions", learners=args.learners, seed=args.seed)
+    everyone = set(demo.learners) | set(demo.broken) | set(demo.partly)
     print(
         f"class: {len(demo.learners)} learners ({sum(not s for s in demo.learners.values())} "
-        f"right) + {len(demo.broken)} broken = {len(demo.learners) + len(demo.broken)} "
-        f"submissions; {args.jobs} jobs on {len(os.sched_getaffinity(0))} cores"
+        f"right) + {len(demo.broken)} broken + {len(demo.partly)} partly broken = "
+        f"{len(everyone)} submissions; {args.jobs} jobs on {len(os.sched_getaffinity(0))} cores"
     )
     start = time.perf_counter()
     result = grade_class(
@@ -68,7 +70,7 @@ def _run(root: Path, args: argparse.Namespace) -> int:
             truth.setdefault(k, set()).add(name)
     shown = {c.mistake: set(c.submissions) for c in result.summary.mistakes}
     checks = {
-        "every submission has its row": set(rows) == set(demo.learners) | set(demo.broken),
+        "every submission has its row": set(rows) == everyone,
         "right ones have full marks": all(
             rows[n]["total"] == rows[n]["max"] for n, s in demo.learners.items() if not s
         ),
@@ -79,6 +81,10 @@ def _run(root: Path, args: argparse.Namespace) -> int:
             rows[n]["total"] == "0" and rows[n]["status"] == "failed" and rows[n]["reason"]
             for n in demo.broken
         ),
+        "partly broken ones: zero for the failing formula only": all(
+            rows[n][f] == "0" and float(rows[n]["total"]) == float(rows[n]["max"]) - 1
+            for n, f in demo.partly.items()
+        ),
         "mistake counts equal the generator's": shown == truth,
         f"under {LIMIT_SECONDS} s": seconds < LIMIT_SECONDS,
         f"grader's peak RSS under {LIMIT_RSS_MB} MB": rss_mb < LIMIT_RSS_MB,
@@ -86,6 +92,8 @@ def _run(root: Path, args: argparse.Namespace) -> int:
     print(f"graded in {seconds:.1f} s; grader's peak RSS {rss_mb:.0f} MB")
     for name in demo.broken:
         print(f"  {name:<28} {rows[name]['reason']}")
+    for name, formula in demo.partly.items():
+        print(f"  {name:<28} {formula}: {rows[name][formula]}, total {rows[name]['total']}")
     print("most common mistakes (report | generator):")
     for c in result.summary.mistakes:
         print(f"  {c.mistake:<16} {len(c.submissions):>3} | {len(truth.get(c.mistake, ())):>3}")

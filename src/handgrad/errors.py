@@ -10,7 +10,7 @@ denied, an I/O error): it subclasses `OSError` and keeps the errno; the CLI prin
 
 Both messages are a single line. A fault's line names the problem, the place, what was
 kept and the fix, e.g. ``no space left on /mnt while writing /mnt/run/checkpoint.npz; the
-checkpoint of epoch 3 in /mnt/run is intact; free space on /mnt and continue with
+checkpoint after epoch 3 in /mnt/run is intact; free space on /mnt and continue with
 `handgrad train mlp --resume /mnt/run```. `fault` builds it from an `OSError`.
 """
 

@@ -180,7 +180,7 @@ def test_a_named_folder_is_never_replaced(tiny_as_mnist, tmp_path, monkeypatch, 
         [*train, "--data-dir", str(missing), "--out", str(tmp_path / "r1")],
         2,
         f"--data-dir {missing}: no such folder",
-        "drop --data-dir",
+        f"drop --data-dir to use HANDGRAD_DATA={tiny_as_mnist}",
     )
     partial = tmp_path / "partial"
     (partial / "mnist").mkdir(parents=True)
@@ -206,7 +206,7 @@ def test_a_named_folder_is_never_replaced(tiny_as_mnist, tmp_path, monkeypatch, 
         [*train, "--out", str(tmp_path / "r3")],
         2,
         f"HANDGRAD_DATA={missing}: no such folder",
-        "unset HANDGRAD_DATA",
+        "unset HANDGRAD_DATA to use the user cache",
     )
     assert main(info("mnist")) == 1
     assert f"missing: HANDGRAD_DATA={missing}: no such folder" in capsys.readouterr().out

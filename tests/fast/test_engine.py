@@ -8,7 +8,7 @@ import pytest
 from handgrad import MLP, VAE, MultiTaskNet, check_module, nn
 from handgrad.errors import HandgradError
 from handgrad.fast import DEFAULT_ENGINE, NUMPY, PLAIN, get_engine
-from handgrad.fast.layers import FastLinear
+from handgrad.fast.layers import FastLinear, FastReLU
 from handgrad.fast.losses import FastBernoulliNLL, FastSoftmaxCrossEntropy
 
 
@@ -17,7 +17,7 @@ def test_prepare_switches_known_parts_in_place_and_plain_switches_back():
     params = [id(p) for p in net.parameters()]
     loss_fn = nn.SoftmaxCrossEntropy()
     NUMPY.prepare(net, loss_fn)
-    assert [type(m) for m in net.layers] == [FastLinear, nn.BatchNorm1d, nn.ReLU, FastLinear]
+    assert [type(m) for m in net.layers] == [FastLinear, nn.BatchNorm1d, FastReLU, FastLinear]
     assert type(loss_fn) is FastSoftmaxCrossEntropy
     assert [id(p) for p in net.parameters()] == params
     NUMPY.prepare(net)  # idempotent

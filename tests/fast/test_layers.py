@@ -7,7 +7,7 @@ import pytest
 
 from handgrad import nn
 from handgrad.errors import HandgradError
-from handgrad.fast.layers import FastLinear
+from handgrad.fast.layers import FastLinear, FastReLU
 from handgrad.gradcheck import check_module
 
 
@@ -39,3 +39,18 @@ def test_fast_linear_passes_the_gradient_check_and_rejects_bad_input():
         layer.forward(np.zeros((4, 5)))
     with pytest.raises(HandgradError, match=r"\(4, 2\)"):
         layer.backward(np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_relu_equals_relu(dtype):
+    rng = np.random.default_rng(0)
+    plain, fast = nn.ReLU(), nn.ReLU()
+    FastReLU.adopt(fast)
+    x = rng.standard_normal((5, 7)).astype(dtype)
+    dy = rng.standard_normal((5, 7)).astype(dtype)
+    np.testing.assert_array_equal(fast.forward(x), plain.forward(x))
+    np.testing.assert_array_equal(fast.backward(dy), plain.backward(dy))
+    assert fast.backward(dy, input_grad=False) is None
+    assert repr(fast) == repr(plain) == "ReLU()"
+    with pytest.raises(HandgradError, match=r"\(5, 7\)"):
+        fast.backward(dy[:2])

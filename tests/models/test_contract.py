@@ -58,3 +58,22 @@ def test_models_are_importable_from_the_package():
     import handgrad.models as models
 
     assert {"MLP", "VAE", "MultiTaskNet"} <= set(models.__all__)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: (MLP([6, 5, 3], dropout=0.3, batchnorm=True, dtype=np.float64), 6),
+        lambda: (VAE(6, 2, (5,), rng=0, dtype=np.float64), 6),
+        lambda: (MultiTaskNet(6, 5, 3, 3, p=0.5), 6),
+    ],
+    ids=["mlp", "vae", "multitask"],
+)
+def test_forward_and_backward_save_only_named_residuals(build):
+    model, n = build()
+    before = {id(m): set(vars(m)) for m in model.modules()}
+    y = model.forward(np.random.default_rng(0).standard_normal((4, n)))
+    dy = tuple(np.ones_like(o) for o in y) if isinstance(y, tuple) else np.ones_like(y)
+    model.backward(dy)
+    for m in model.modules():
+        assert set(vars(m)) - before[id(m)] <= {"residuals"}, m

@@ -73,6 +73,34 @@ def test_backward_shape_mismatch_names_layer_and_both_shapes(case):
 
 
 @CASES
+def test_forward_saves_only_its_named_residuals(case):
+    """The contract: what backward needs is one named record, ``residuals`` (a NamedTuple),
+    not hidden attributes; forward and backward add nothing else to the module."""
+    module = case.make(np.float64, np.random.default_rng(0))
+    before = {id(m): set(vars(m)) for m in module.modules()}
+    x = case.input(3, np.float64, np.random.default_rng(1))
+    y = module.forward(x)
+    module.backward(np.ones_like(y))
+    for m in module.modules():
+        assert set(vars(m)) - before[id(m)] <= {"residuals"}, m
+        if m is not module or not isinstance(module, nn.Sequential):
+            assert isinstance(m.residuals, tuple) and m.residuals._fields, m
+
+
+@CASES
+def test_input_grad_false_skips_dx_and_accumulates_the_same(case):
+    a = case.make(np.float64, np.random.default_rng(0))
+    b = case.make(np.float64, np.random.default_rng(0))
+    x = case.input(3, np.float64, np.random.default_rng(1))
+    dy = np.random.default_rng(2).standard_normal(a.forward(x).shape)
+    b.forward(x)
+    a.backward(dy)
+    assert b.backward(dy, input_grad=False) is None
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_array_equal(p.grad, q.grad)
+
+
+@CASES
 def test_backward_before_forward_raises(case):
     module = case.make(np.float32, np.random.default_rng(0))
     with pytest.raises(HandgradError, match="before forward"):

@@ -248,11 +248,17 @@ def explicit_problem(name: str, data_dir: str | os.PathLike | None = None) -> st
         return None
     root, origin = named
     given = f"--data-dir {root}" if origin == "--data-dir" else f"{ENV_VAR}={root}"
-    instead = "drop --data-dir" if origin == "--data-dir" else f"unset {ENV_VAR}"
+    env = os.environ.get(ENV_VAR)
+    if origin == ENV_VAR:
+        instead = f"unset {ENV_VAR} to use the user cache"
+    elif env:
+        instead = f"drop --data-dir to use {ENV_VAR}={env}"
+    else:
+        instead = "drop --data-dir to use the user cache"
     if not os.path.exists(root):
         return (
             f"{given}: no such folder, and a named folder is never replaced by another; "
-            f"fix the path, or {instead} to use the user cache"
+            f"fix the path, or {instead}"
         )
     if not os.path.isdir(root):
         return f"{given}: not a folder; name the folder that holds {name}/ or its files"
@@ -262,7 +268,7 @@ def explicit_problem(name: str, data_dir: str | os.PathLike | None = None) -> st
     return (
         f"{given}: {best} lacks {missing} (.gz or raw) of {name}; put the files there, "
         f"or fetch them with 'handgrad data download --dataset {name} --data-dir {root}', "
-        f"or {instead} to use the user cache"
+        f"or {instead}"
     )
 
 

@@ -4,9 +4,10 @@ fast path, what the training loops use)."""
 from __future__ import annotations
 
 from handgrad.fast.engine import Engine, register
-from handgrad.fast.layers import FastLinear
+from handgrad.fast.layers import FastLinear, FastReLU
 from handgrad.fast.losses import FastBernoulliNLL, FastSoftmaxCrossEntropy
 from handgrad.fast.updates import FAST_OPTIMIZERS
+from handgrad.nn.activations import ReLU
 from handgrad.nn.linear import Linear
 from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.nn.vae_losses import BernoulliNLL
@@ -17,6 +18,7 @@ NUMPY = register(
         "numpy",
         {
             Linear: FastLinear,
+            ReLU: FastReLU,
             SoftmaxCrossEntropy: FastSoftmaxCrossEntropy,
             BernoulliNLL: FastBernoulliNLL,
             **FAST_OPTIMIZERS,

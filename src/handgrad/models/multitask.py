@@ -28,6 +28,7 @@ user formulas.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -58,7 +59,8 @@ class MultiTaskForward:
 
     x (m, n); z1A, x1A, M, xDP (m, h); x2A = ŷA, x1B, xBN, xBNs = ReLU(xBN), xplus = x⊕
     (m, a); mu (a,) the mean BN* subtracted; z2B, yhatB, log_yhatB (m, b). ``M`` is all
-    ones when no dropout was applied.
+    ones when no dropout was applied. ŷB and log ŷB are computed from z2B when first read
+    (training reads neither: its cross-entropy takes z2B).
     """
 
     x: np.ndarray
@@ -73,8 +75,16 @@ class MultiTaskForward:
     xBNs: np.ndarray
     xplus: np.ndarray
     z2B: np.ndarray
-    yhatB: np.ndarray
-    log_yhatB: np.ndarray
+
+    @functools.cached_property
+    def log_yhatB(self) -> np.ndarray:
+        """log ŷB = log softmax(z2B) (m, b)."""
+        return log_softmax(self.z2B)
+
+    @functools.cached_property
+    def yhatB(self) -> np.ndarray:
+        """ŷB = softmax(z2B) (m, b), as e^{log ŷB}."""
+        return np.exp(self.log_yhatB)
 
     @property
     def yhatA(self) -> np.ndarray:
@@ -88,7 +98,7 @@ class MultiTaskForward:
     def as_dict(self) -> dict[str, np.ndarray]:
         """The quantities as a dict, with ``yhatA`` added beside ``x2A``."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["yhatA"] = self.x2A
+        d.update(yhatB=self.yhatB, log_yhatB=self.log_yhatB, yhatA=self.x2A)
         return d
 
 
@@ -211,7 +221,6 @@ class MultiTaskNet(Module):
         xBNs = np.maximum(xBN, 0)
         xplus = x2A + xBNs
         z2B = xplus @ self.theta2B.data.T + self.b2B.data
-        log_yhatB = log_softmax(z2B)
         self.residuals = MultiTaskForward(
             x,
             z1A,
@@ -225,8 +234,6 @@ class MultiTaskNet(Module):
             xBNs,
             xplus,
             z2B,
-            np.exp(log_yhatB),
-            log_yhatB,
         )
         return x2A, z2B
 

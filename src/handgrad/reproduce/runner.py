@@ -26,6 +26,7 @@ from handgrad.data.mnist import (
     where_to_put,
 )
 from handgrad.errors import HandgradError, MachineFault
+from handgrad.io import make_dir
 from handgrad.reproduce.parts import Context, Log, Part
 from handgrad.reproduce.plan import Plan, full_plan, plan_parts
 from handgrad.reproduce.results import FAILED, PASSED, RESULT_FILE, PartResult, ReproduceResult
@@ -61,7 +62,7 @@ def _run_part(part: Part, ctx: Context, index: int, total: int) -> PartResult:
         ctx.log(f"      skipped: {result.message}")
         return result
     d = ctx.out / part.key
-    d.mkdir(parents=True, exist_ok=True)
+    make_dir(d)
     (d / "error.txt").unlink(missing_ok=True)
     result.directory = part.key
     start = time.perf_counter()
@@ -118,7 +119,7 @@ def reproduce(
             keys = ", ".join(p.key for p in parts)
             raise HandgradError(f"unknown part(s) {', '.join(unknown)}; choose from {keys}")
         parts = [p for p in parts if p.key in only]
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     ctx = Context(out, data_dir, download, progress, log)
     if any(p.needs_mnist for p in parts):
         ctx.mnist_problem = mnist_problem(data_dir, download=download, progress=progress)

@@ -198,6 +198,13 @@ CASES = [
         lambda q: q.x.T @ mt.grad_x1B(q),
         "xᵀ g instead of gᵀ x",
     ),
+    Case(
+        "multitask",
+        "xBN",
+        "extra_term:xBNs.yhatA",
+        lambda q: (mt.grad_xplus(q) + (q.yhatA - q.yA) / q.m) * mt.step(q.xBN),
+        "the task-A term added to ∂L/∂xBN* too",
+    ),
     # --- Block One -------------------------------------------------------------------------
     Case(
         "batchnorm",

@@ -84,3 +84,26 @@ def test_a_forgotten_relu_derivative_is_not_blamed_on_the_batch_coupling():
 
     (v,) = [x for x in judge(doctor, {"theta1B": theta1B}, batches) if x.name == "theta1B"]
     assert v.mistake == "no_relu_grad", v.explanation
+
+
+def test_two_mistakes_that_give_the_same_values_are_reported_as_ambiguous():
+    # p = 0.5 would make an unscaled mask (M ⊙ (1 − p)) equal to a plain factor ½:
+    # the doctor must then refuse to choose, not pick one
+    import dataclasses
+
+    from handgrad.checks.doctor import ops
+    from handgrad.checks.doctor.problems.blockone import DROPOUT
+
+    half = dataclasses.replace(
+        DROPOUT,
+        steps=(
+            dataclasses.replace(DROPOUT.steps[0], op=ops.dropout(0.5)),
+            DROPOUT.steps[1],
+        ),
+        constants={"p": 0.5},
+        extras=lambda v: {"M": (v["r"] >= 0.5) * 2.0},
+    )
+    batches = draw_batches(half, seed=0)
+    doctor = GraphDoctor(half, batches)
+    (v,) = judge(doctor, {"x": lambda q: q.dy * (q.r >= 0.5)}, batches)
+    assert v.mistake is None and v.explanation.startswith("ambiguous: 2 known mistakes")

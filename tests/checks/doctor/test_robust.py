@@ -125,6 +125,28 @@ def test_missing_file_exits_2(tmp_path, capsys):
     assert "file not found" in capsys.readouterr().err
 
 
+def test_a_folder_or_a_binary_file_is_unusable(tmp_path, capsys):
+    (tmp_path / "bin.py").write_bytes(b"\x00\xd0\xff")
+    for path, why in ((tmp_path, "is a folder"), (tmp_path / "bin.py", "cannot read")):
+        assert main(["check", "formulas", str(path)]) == 2
+        assert why in capsys.readouterr().err
+
+
+def test_rebinding_a_name_of_q_does_not_leak_into_other_formulas(tmp_path):
+    path = _file(
+        tmp_path,
+        f"""
+        def grad_b2B(q):
+            q.yB = q.yB * 0
+            {RIGHT_B2B}
+        def grad_z2B(q):
+            return (q.yhatB - q.yB) / q.m
+        """,
+    )
+    report = check_file(path)
+    assert report["b2B"].status == "wrong" and report["z2B"].status == "ok"
+
+
 def test_unknown_names_warn_and_the_rest_is_checked(tmp_path):
     path = _file(tmp_path, f"def grad_b2b(q):\n    return 0\ndef grad_b2B(q):\n    {RIGHT_B2B}\n")
     report = check_file(path)

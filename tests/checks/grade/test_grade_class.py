@@ -39,7 +39,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("class")
-    demo = write_class(root / "subs", learners=6, seed=3)
+    demo = write_class(root / "subs", learners=6, partly=("raises",), seed=3)
     result = grade_class(root / "subs", root / "out", rubric=Rubric(limits=LIMITS), jobs=2)
     return root, demo, result
 
@@ -52,7 +52,7 @@ def _rows(out: Path) -> dict[str, dict[str, str]]:
 def test_every_submission_has_its_row(graded) -> None:
     root, demo, result = graded
     rows = _rows(root / "out")
-    assert set(rows) == set(demo.learners) | set(demo.broken)
+    assert set(rows) == set(demo.learners) | set(demo.broken) | set(demo.partly)
     assert result.checked == len(rows) and result.reused == 0
     for name, slips in demo.learners.items():
         row = rows[name]
@@ -64,6 +64,12 @@ def test_every_submission_has_its_row(graded) -> None:
         assert (row["status"], row["total"]) == ("failed", "0"), row
         for needle in REASONS[kind]:
             assert needle in row["reason"], (kind, row["reason"])
+    for name, formula in demo.partly.items():  # zero only for the formula that fails
+        row = rows[name]
+        assert (row["status"], row[formula], row["total"]) == ("graded", "0", "7"), row
+        results = json.loads((root / "out" / "submissions" / name / "results.json").read_text())
+        (failed,) = (t for t in results["tests"] if t["name"].startswith(formula))
+        assert failed["output"].startswith("error: ") and "ZeroDivisionError" in failed["output"]
 
 
 def test_gradescope_results_per_submission(graded) -> None:
@@ -83,14 +89,15 @@ def test_class_report_counts_the_mistakes_the_generator_made(graded) -> None:
         for k in slips:
             truth.setdefault(k, set()).add(name)
     summary = result.summary
-    assert summary.checked == len(demo.learners)
+    assert summary.checked == len(demo.learners) + len(demo.partly)
     assert {c.mistake: set(c.submissions) for c in summary.mistakes} == truth
     counts = [len(c.submissions) for c in summary.mistakes]
     assert counts == sorted(counts, reverse=True)  # most common first
     page = html.unescape((root / "out" / "class_report.html").read_text())
     for k, names in truth.items():
-        share = f"{100 * len(names) / len(demo.learners):.0f} %"
-        assert re.search(rf"{share}</td><td[^>]*>{len(names)} of 6</td><td><code>{k}</code>", page)
+        share = f"{100 * len(names) / summary.checked:.0f} %"
+        of = f"{len(names)} of {summary.checked}"
+        assert re.search(rf"{share}</td><td[^>]*>{of}</td><td><code>{k}</code>", page)
 
 
 def test_second_run_rechecks_only_what_changed(graded, tmp_path: Path) -> None:
@@ -147,13 +154,14 @@ def test_class_report_in_a_browser(graded, tmp_path: Path, width: int) -> None:
     r = json.loads(html.unescape(found.group(1)))
     assert r["images"] == 3 and r["loaded"] == 3 and r["fit"] == 3
     assert r["page_width"] <= r["viewport"]  # wide tables scroll in their own box
-    assert r["rows"] == len(demo.learners) + len(demo.broken)
-    shown = {row[2]: row[1] for row in r["mistakes"]}  # mistake -> "n of 6"
+    assert r["rows"] == len(demo.learners) + len(demo.broken) + len(demo.partly)
+    shown = {row[2]: row[1] for row in r["mistakes"]}  # mistake -> "n of 7"
     truth = {}
     for slips in demo.learners.values():
         for k in slips:
             truth[k] = truth.get(k, 0) + 1
-    assert shown == {k: f"{n} of {len(demo.learners)}" for k, n in truth.items()}
+    checked = len(demo.learners) + len(demo.partly)
+    assert shown == {k: f"{n} of {checked}" for k, n in truth.items()}
 
 
 PROBE = """

@@ -6,7 +6,9 @@ import pytest
 from tests.checks.grade.conftest import NO_TASK_B, document, entry
 from tests.conftest import one_line_error
 
+from handgrad.checks.grade.class_report import write_class_report
 from handgrad.checks.grade.grader import score_class
+from handgrad.checks.grade.outputs import write_grades
 from handgrad.checks.grade.rubric import Rubric, parse_rubric
 from handgrad.checks.grade.runner import Outcome
 from handgrad.errors import HandgradError
@@ -53,3 +55,12 @@ def test_rubric_points_choose_the_formulas() -> None:
     with pytest.raises(HandgradError) as e:
         score_class(_outcomes(), parse_rubric({"points": {"thetaX": 1}}), None)
     one_line_error(e, "points.thetaX", "b2B, theta2A, b2A")
+
+
+def test_a_class_where_nothing_ran_still_gets_its_files(tmp_path) -> None:
+    outcomes = [Outcome("ann.py", "", None, "not valid Python"), Outcome("bob", "", None, "empty")]
+    s = score_class(outcomes, Rubric(), None)
+    assert s.problem == "unknown" and s.formulas == () and s.checked == 0
+    assert write_grades(tmp_path, s.grades, s.formulas, s.symbols).read_text().count("\n") == 3
+    page = write_class_report(tmp_path, s).read_text()
+    assert "No submission could be checked" in page and "not valid Python" in page

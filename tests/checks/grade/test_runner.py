@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
+from pathlib import Path
 
 import pytest
 from tests.checks.grade.conftest import document, entry, printed
 
 from handgrad.checks.grade.child import OUTPUT, WALL, ChildRun
 from handgrad.checks.grade.limits import Limits
-from handgrad.checks.grade.runner import interpret
+from handgrad.checks.grade.runner import check_submission, interpret
+from handgrad.checks.grade.submissions import discover
 
 LIMITS = Limits(wall_seconds=30, cpu_seconds=10, output_kb=64, write_mb=4)
 
@@ -47,3 +50,13 @@ def test_reasons(run: ChildRun, needles: list[str]) -> None:
     assert "\n" not in reason and "/s/" not in reason
     for needle in needles:
         assert needle in reason, reason
+
+
+def test_a_submission_that_cannot_be_copied_is_its_own_failure(tmp_path: Path) -> None:
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "solution.py").write_text("def grad_b2B(q): ...")
+    os.mkfifo(tmp_path / "ann" / "pipe")  # a named pipe: no file to copy
+    (sub,) = discover(tmp_path)
+    outcome = check_submission(sub, LIMITS, None, "k")
+    assert outcome.document is None and "cannot copy it" in outcome.reason
+    assert "\n" not in outcome.reason

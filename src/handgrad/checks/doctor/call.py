@@ -83,7 +83,7 @@ def call_formula(
             contextlib.redirect_stdout(sys.stderr),
             np.errstate(all="ignore"),
         ):
-            out = f(q)
+            out = f(types.SimpleNamespace(**vars(q)))  # its own copy: rebinding q.x stays local
     except _TimeUp:
         raise FormulaError(
             f"ran longer than the time limit of {time_limit_s:g} s (m={q.m}); "

@@ -4,13 +4,16 @@ For a wrong quantity Q, `GraphDoctor.diagnose` tries, in this order:
 
 1. inheritance: Q computed exactly from the learner's own wrong formula for a residual
    R upstream of it (the nearest such R) → "inherits the error of ∂L/∂R";
-2. all zeros → mistake "zero" (a batch-centred sum, Σ_i (g_i − ḡ) = 0, is the usual cause);
+2. zero to the float tolerance on every batch → mistake "zero" (a batch-centred sum,
+   Σ_i (g_i − ḡ) = 0, is the usual cause; a zero candidate is never matched by name);
 3. each single catalogued mistake (`mistakes.catalogue`), then each pair of mistakes at
    different places. A candidate matches when it equals the formula, to the float
    tolerance, on every batch (several m, 1 included): the batches are what tell the
    candidates apart (at m = 1 every batch-coupling candidate coincides, so one batch
-   would not do). The first size with a match decides; if the matches carry different
-   ids, the answer is "ambiguous" (mistake None) and lists them.
+   would not do). The first size with a match decides. A lost ½ that explains a bare
+   "factor 2" (the Gaussian NLL's ½ in ∂L/∂x̂v) stands for it; any other coincidence
+   (with p = 0.5 an unscaled dropout mask is exactly a factor ½) is not resolved by
+   guessing: matches with different ids are reported "ambiguous" (mistake None).
 
 Nothing matching exactly is said plainly: mistake None, "no known mistake matches".
 """
@@ -99,10 +102,13 @@ class GraphDoctor:
                 "a sum over the batch of a batch-centred quantity, Σ_i (g_i − ḡ), is always 0: "
                 "subtract the batch mean only where the forward pass does",
             )
-        big = self.order[0]
-        truth = self.batches[big].truth[name]
-        relevant = [
-            mk for mk in self.catalogue if rel_error(self.candidate(name, big, (mk,)), truth) > tol
+        relevant = [  # the mistakes that change this quantity on some batch
+            mk
+            for mk in self.catalogue
+            if any(
+                rel_error(self.candidate(name, bi, (mk,)), self.batches[bi].truth[name]) > tol
+                for bi in self.order
+            )
         ]
         singles = [(mk,) for mk in relevant if self._matches(user, name, (mk,), tol)]
         if singles:
@@ -117,25 +123,30 @@ class GraphDoctor:
         return Diagnosis(None, NO_MATCH)
 
     def _verdict(self, found: list[tuple[Mistake, ...]]) -> Diagnosis:
-        specific = [c for c in found if any(mk.kind != "output" for mk in c)]
-        if specific and len(specific) < len(found):
-            # a catalogued step explains the factor a bare "factor 2" only states
-            found = specific
-        ids = {"+".join(sorted(mk.id for mk in combo)): combo for combo in found}
-        if len(ids) > 1:
-            listed = "; or ".join(
-                " and ".join(mk.explanation for mk in combo) for combo in ids.values()
-            )
+        explained = {  # the factors that a matching lost-½ slip explains
+            mk.variant.factor
+            for c in found
+            for mk in c
+            if mk.variant is not None and mk.variant.factor is not None
+        }
+        found = [
+            c
+            for c in found
+            if not all(mk.kind == "output" and mk.factor(1) in explained for mk in c)
+        ]
+        by_id: dict[str, list[tuple[Mistake, ...]]] = {}
+        for combo in found:
+            by_id.setdefault("+".join(sorted(mk.id for mk in combo)), []).append(combo)
+        if len(by_id) > 1:
+            listed = "; or ".join(_text(combos[0])[0] for combos in by_id.values())
             return Diagnosis(
                 None,
-                f"ambiguous: {len(ids)} known mistakes give exactly these values: {listed}",
+                f"ambiguous: {len(by_id)} known mistakes give exactly these values: {listed}",
             )
-        ((mid, combo),) = ids.items()
-        combo = sorted(combo, key=lambda mk: mk.id)
+        ((mid, combos),) = by_id.items()
+        texts = list(dict.fromkeys(_text(c) for c in combos))  # one id at several places
         return Diagnosis(
-            mid,
-            "; and ".join(mk.explanation for mk in combo),
-            "; ".join(mk.fix for mk in combo),
+            mid, " — or — ".join(t[0] for t in texts), " — or — ".join(t[1] for t in texts)
         )
 
     def _inherits(self, name, user, wrong_upstream, tol) -> Diagnosis | None:
@@ -155,3 +166,9 @@ class GraphDoctor:
                 sym = self.problem.grad_symbol(up)
                 return Diagnosis(None, f"inherits the error of {sym}", inherits=up)
         return None
+
+
+def _text(combo: tuple[Mistake, ...]) -> tuple[str, str]:
+    """(explanation, fix) of one or two mistakes made together."""
+    combo = tuple(sorted(combo, key=lambda mk: mk.id))
+    return "; and ".join(mk.explanation for mk in combo), "; ".join(mk.fix for mk in combo)

@@ -23,6 +23,10 @@ PREFIX = "grad_"
 def run_file(path: str | Path) -> dict[str, object]:
     """The global namespace after running the Python file ``path`` (its prints go to stderr)."""
     path = Path(path)
+    if path.is_dir():
+        raise HandgradError(
+            f"{path} is a folder; give one Python file of grad_<quantity>(q) functions"
+        )
     if not path.is_file():
         raise HandgradError(
             f"{path}: file not found; give a Python file of grad_<quantity>(q) functions"

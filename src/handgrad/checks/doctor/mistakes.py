@@ -10,6 +10,8 @@ Kinds of `Mistake` (ids in brackets; README, "Mistake ids"):
   dropped or written as a factor, a Jacobian's off-diagonal dropped, … [the variant's id];
 - missing term: a variable used by several steps gets only some of its terms
   [missing_term:<var>.<step>];
+- extra term: in a sum a + b, b also gets the terms a gets from its other steps
+  [extra_term:<b>.<a>];
 - neighbour: the derivative of a step evaluated with a forward quantity replaced by a
   neighbour of the same shape in the graph (before/after an activation, a dropout, a sum)
   [<neighbour>_for_<var>, with @<step> when <var> feeds several steps].
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from autograd import make_vjp
 
+from handgrad.checks.doctor import ops
 from handgrad.checks.doctor.graph import Batch, Problem, Step
 from handgrad.checks.doctor.ops import Op, Variant
 
@@ -36,7 +39,7 @@ class Mistake:
     """One catalogued slip: where it acts and what it is, in the derivation's words."""
 
     id: str
-    kind: str  # "output", "variant", "drop", "point"
+    kind: str  # "output", "variant", "drop", "extra", "point"
     explanation: str
     fix: str
     step: str | None = None
@@ -92,6 +95,7 @@ def catalogue(problem: Problem, batches: list[Batch]) -> list[Mistake]:
             )
     out += _plain_elementwise(problem, batches)
     out += _missing_terms(problem)
+    out += _extra_terms(problem, batches)
     out += _neighbours(problem, batches)
     return [_rename(problem, mk) for mk in out]
 
@@ -155,6 +159,33 @@ def _missing_terms(problem: Problem) -> list[Mistake]:
                     f"add (∂L/∂{sym(s.name)})(∂{sym(s.name)}/∂{sym(name)})",
                     s.name,
                     i,
+                )
+            )
+    return out
+
+
+def _extra_terms(problem: Problem, batches: list[Batch]) -> list[Mistake]:
+    """A term where it does not belong: in a sum a + b, b also given the gradient a gets
+    from its other steps (as if b fed them too)."""
+    out = []
+    sym = problem.symbol
+    for s in problem.steps:
+        if s.op is not ops.add or len(s.args) != 2 or not _same_shape(batches, *s.args):
+            continue
+        for i, (a, other) in enumerate((s.args, s.args[::-1])):
+            uses = [t.name for t, _ in problem.consumers(other) if t.name != s.name]
+            if not uses or a not in problem.step_names | set(problem.quantities):
+                continue
+            out.append(
+                Mistake(
+                    f"extra_term:{a}.{other}",
+                    "extra",
+                    f"∂L/∂{sym(a)} has a term that belongs to ∂L/∂{sym(other)} only: "
+                    f"{sym(other)} feeds {', '.join(sym(u) for u in uses)}, {sym(a)} does not",
+                    f"∂L/∂{sym(a)} gets only what flows back through {sym(s.name)}",
+                    s.name,
+                    i,
+                    neighbour=other,
                 )
             )
     return out
@@ -259,6 +290,7 @@ class Backprop:
             g = grads.get(s.name)
             if g is None:
                 continue
+            before = {a: grads.get(a) for a in s.args}  # from the steps downstream only
             for i, a in enumerate(s.args):
                 if a not in self.needs:
                     continue
@@ -274,6 +306,8 @@ class Backprop:
                         if st == s.name and other.kind == "point":
                             point = (j, other.neighbour)
                     contrib = self._vjp(s, i, point)(g)
+                    if mk is not None and mk.kind == "extra" and before[mk.neighbour] is not None:
+                        contrib = contrib + before[mk.neighbour]
                 grads[a] = grads[a] + contrib if a in grads else contrib
         return grads
 

@@ -30,6 +30,7 @@ class Variant:
     vjp: Callable[[np.ndarray, list[np.ndarray], np.ndarray, int], np.ndarray]
     explanation: str
     fix: str
+    factor: float | None = None  # a lost ½: this slip *is* a factor 2 on its term
 
 
 @dataclass(frozen=True)
@@ -329,6 +330,7 @@ mse_half = Op(
             lambda g, a, y, m: g * 2 * (a[0] - a[1]) / m,
             "the ½ of ½‖{x} − y‖² was dropped: a factor 2 too large",
             "∂(½‖ŷ − y‖²)/∂ŷ = ŷ − y (the 2 of the square cancels the ½)",
+            factor=2.0,
         ),
     ),
     "(1/m) Σ_i ½‖ŷ_i − y_i‖²",
@@ -350,6 +352,7 @@ gaussian_kl = Op(
             lambda g, a, y, m: g * (np.exp(a[1]) - 1) / m,
             "the ½ of the KL was dropped in ∂KL/∂log σ²: a factor 2 too large",
             "∂KL/∂log σ² = ½(σ² − 1) per entry (divided by m for the batch mean)",
+            factor=2.0,
         ),
         Variant(
             "kl_exp_not_differentiated",
@@ -385,6 +388,7 @@ gaussian_nll = Op(
             lambda g, a, y, m: g * (1 - (a[0] - a[1]) ** 2 * np.exp(-a[2])) / m,
             "the ½ of the Gaussian NLL was dropped in ∂NLL/∂log σ²: a factor 2 too large",
             "∂NLL/∂log σ² = ½(1 − (x − μ)²/σ²) per entry",
+            factor=2.0,
         ),
     ),
     "NLL = (1/m) Σ ½[log 2π + log σ² + (x − μ)²/σ²]",
@@ -431,6 +435,7 @@ exp_half = Op(
             lambda g, a, y, m: g * y,
             "the ½ of σ = exp(½ log σ²) was dropped: ∂σ/∂log σ² = ½σ, not σ",
             "∂L/∂log σ² = ∂L/∂σ ⊙ ½σ",
+            factor=2.0,
         ),
     ),
     "σ = exp(½ log σ²)",

@@ -49,7 +49,7 @@ def score_distribution(summary: ClassSummary, path: Path) -> Path:
 def formulas_missed(summary: ClassSummary, path: Path) -> Path:
     """Stacked bars: per formula, the % of the class not getting it right, and why."""
     rows = summary.formula_counts[:MAX_BARS][::-1]
-    fig, ax = new_figure(figsize=(6.4, 0.9 + 0.32 * len(rows)))
+    fig, ax = new_figure(figsize=(6.4, 1.4 + 0.32 * len(rows)))
     total = max(len(summary.grades), 1)
     left = np.zeros(len(rows))
     labels = [f"{c.symbol} ({c.name})" if c.symbol != c.name else c.name for c in rows]
@@ -66,7 +66,7 @@ def formulas_missed(summary: ClassSummary, path: Path) -> Path:
 def common_mistakes(summary: ClassSummary, path: Path) -> Path:
     """Bars: per named mistake, the % of the checked submissions making it."""
     rows = summary.mistakes[:MAX_BARS][::-1]
-    fig, ax = new_figure(figsize=(6.4, 0.9 + 0.32 * max(len(rows), 1)))
+    fig, ax = new_figure(figsize=(6.4, 1.2 + 0.32 * len(rows)))
     ax.barh([c.mistake for c in rows], [100 * c.fraction for c in rows], color="#d1495b")
     for i, c in enumerate(rows):
         ax.annotate(f" {100 * c.fraction:.0f} %", (100 * c.fraction, i), va="center", fontsize=9)

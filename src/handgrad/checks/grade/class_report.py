@@ -85,8 +85,11 @@ def _mistakes(doc: Document, s: ClassSummary, figures: Path) -> None:
 
 
 def _formulas(doc: Document, s: ClassSummary, figures: Path) -> None:
+    doc.add(Heading(2, "Formulas the class got wrong most", "formulas"))
+    if not s.formula_counts:
+        doc.add(Paragraph("No formula was graded: no submission could be checked."))
+        return
     doc.add(
-        Heading(2, "Formulas the class got wrong most", "formulas"),
         Figure(charts.formulas_missed(s, figures / "formulas.png"), "formulas not right, by why"),
         Table(
             ["formula", "right", "wrong", "error", "not given", "not graded"],

@@ -1,11 +1,13 @@
 """A generated class of multi-task submissions with known mistakes, for trying the grader.
 
-`write_class(folder, learners, broken, seed)` writes ``learners`` formula files in the
-style of ``examples/formulas_correct.py``, each making a random mix of the classic
-slips (the doctor's stable ids, `SLIPS`; some learners make none), and one submission
-per kind of `BROKEN` code. It returns what it put in, so a test can compare the class
-report with the truth. A learner's slips never put more than two mistakes into one
-formula (the doctor names combinations of up to two).
+`write_class(folder, learners, broken, partly, seed)` writes ``learners`` formula files
+in the style of ``examples/formulas_correct.py``, each making a random mix of the
+classic slips (the doctor's stable ids, `SLIPS`; some learners make none), one
+submission per kind of `BROKEN` code (nothing can be graded), and one per kind of
+`PARTLY_BROKEN` code (right, but one formula fails: only that one scores zero). It
+returns what it put in, so a test can compare the class report with the truth. A
+learner's slips never put more than two mistakes into one formula (the doctor names
+combinations of up to two).
 """
 
 from __future__ import annotations
@@ -107,13 +109,21 @@ BROKEN = {
     "empty": "",
 }
 
+# Right submissions but for one formula that fails: (its name, the line put first in it).
+PARTLY_BROKEN = {
+    "raises": ("b1B", "return 1 / 0"),
+    "loops": ("b2B", "while True:\n        pass"),
+}
+
 
 @dataclass(frozen=True)
 class DemoClass:
-    """What `write_class` wrote: each learner's slips, and each broken submission's kind."""
+    """What `write_class` wrote: each learner's slips, each broken submission's kind, and
+    the formula that fails in each partly broken one."""
 
     learners: dict[str, frozenset[str]]
     broken: dict[str, str]
+    partly: dict[str, str]
 
 
 def learner_source(slips: frozenset[str]) -> str:
@@ -137,7 +147,11 @@ def draw_slips(rng: random.Random) -> frozenset[str]:
 
 
 def write_class(
-    folder: str | Path, learners: int = 30, broken: tuple[str, ...] = tuple(BROKEN), seed: int = 0
+    folder: str | Path,
+    learners: int = 30,
+    broken: tuple[str, ...] = tuple(BROKEN),
+    partly: tuple[str, ...] = tuple(PARTLY_BROKEN),
+    seed: int = 0,
 ) -> DemoClass:
     """Write the class into ``folder`` (created); learner 1 is a folder with a helper module."""
     folder = Path(folder)
@@ -163,4 +177,11 @@ def write_class(
     for kind in broken:
         (folder / f"broken_{kind}.py").write_text(BROKEN[kind])
         kinds[f"broken_{kind}.py"] = kind
-    return DemoClass(slips, kinds)
+    failing = {}
+    for kind in partly:
+        formula, line = PARTLY_BROKEN[kind]
+        head = f"def grad_{formula}(q):\n"
+        source = learner_source(frozenset()).replace(head, f"{head}    {line}\n")
+        (folder / f"partly_{kind}.py").write_text(source)
+        failing[f"partly_{kind}.py"] = formula
+    return DemoClass(slips, kinds, failing)

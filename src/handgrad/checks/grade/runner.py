@@ -58,13 +58,10 @@ def check_submission(
         prefix="handgrad-grade-", ignore_cleanup_errors=True
     ) as scratch:
         work = Path(scratch) / "submission"
-        if sub.path.is_dir():
-            shutil.copytree(sub.path, work, symlinks=True)
-            file = sub.file.relative_to(sub.path)
-        else:
-            work.mkdir()
-            shutil.copyfile(sub.path, work / sub.path.name)
-            file = Path(sub.path.name)
+        try:
+            file = _copy(sub, work)
+        except (OSError, shutil.Error) as e:
+            return Outcome(sub.name, key, None, f"cannot copy it into a scratch folder: {e}")
         argv = [
             sys.executable,
             "-P",  # the submission's folder is appended to sys.path, never prepended
@@ -85,6 +82,16 @@ def check_submission(
         )
         document, reason = interpret(run, limits, str(work) + os.sep)
     return Outcome(sub.name, key, document, reason, round(run.seconds, 3))
+
+
+def _copy(sub: Submission, work: Path) -> Path:
+    """Copy the submission's files into ``work``; the file to check, relative to it."""
+    if sub.path.is_dir():
+        shutil.copytree(sub.path, work, symlinks=True)
+        return sub.file.relative_to(sub.path)
+    work.mkdir()
+    shutil.copyfile(sub.path, work / sub.path.name)
+    return Path(sub.path.name)
 
 
 def child_environment(scratch: Path) -> dict[str, str]:

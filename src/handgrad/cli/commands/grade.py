@@ -9,7 +9,10 @@ from handgrad.cli import args as types
 
 GROUP = None
 NAME = "grade"
-HELP = "grade a class: check every submission's formulas safely, write grades and a report"
+HELP = (
+    "grade a class: the gradient doctor on every submission, each in a limited process; "
+    "grades.csv, Gradescope results.json, class_report.html"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rubric", metavar="RUBRIC.toml", help="points, partial credit, hints, limits"
     )
-    parser.add_argument("--problem", metavar="NAME", help="the doctor's problem (see --list)")
+    parser.add_argument(
+        "--problem",
+        metavar="NAME",
+        help="the doctor's problem (see handgrad check formulas --list)",
+    )
     parser.add_argument(
         "--jobs",
         type=types.positive_int,
