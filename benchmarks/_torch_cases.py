@@ -1,10 +1,10 @@
-"""The PyTorch side of `vs_pytorch.py`: the same three training runs, written the usual way.
+"""The PyTorch side of `vs_frameworks.py`: the same three training runs, written the usual way.
 
 Each ``run_*`` function takes the case's data (NumPy arrays, converted once with
 ``torch.from_numpy``), the handgrad model whose initial weights it copies (so both
 frameworks start from the same point and can be compared on final loss/accuracy), and
 the list of per-epoch batch orders (the same index arrays handgrad uses). It returns
-the per-epoch seconds and the final metrics, in the format of `vs_pytorch.CaseResult`.
+the per-epoch seconds and the final metrics, in the format of `vs_frameworks.worker`.
 
 Idiomatic, not tuned: ``nn.Module`` models, ``torch.optim`` optimisers, the standard
 loss functions, and per-step ``loss.item()`` / accuracy bookkeeping exactly as the

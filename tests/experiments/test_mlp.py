@@ -70,18 +70,25 @@ def test_run_writes_everything_and_learns(tmp_path, data):
     assert json.loads((out / "config.json").read_text())["hidden"] == [16]
 
 
-def test_same_seed_is_bit_identical(tmp_path, data):
+@pytest.mark.parametrize("engine", ["numpy", "fused"])
+def test_same_seed_is_bit_identical(tmp_path, data, engine):
     for name in "ab":
-        train_mlp(small_config(), tmp_path / name, QUIET, data=data)
+        train_mlp(small_config(engine=engine, momentum=0.5), tmp_path / name, QUIET, data=data)
     wa, wb = load_arrays(tmp_path / "a/weights.npz"), load_arrays(tmp_path / "b/weights.npz")
     for k in wa:
         np.testing.assert_array_equal(wa[k], wb[k])
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_resume_after_interruption_is_bit_identical(tmp_path, data, optimizer):
+@pytest.mark.parametrize(
+    ("optimizer", "engine"), [("sgd", "numpy"), ("adam", "numpy"), ("sgd", "fused")]
+)
+def test_resume_after_interruption_is_bit_identical(tmp_path, data, optimizer, engine):
     config = small_config(
-        optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2, momentum=0.0, dropout=0.2
+        optimizer=optimizer,
+        lr=0.01 if optimizer == "adam" else 0.2,
+        momentum=0.0,
+        dropout=0.2 if engine == "numpy" else 0.0,  # the fused step: ReLU MLPs only
+        engine=engine,
     )
     assert_resume_is_bit_identical(EXPERIMENT, config, tmp_path, stop_epoch=2, data=data)
 
@@ -123,9 +130,18 @@ def test_evaluate_real_mnist_run(tmp_path, shared_data):
     assert evaluate_run(tmp_path / "m", data_dir=shared_data)["test_acc"] == summary["test_acc"]
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, data, optimizer, monkeypatch):
-    config = small_config(optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.2, dropout=0.2)
+@pytest.mark.parametrize(
+    ("optimizer", "engine"), [("sgd", "numpy"), ("adam", "numpy"), ("adam", "fused")]
+)
+def test_stop_inside_an_epoch_resumes_bit_identically(
+    tmp_path, data, optimizer, engine, monkeypatch
+):
+    config = small_config(
+        optimizer=optimizer,
+        lr=0.01 if optimizer == "adam" else 0.2,
+        dropout=0.2 if engine == "numpy" else 0.0,
+        engine=engine,
+    )
     assert_mid_epoch_stop_resumes_bit_identically(
         EXPERIMENT, config, tmp_path, monkeypatch, data=data
     )

@@ -90,15 +90,17 @@ def test_refuses_to_overwrite_and_rejects_bad_config(tmp_path):
             train_multitask(MultiTaskConfig(**{**SMALL, **bad}), tmp_path / "x", QUIET)
 
 
-def test_resume_after_interruption_is_bit_identical(tmp_path):
+@pytest.mark.parametrize("engine", ["numpy", "fused"])
+def test_resume_after_interruption_is_bit_identical(tmp_path, engine):
     from handgrad.experiments.multitask import EXPERIMENT
 
-    config = MultiTaskConfig(epochs=4, n_samples=300, hidden=8)
+    config = MultiTaskConfig(epochs=4, n_samples=300, hidden=8, engine=engine)
     assert_resume_is_bit_identical(EXPERIMENT, config, tmp_path, stop_epoch=2)
 
 
-def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch):
+@pytest.mark.parametrize("engine", ["numpy", "fused"])
+def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch, engine):
     from handgrad.experiments.multitask import EXPERIMENT
 
-    config = MultiTaskConfig(epochs=3, n_samples=300, hidden=8)
+    config = MultiTaskConfig(epochs=3, n_samples=300, hidden=8, engine=engine)
     assert_mid_epoch_stop_resumes_bit_identically(EXPERIMENT, config, tmp_path, monkeypatch)

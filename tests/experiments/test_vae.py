@@ -157,3 +157,21 @@ def test_stop_inside_an_epoch_resumes_bit_identically(tmp_path, monkeypatch) -> 
 
     cfg = VAEConfig(dataset="gauss-full", hidden=[8], epochs=3, warmup=2, batch_size=256)
     assert_mid_epoch_stop_resumes_bit_identically(EXPERIMENT, cfg, tmp_path, monkeypatch)
+
+
+def test_fused_image_run_stops_inside_an_epoch_and_resumes_bit_identically(
+    tmp_path, monkeypatch
+) -> None:
+    from handgrad.experiments.vae import EXPERIMENT
+
+    rng = np.random.default_rng(0)
+    data = VAEData(
+        "mnist",
+        rng.random((300, 16), dtype=np.float32),
+        rng.random((100, 16), dtype=np.float32),
+        test_labels=rng.integers(0, 10, 100),
+        classes=[str(i) for i in range(10)],
+        image_shape=(4, 4),
+    )
+    cfg = VAEConfig(dataset="mnist", latent=2, hidden=[8], epochs=2, batch_size=50, engine="fused")
+    assert_mid_epoch_stop_resumes_bit_identically(EXPERIMENT, cfg, tmp_path, monkeypatch, data=data)

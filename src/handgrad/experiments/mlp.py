@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from handgrad.data.mnist import DATASETS as IMAGE_DATASETS
 from handgrad.data.mnist import ImageDataset, load_dataset
-from handgrad.fast import DEFAULT_ENGINE
+from handgrad.fast import DEFAULT_ENGINE, Engine, fused_engine
 from handgrad.fast.updates import step_folding_lr
 from handgrad.models.mlp import MLP, MLP_ACTIVATIONS
 from handgrad.nn.init import INITS
@@ -92,6 +92,7 @@ class MLPConfig(ExperimentConfig):
         metavar="N",
         help="train on the first N examples only (0: all)",
     )
+    engine: str = options.engine()
     model: str = option("mlp", cli=False)
 
 
@@ -137,25 +138,37 @@ def _train_epoch(
     bar: tqdm,
     epoch: int = 0,
     state: TrainingState | None = None,
+    engine: Engine = DEFAULT_ENGINE,
 ) -> tuple[float, float]:
     """One pass over (x, y) (or its rest, after a mid-epoch stop); returns (mean
     training loss, training accuracy). With ``state`` the epoch can stop and resume
-    after any step (`handgrad.training.loop.epoch_batches`).
+    after any step (`handgrad.training.loop.epoch_batches`). ``engine`` computes the
+    step: its fused step of the model where it has one (`Engine.step_for`).
 
     Raises `handgrad.training.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
     """
     model.train()
-    DEFAULT_ENGINE.prepare(model, opt, loss_fn)
+    engine.prepare(model, opt, loss_fn)
+    fused = engine.step_for(model)
     sums = {"loss": 0.0, "correct": 0}
     for step, (xb, yb) in epoch_batches(state, (x, y), batch_size, rng, sums):
-        logits = model.forward(xb)
-        loss = loss_fn.forward(logits, yb)
+        if fused is None:
+            logits = model.forward(xb)
+            loss = loss_fn.forward(logits, yb)
+            correct = np.count_nonzero(logits.argmax(axis=1) == yb)
+        else:
+            opt.zero_grad()  # before the fused forward pass: it writes a gradient
+            loss, correct = fused.loss(xb, yb, opt.grad_scale)
         check_finite(loss, "the loss", epoch, step, locate_nonfinite, model, xb)
         sums["loss"] += loss * xb.shape[0]
-        sums["correct"] += np.count_nonzero(logits.argmax(axis=1) == yb)
-        step_folding_lr(  # x is data: no ∂L/∂x
-            opt, lambda dloss: model.backward(loss_fn.backward(dloss), input_grad=False)
-        )
+        sums["correct"] += correct
+        if fused is None:
+            step_folding_lr(  # x is data: no ∂L/∂x
+                opt, lambda dloss: model.backward(loss_fn.backward(dloss), input_grad=False)
+            )
+        else:
+            fused.backward()  # of the loss seeded with dL = opt.grad_scale
+            opt.step(grad_scale=opt.grad_scale)
         if step % 200 == 0:
             bar.update(200)
     bar.update(max(0, bar.total - bar.n))
@@ -176,6 +189,7 @@ def train_mlp(
     the weights and metrics an uninterrupted run would have (see ``EXPERIMENT.resume``).
     """
     config = config.resolve()
+    engine = fused_engine.get(config.engine)  # before the run directory: a clean error
     if data is None:
         data = load_dataset(
             config.dataset,
@@ -221,6 +235,7 @@ def train_mlp(
                 bar,
                 epoch,
                 state,
+                engine,
             )
         return {"train_loss": loss, "train_acc": acc}
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from handgrad.data.multitask import MultiTaskData, make_multitask
-from handgrad.fast import DEFAULT_ENGINE
+from handgrad.fast import DEFAULT_ENGINE, Engine, fused_engine
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
 from handgrad.optim import OPTIMIZERS, Optimizer
@@ -49,6 +49,7 @@ class MultiTaskConfig(ExperimentConfig):
     n_targets: int = option(4, rule=options.positive_int, cli=False)
     n_classes: int = option(4, rule=options.positive_int, cli=False)
     noise: float = option(0.1, rule=options.non_negative_float, cli=False)
+    engine: str = options.engine()
     model: str = option("multitask", cli=False)
 
 
@@ -73,23 +74,36 @@ def train_epoch(
     rng: np.random.Generator,
     epoch: int = 0,
     state: TrainingState | None = None,
+    engine: Engine = DEFAULT_ENGINE,
 ) -> float:
     """One shuffled pass over the training split (or its rest, after a mid-epoch stop);
     returns the mean training loss L. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.training.loop.epoch_batches`).
+    any step (`handgrad.training.loop.epoch_batches`). ``engine`` computes the step: its
+    fused step of the network where it has one (`Engine.step_for`), which takes the
+    integer labels instead of one-hot rows.
 
     Raises `handgrad.training.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
     net.train()
-    DEFAULT_ENGINE.prepare(net, optimizer)
-    y_onehot = one_hot(data.labels_train, net.n_classes, net.dtype)
+    engine.prepare(net, optimizer)
+    fused = engine.step_for(net)
+    if fused is None:
+        y_b = one_hot(data.labels_train, net.n_classes, net.dtype)
+    else:
+        y_b = data.labels_train
     sums = {"loss": 0.0, "count": 0}
-    arrays = (data.x_train, data.yA_train, y_onehot)
+    arrays = (data.x_train, data.yA_train, y_b)
     for step, (xb, yAb, yBb) in epoch_batches(state, arrays, batch_size, rng, sums):
-        loss = net.loss(xb, yAb, yBb)
+        optimizer.zero_grad()  # before the forward pass: a fused one writes a gradient
+        if fused is None:
+            loss = net.loss(xb, yAb, yBb)
+        else:
+            loss = fused.loss(xb, yAb, yBb, 1.0)
         check_finite(loss, "the loss", epoch, step, locate_nonfinite, net)
-        optimizer.zero_grad()
-        net.loss_backward(input_grad=False)
+        if fused is None:
+            net.loss_backward(input_grad=False)
+        else:
+            fused.backward()
         optimizer.step()
         sums["loss"] += loss * xb.shape[0]
         sums["count"] += xb.shape[0]
@@ -118,6 +132,7 @@ def train_multitask(
     SIGTERM stop cleanly) with a constant learning rate.
     """
     config = config.resolve()
+    engine = fused_engine.get(config.engine)
     say = options.log
     data = make_multitask(
         config.n_samples,
@@ -144,7 +159,7 @@ def train_multitask(
     run = options.open_run(state, out_dir, config)
 
     def one_epoch(epoch: int) -> dict[str, Any]:
-        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state)
+        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state, engine)
         return {"train_loss": loss}
 
     def evaluate_splits() -> dict[str, Any]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from handgrad.data.mnist import DATASETS as IMAGE_DATASETS
 from handgrad.data.toy2d import DISTRIBUTIONS, Toy2D, load_toy2d
-from handgrad.fast import DEFAULT_ENGINE
+from handgrad.fast import DEFAULT_ENGINE, Engine, fused_engine
 from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
 from handgrad.nn.init import INITS
@@ -152,6 +152,7 @@ class VAEConfig(ExperimentConfig):
         help="seed of the generated 2-D data (default 0)",
     )
     init: str = option("uniform", choices=INITS, group="model")
+    engine: str = options.engine()
     model: str = option("vae", cli=False)
 
     @property
@@ -274,22 +275,28 @@ def _train_epoch(
     rng: np.random.Generator,
     epoch: int = 0,
     state: TrainingState | None = None,
+    engine: Engine = DEFAULT_ENGINE,
 ) -> dict[str, float]:
     """One pass over x in shuffled mini-batches (or its rest, after a mid-epoch stop);
     returns the mean training terms. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.training.loop.epoch_batches`).
+    any step (`handgrad.training.loop.epoch_batches`). ``engine`` computes the step:
+    its fused step of the model where it has one (`Engine.step_for`).
 
     Raises `handgrad.training.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
     """
     vae.train()
-    DEFAULT_ENGINE.prepare(vae, opt)
+    engine.prepare(vae, opt)
+    fused = engine.step_for(vae)
     totals = _Totals()
     sums = vars(totals)  # rec, kl, n: saved with a mid-epoch checkpoint
     for step, (xb,) in epoch_batches(state, (x,), batch_size, rng, sums):
-        terms = vae.elbo_terms(xb, rng=rng)
+        opt.zero_grad()  # before the forward pass: a fused one writes a gradient
+        terms = (vae if fused is None else fused).elbo_terms(xb, rng=rng)
         check_finite(terms.loss, "the loss", epoch, step, locate_nonfinite, vae)
-        opt.zero_grad()
-        vae.loss_backward(input_grad=False)
+        if fused is None:
+            vae.loss_backward(input_grad=False)
+        else:
+            fused.backward()
         opt.step()
         totals.add(terms)
     return totals.means("train")
@@ -310,6 +317,7 @@ def train_vae(
     bar: ``options.progress`` is unused.)
     """
     config = config.resolve()
+    engine = fused_engine.get(config.engine)
     if data is None:
         data = load_vae_data(config, options.data_dir)
     check_batch_fits(config.batch_size, data.train.shape[0])
@@ -330,7 +338,7 @@ def train_vae(
         vae.beta = config.beta_at(epoch)
         return {
             "beta": vae.beta,
-            **_train_epoch(vae, opt, data.train, config.batch_size, rng, epoch, state),
+            **_train_epoch(vae, opt, data.train, config.batch_size, rng, epoch, state, engine),
         }
 
     def evaluate_test() -> dict[str, Any]:

@@ -60,6 +60,11 @@ class Engine:
             if plain is not None:
                 part.__class__ = plain
 
+    def step_for(self, model: Module) -> object | None:
+        """A whole training step of ``model`` fused by this engine, or None (then the
+        loop calls the model's and loss's own methods): `handgrad.fast.fused.FusedEngine`."""
+        return None
+
     def __repr__(self) -> str:
         return f"Engine({self.name!r})"
 

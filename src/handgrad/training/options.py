@@ -138,3 +138,16 @@ def lr(default: float) -> Any:
 def seed(help: str = "seed of initialisation, shuffling and noise") -> Any:
     """The run's seed: the same seed gives the same run, bit for bit."""
     return option(0, rule=non_negative_int, help=help)
+
+
+def engine() -> Any:
+    """Which implementation computes the formulas (`handgrad.fast.fused_engine`)."""
+    from handgrad.fast.fused_engine import CHOICES
+
+    return option(
+        "auto",
+        choices=CHOICES,
+        group="run",
+        help="numpy: the readable formulas in NumPy; fused: the same formulas as compiled "
+        "fused kernels (Numba); auto (default): fused where Numba loads, else numpy",
+    )

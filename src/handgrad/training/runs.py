@@ -55,6 +55,8 @@ def load_config(run_dir: str | Path, cls: type[T], model: str) -> T:
         found = raw.get("model") if isinstance(raw, dict) else None
         raise HandgradError(f"{run_dir} is not a {model} run (model={found!r})")
     known = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    if "engine" in known:  # runs from before the engine option were trained with NumPy
+        raw.setdefault("engine", "numpy")
     try:
         return cls(**{k: v for k, v in raw.items() if k in known})
     except TypeError as e:

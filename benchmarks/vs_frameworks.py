@@ -1,7 +1,7 @@
-"""handgrad vs PyTorch (CPU), side by side: same data, same machine, same batch order.
+"""handgrad vs PyTorch and JAX (CPU), side by side: same data, machine and batch order.
 
-    uv run python benchmarks/vs_pytorch.py [--epochs 3] [--only mlp|vae|multitask]
-                                           [--data-dir DIR] [--markdown]
+    uv run python benchmarks/vs_frameworks.py [--epochs 3] [--only mlp|vae|multitask]
+                                              [--data-dir DIR] [--markdown]
 
 Cases (each trained for ``--epochs`` timed epochs; the median epoch is reported):
 
@@ -28,14 +28,19 @@ Every implementation is timed with 1 thread and with its default thread count, a
 faster of the two is the one the ratios use ("best PyTorch", "best handgrad"): on a
 busy machine a 2-thread BLAS or OpenMP pool can be many times slower than 1 thread.
 PyTorch gets ``torch.set_num_threads(1)``; handgrad and NumPy get OPENBLAS_NUM_THREADS=1
-(and MKL/OMP) in their worker's environment.
+(and MKL/OMP/Numba) in their worker's environment; JAX gets XLA's single-threaded CPU
+flags. handgrad runs with each engine (``numpy``, the readable formulas; ``fused``, the
+compiled kernels of `handgrad.fast`). JAX runs twice more: a jitted step per batch and
+a whole-epoch ``lax.scan``; "best JAX" is the fastest of its four runs, and its compile
+time is reported apart (``compile s``), not in the epochs (`_jax_cases`).
 
 The arithmetic lower bound is the FLOPs of one epoch's matrix products (forward,
 weight gradients and the input gradients training needs) divided by the GEMM throughput
 this machine measures on a large float32 matrix product: no implementation can beat it.
 
-PyTorch is not a dependency of handgrad; install it into the venv to run this script:
-``uv pip install --find-links /opt/wheels torch==2.13.0``.
+PyTorch and JAX are not dependencies of handgrad; install them into the venv to run
+this script: ``uv pip install --find-links /opt/wheels torch==2.13.0`` and
+``uv pip install "jax[cpu]==0.10.2"``.
 """
 
 from __future__ import annotations
@@ -59,15 +64,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 SEED = 0
 RESULT_TAG = "RESULT "
-TORCH_MISSING = (
-    "PyTorch is not installed in this environment; install it (it is not a handgrad "
-    "dependency) with:\n    uv pip install --find-links /opt/wheels torch==2.13.0"
+PEERS_MISSING = (
+    "{missing} not installed in this environment; install them (they are not handgrad "
+    "dependencies) with:\n    uv pip install --find-links /opt/wheels torch==2.13.0\n"
+    '    uv pip install "jax[cpu]==0.10.2"'
 )
+PEER_MODULES = {"torch": "PyTorch", "jax": "JAX"}
 
 
 @dataclass(frozen=True)
 class Case:
-    """One benchmark: what is trained, how, and the ratio target vs best PyTorch."""
+    """One benchmark: what is trained, how, and the targets: the best handgrad over the
+    best of a peer ("torch", "jax", or "peers": the faster of the two) at most this."""
 
     name: str
     title: str
@@ -75,7 +83,7 @@ class Case:
     lr: float
     layers: tuple[tuple[int, int], ...]  # (in, out) of each matrix product, in forward order
     no_input_grad: tuple[int, ...]  # layers fed with data: training needs no ∂L/∂x there
-    target_vs_torch: float
+    targets: tuple[tuple[str, float], ...]
     metrics: tuple[str, ...]
 
 
@@ -87,7 +95,7 @@ CASES: dict[str, Case] = {
         0.1,
         ((784, 50), (50, 10)),
         (0,),
-        0.2,
+        (("torch", 0.2), ("jax", 0.8)),
         ("train_loss", "test_acc"),
     ),
     "vae": Case(
@@ -97,7 +105,7 @@ CASES: dict[str, Case] = {
         1e-3,
         ((784, 400), (400, 40), (20, 400), (400, 784)),
         (0,),
-        0.8,
+        (("peers", 0.8),),
         ("train_loss",),
     ),
     "multitask": Case(
@@ -107,23 +115,32 @@ CASES: dict[str, Case] = {
         0.05,
         ((64, 256), (256, 16), (64, 16), (16, 10)),
         (0, 2),
-        0.5,
+        (("peers", 0.5),),
         ("train_loss",),
     ),
 }
 MULTITASK_SIZES = {"n_features": 64, "n_hidden": 256, "n_targets": 16, "n_classes": 10}
 MULTITASK_ROWS = 60_000
-MLP_VS_NUMPY_TARGET = 1.3
 
 FRAMEWORKS = {
-    "handgrad": "handgrad",
+    "handgrad": "handgrad, numpy engine",
+    "fused": "handgrad, fused engine",
     "numpy": "hand-fused NumPy loop",
     "floor": "NumPy floor: products + optimiser update only",
     "torch": "PyTorch",
+    "jaxstep": "JAX, jit per step",
+    "jaxscan": "JAX, lax.scan per epoch",
 }
 THREAD_SETTINGS = ("1", "default")
-# Environment of a 1-thread worker: BLAS (OpenBLAS, MKL) and OpenMP pools of one thread.
-ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+# Environment of a 1-thread worker: BLAS (OpenBLAS, MKL), OpenMP, Numba and XLA pools of
+# one thread.
+ONE_THREAD_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+}
 
 
 # --- data and the handgrad models (shared by every implementation) -------------------------
@@ -188,47 +205,79 @@ def epoch_orders(n: int, epochs: int) -> list[np.ndarray]:
 
 
 # --- handgrad ------------------------------------------------------------------------------
-def run_handgrad(case: Case, data, model, epochs: int) -> dict:
-    """Train with handgrad's own epoch loops (`handgrad.experiments`) and optimisers.
+def run_handgrad(case: Case, data, model, epochs: int, engine: str = "numpy") -> dict:
+    """Train with handgrad's own epoch loops (`handgrad.experiments`), optimisers and the
+    given engine (`handgrad.fast.fused_engine`). With ``fused``, one untimed step of a
+    copy of the model first loads (or, with an empty cache, compiles) the kernels: its
+    seconds are ``compile_seconds``.
 
     The VAE's library loop draws ε from the shuffling Generator, which would change the
-    batch order; its loop here is the same four calls (loss, zero_grad, backward, step)
-    with ε from the model's own Generator instead.
+    batch order; its loop here is the same calls (zero_grad, loss, backward, step) with
+    ε from the model's own Generator instead.
     """
-    if case.name == "mlp":
-        return _handgrad_mlp(case, data, model, epochs)
+    from handgrad.fast import fused_engine
     from handgrad.optim import SGD, Adam
 
+    eng, extra = fused_engine.get(engine), {}
+    if engine == "fused":
+        extra["compile_seconds"] = _warm_up(case, data, model, eng)
+    if case.name == "mlp":
+        return {**extra, **_handgrad_mlp(case, data, model, epochs, eng)}
+    opt = (Adam if case.name == "vae" else SGD)(model.parameters(), lr=case.lr)
     rng, seconds, loss = shuffle_rng(), [], 0.0
     if case.name == "multitask":
         from handgrad.experiments.multitask import train_epoch
 
-        opt = SGD(model.parameters(), lr=case.lr)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            loss = train_epoch(model, opt, data, case.batch_size, rng, epoch)
+            loss = train_epoch(model, opt, data, case.batch_size, rng, epoch, None, eng)
             seconds.append(time.perf_counter() - start)
-        return {"seconds": seconds, "train_loss": loss}
+        return {**extra, "seconds": seconds, "train_loss": loss}
 
-    from handgrad.fast import DEFAULT_ENGINE
     from handgrad.training.loop import epoch_batches
 
-    x, opt = data.train.x, Adam(model.parameters(), lr=case.lr)
-    DEFAULT_ENGINE.prepare(model, opt)
+    eng.prepare(model, opt)
+    fused, x = eng.step_for(model), data.train.x
     for _ in range(epochs):
         start = time.perf_counter()
         total = 0.0
         for _, (xb,) in epoch_batches(None, (x,), case.batch_size, rng, {}):
-            total += model.loss(xb) * xb.shape[0]
             opt.zero_grad()
-            model.loss_backward(input_grad=False)
+            total += (fused or model).elbo_terms(xb, rng=model.rng).loss * xb.shape[0]
+            if fused is None:
+                model.loss_backward(input_grad=False)
+            else:
+                fused.backward()
             opt.step()
         seconds.append(time.perf_counter() - start)
         loss = total / x.shape[0]
-    return {"seconds": seconds, "train_loss": loss}
+    return {**extra, "seconds": seconds, "train_loss": loss}
 
 
-def _handgrad_mlp(case: Case, data, model, epochs: int) -> dict:
+def _warm_up(case: Case, data, model, engine) -> float:
+    """Seconds of one fused step (forward, backward, Adam for the VAE) on two rows and a
+    copy of the model: the kernels' loading from the disk cache, or their compilation."""
+    import copy
+
+    from handgrad.optim import Adam
+
+    start = time.perf_counter()
+    twin = copy.deepcopy(model)
+    step = engine.step_for(twin)
+    if case.name == "mlp":
+        step.loss(data.train.x[:2], data.train.y[:2], 1.0)
+    elif case.name == "vae":
+        step.elbo_terms(data.train.x[:2], np.random.default_rng(0))
+        opt = Adam(twin.parameters())  # the other cases' plain SGD has no kernel
+        engine.prepare(opt)
+        opt.step()
+    else:
+        step.loss(data.x_train[:2], data.yA_train[:2], data.labels_train[:2], 1.0)
+    step.backward()
+    return time.perf_counter() - start
+
+
+def _handgrad_mlp(case: Case, data, model, epochs: int, engine) -> dict:
     from tqdm import tqdm
 
     from handgrad.experiments.mlp import MLPConfig, _train_epoch, accuracy, build_optimizer
@@ -242,7 +291,9 @@ def _handgrad_mlp(case: Case, data, model, epochs: int) -> dict:
     for _ in range(epochs):
         with tqdm(total=-(-x.shape[0] // case.batch_size), disable=True) as bar:
             start = time.perf_counter()
-            loss, acc = _train_epoch(model, loss_fn, opt, x, y, case.batch_size, rng, bar)
+            loss, acc = _train_epoch(
+                model, loss_fn, opt, x, y, case.batch_size, rng, bar, engine=engine
+            )
             seconds.append(time.perf_counter() - start)
         stats = {"train_loss": loss, "train_acc": acc}
     return {"seconds": seconds, **stats, "test_acc": accuracy(model, data.test.x, data.test.y)}
@@ -350,6 +401,17 @@ def run_torch(case: Case, data, model, epochs: int, threads: int) -> dict:
     return result
 
 
+# --- JAX ---------------------------------------------------------------------------------------
+def run_jax(case: Case, data, model, epochs: int, mode: str) -> dict:
+    """A jitted step per batch (``mode="step"``) or a whole-epoch ``lax.scan`` ("scan")."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _jax_cases
+
+    run = getattr(_jax_cases, f"run_{case.name}")
+    orders = epoch_orders(n_train(case, data), epochs)
+    return run(data, model, orders, case.batch_size, case.lr, mode)
+
+
 # --- one worker process: one implementation of one case ----------------------------------
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, MB (ru_maxrss is in KiB on Linux)."""
@@ -362,14 +424,19 @@ def worker(case_name: str, impl: str, epochs: int, data_dir: str | None) -> dict
     framework, threads = impl.split("-")
     if framework == "torch":
         import torch  # noqa: F401  (imported before the setup peak is read)
+    if framework.startswith("jax"):
+        import jax  # noqa: F401
     data = load_case_data(case, data_dir)
     model = build_handgrad_model(case, data)
     setup_mb = peak_rss_mb()
     runners: dict[str, Callable[[], dict]] = {
         "handgrad": lambda: run_handgrad(case, data, model, epochs),
+        "fused": lambda: run_handgrad(case, data, model, epochs, "fused"),
         "numpy": lambda: run_numpy_mlp(case, data, model, epochs),
         "floor": lambda: run_floor(case, data, model, epochs),
         "torch": lambda: run_torch(case, data, model, epochs, threads=int(threads == "1")),
+        "jaxstep": lambda: run_jax(case, data, model, epochs, "step"),
+        "jaxscan": lambda: run_jax(case, data, model, epochs, "scan"),
     }
     result = {"threads": os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count())}
     result.update(runners[framework]())
@@ -427,54 +494,65 @@ def format_metrics(result: dict, case: Case) -> str:
     return ", ".join(parts)
 
 
+PEER_NAMES = {"torch": "PyTorch", "jax": "JAX", "peers": "the faster of PyTorch and JAX"}
+
+
 def build_rows(
     case: Case, results: dict[str, dict], gflops: float, n: int
 ) -> tuple[list[list[str]], dict[str, float]]:
     """Table rows for one case, and the ratios that the targets are about."""
     medians = {impl: statistics.median(r["seconds"]) for impl, r in results.items()}
-    best = {
-        fw: min(t for impl, t in medians.items() if impl.split("-")[0] == fw)
-        for fw in {impl.split("-")[0] for impl in medians}
-    }
-    torch_best = best["torch"]
+    best: dict[str, float] = {}
+    for impl, t in medians.items():
+        framework = impl.split("-")[0]
+        best[framework] = min(t, best.get(framework, math.inf))
+    best["jax"] = min(best.pop("jaxstep"), best.pop("jaxscan"))
+    best["peers"] = min(best["torch"], best["jax"])
+
+    def row(name: str, seconds: float, *rest: str) -> list[str]:
+        vs = [f"{seconds / best[peer]:.2f}" for peer in ("torch", "jax")]
+        return [case.name, name, f"{seconds:.3f}", *vs, *rest]
+
     rows = []
     for impl, r in results.items():
         framework, threads = impl.split("-")
         count = "1 thread" if threads == "1" else f"default threads ({r['threads']})"
-        name = f"{FRAMEWORKS[framework]}, {count}"
+        compile_s = r.get("compile_seconds")
         rows.append(
-            [
-                case.name,
-                name,
-                f"{medians[impl]:.3f}",
-                f"{medians[impl] / torch_best:.2f}",
+            row(
+                f"{FRAMEWORKS[framework]}, {count}",
+                medians[impl],
+                "" if compile_s is None else f"{compile_s:.2f}",
                 f"{r['peak_mb']:.0f} (setup {r['setup_mb']:.0f})",
                 format_metrics(r, case),
-            ]
+            )
         )
     flops = epoch_flops(case, n)
     bound = flops / (gflops * 1e9)
-    rows.append(
-        [
-            case.name,
-            f"arithmetic lower bound ({flops / 1e9:.1f} GFLOP @ {gflops:.0f} GFLOP/s)",
-            f"{bound:.3f}",
-            f"{bound / torch_best:.2f}",
-            "",
-            "",
-        ]
+    name = f"arithmetic lower bound ({flops / 1e9:.1f} GFLOP @ {gflops:.0f} GFLOP/s)"
+    rows.append(row(name, bound, "", "", ""))
+    hg = best["fused"]
+    ratios = {f"vs_{peer}": hg / best[peer] for peer in ("torch", "jax", "peers")}
+    ratios.update(
+        vs_bound=hg / bound,
+        numpy_engine_vs_peers=best["handgrad"] / best["peers"],
+        floor_vs_peers=best["floor"] / best["peers"],
     )
-    ratios = {
-        "vs_torch": best["handgrad"] / torch_best,
-        "vs_bound": best["handgrad"] / bound,
-        "floor_vs_torch": best["floor"] / torch_best,
-    }
     if "numpy" in best:
-        ratios["vs_numpy"] = best["handgrad"] / best["numpy"]
+        ratios["vs_numpy"] = hg / best["numpy"]
     return rows, ratios
 
 
-HEADER = ["case", "implementation", "median s/epoch", "× best PyTorch", "peak RSS MB", "final"]
+HEADER = [
+    "case",
+    "implementation",
+    "median s/epoch",
+    "× best PyTorch",
+    "× best JAX",
+    "compile s",
+    "peak RSS MB",
+    "final",
+]
 
 
 def render(rows: Sequence[Sequence[str]], markdown: bool) -> str:
@@ -483,66 +561,83 @@ def render(rows: Sequence[Sequence[str]], markdown: bool) -> str:
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
     widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
-    fmt = "  ".join(f"{{:{'>' if i in (2, 3) else '<'}{w}}}" for i, w in enumerate(widths))
+    fmt = "  ".join(f"{{:{'>' if 2 <= i <= 5 else '<'}{w}}}" for i, w in enumerate(widths))
     return "\n".join([fmt.format(*HEADER), *(fmt.format(*r) for r in rows)])
 
 
 def verdicts(ratios: dict[str, dict[str, float]]) -> list[str]:
+    """One line per case: the fused engine's ratio to each target's peer, met or not."""
     lines = []
     for name, r in ratios.items():
-        target = CASES[name].target_vs_torch
-        ok = "met" if r["vs_torch"] <= target else "NOT met"
-        line = f"{name}: handgrad / PyTorch = {r['vs_torch']:.2f} (target ≤ {target}: {ok})"
-        if "vs_numpy" in r:
-            ok = "met" if r["vs_numpy"] <= MLP_VS_NUMPY_TARGET else "NOT met"
-            line += (
-                f"; / hand-fused NumPy = {r['vs_numpy']:.2f} (target ≤ {MLP_VS_NUMPY_TARGET}: {ok})"
+        parts = []
+        for peer, target in CASES[name].targets:
+            ok = "met" if r[f"vs_{peer}"] <= target else "NOT met"
+            parts.append(
+                f"handgrad / {PEER_NAMES[peer]} = {r[f'vs_{peer}']:.2f} (target ≤ {target}: {ok})"
             )
-        line += f"; / arithmetic bound = {r['vs_bound']:.1f}"
-        line += f"; NumPy floor / PyTorch = {r['floor_vs_torch']:.2f}"
-        lines.append(line)
+        if "vs_numpy" in r:
+            parts.append(f"/ hand-fused NumPy = {r['vs_numpy']:.2f}")
+        parts.append(f"/ arithmetic bound = {r['vs_bound']:.1f}")
+        parts.append(f"numpy engine / peers = {r['numpy_engine_vs_peers']:.2f}")
+        parts.append(f"NumPy floor / peers = {r['floor_vs_peers']:.2f}")
+        lines.append(f"{name}: " + "; ".join(parts))
     return lines
 
 
 def implementations(case: str) -> list[str]:
     """Worker names "framework-threads" of a case: every framework at both thread settings."""
-    frameworks = ["handgrad", *(["numpy"] if case == "mlp" else []), "floor", "torch"]
+    frameworks = ["handgrad", "fused", *(["numpy"] if case == "mlp" else []), "floor"]
+    frameworks += ["torch", "jaxstep", "jaxscan"]
     return [f"{fw}-{t}" for fw in frameworks for t in THREAD_SETTINGS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per case (default 3)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every implementation this many times, interleaved (round-robin), and "
+        "take the median over all their epochs (default 1)",
+    )
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files")
     parser.add_argument("--only", choices=sorted(CASES), help="run one case only")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--worker", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.epochs < 1:
-        parser.error(f"--epochs must be ≥ 1, got {args.epochs}")
+    if args.epochs < 1 or args.repeat < 1:
+        parser.error(f"--epochs and --repeat must be ≥ 1, got {args.epochs}, {args.repeat}")
     data_dir = args.data_dir or default_data_dir()
     if args.worker:
         case, impl = args.worker
         print(RESULT_TAG + json.dumps(worker(case, impl, args.epochs, data_dir)), flush=True)
         return 0
-    if importlib.util.find_spec("torch") is None:
-        print(TORCH_MISSING, file=sys.stderr)
+    missing = [name for mod, name in PEER_MODULES.items() if importlib.util.find_spec(mod) is None]
+    if missing:
+        print(PEERS_MISSING.format(missing=" and ".join(missing) + " is"), file=sys.stderr)
         return 2
 
     names = [args.only] if args.only else list(CASES)
     gflops = gemm_gflops()
     rows, ratios = [], {}
     for name in names:
-        case = CASES[name]
-        results = {}
-        for impl in implementations(name):
-            print(f"… {name}: {impl}", file=sys.stderr, flush=True)
-            results[impl] = run_worker(name, impl, args.epochs, data_dir)
-        case_rows, ratios[name] = build_rows(case, results, gflops, results["handgrad-1"]["n"])
+        results: dict[str, dict] = {}
+        for repeat in range(args.repeat):
+            for impl in implementations(name):
+                print(f"… {name}: {impl} ({repeat + 1}/{args.repeat})", file=sys.stderr, flush=True)
+                result = run_worker(name, impl, args.epochs, data_dir)
+                if impl in results:
+                    result["seconds"] = results[impl]["seconds"] + result["seconds"]
+                    result["peak_mb"] = max(result["peak_mb"], results[impl]["peak_mb"])
+                results[impl] = result
+        case_rows, ratios[name] = build_rows(
+            CASES[name], results, gflops, results["handgrad-1"]["n"]
+        )
         rows += case_rows
     print(
-        f"{args.epochs} timed epochs per case; median seconds per epoch; "
-        f"{os.cpu_count()} CPU cores; NumPy {np.__version__}"
+        f"{args.epochs} timed epochs × {args.repeat} interleaved repeats per case; median "
+        f"seconds per epoch; {os.cpu_count()} CPU cores; NumPy {np.__version__}"
     )
     print(render(rows, args.markdown))
     print("\nRatios of the best (faster thread setting) of each implementation:")

@@ -1,0 +1,59 @@
+"""The fused multi-task step equals MultiTaskNet's loss and backward (same dropout mask),
+and passes the finite-difference gradient check itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from handgrad.fast.multitask import FusedMultiTaskStep
+from handgrad.gradcheck import numeric_gradient
+from handgrad.models.multitask import MultiTaskNet
+from handgrad.nn.losses import one_hot
+from tests.fast.conftest import DTYPES, assert_close
+
+
+def setup(dtype, p=0.4):
+    rng = np.random.default_rng(6)
+    net = MultiTaskNet(5, 7, 3, 4, p=p, seed=2, dtype=dtype)
+    x = rng.standard_normal((8, 5)).astype(dtype)
+    yA = rng.standard_normal((8, 3)).astype(dtype)
+    return net, x, yA, rng.integers(0, 4, 8)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_step_equals_the_network(dtype):
+    net, x, yA, labels = setup(dtype)
+    fused = FusedMultiTaskStep(net)
+    net.zero_grad()
+    loss = fused.loss(x, yA, labels, 0.5)
+    fused.backward()
+    got = [p.grad.copy() for p in net.parameters()]
+    running = net.running_mean.copy()
+    mask = (fused._u >= net.p) * dtype(1 / (1 - net.p))  # the mask the fused step drew
+
+    net.running_mean[...] = 0
+    expected = net.loss(x, yA, one_hot(labels, 4, dtype), mask=mask.astype(dtype))
+    net.zero_grad()
+    net.loss_backward(0.5, input_grad=False)
+    assert loss == pytest.approx(expected, rel=1e-12 if dtype == np.float64 else 1e-5)
+    assert_close(running, net.running_mean, dtype, atol_scale=1.0)
+    for p, g in zip(net.parameters(), got, strict=True):
+        assert_close(g, p.grad, dtype, atol_scale=np.abs(p.grad).max())
+
+
+def test_fused_step_passes_the_gradient_check():
+    net, x, yA, labels = setup(np.float64)
+    fused = FusedMultiTaskStep(net)
+
+    def loss() -> float:
+        net.dropout.rng = np.random.default_rng(9)  # the same dropout mask every time
+        return fused.loss(x, yA, labels, 1.0)
+
+    net.zero_grad()
+    loss()
+    fused.backward()
+    analytics = [p.grad.copy() for p in net.parameters()]  # loss() adds to b2B's gradient
+    for p, analytic in zip(net.parameters(), analytics, strict=True):
+        numeric = numeric_gradient(loss, p.data, eps=1e-6)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
