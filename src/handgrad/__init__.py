@@ -24,20 +24,28 @@ from handgrad import models, nn, optim
 from handgrad.errors import HandgradError, MachineFault
 from handgrad.gradcheck import check_module
 from handgrad.models import MLP, VAE, MultiTaskNet
+from handgrad.training.experiment import Experiment, ExperimentConfig, RunOptions
+from handgrad.training.options import option
+from handgrad.training.registry import register as register_experiment
 
 __version__ = "0.1.0"
 __all__ = [
     "MLP",
     "VAE",
+    "Experiment",
+    "ExperimentConfig",
     "HandgradError",
     "MachineFault",
     "MultiTaskNet",
+    "RunOptions",
     "__version__",
     "check_formulas",
     "check_module",
     "models",
     "nn",
     "optim",
+    "option",
+    "register_experiment",
 ]
 
 

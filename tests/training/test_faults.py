@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from tests.conftest import cli_error, fill
 from tests.experiments.resume_check import _assert_same_run
@@ -306,14 +305,14 @@ def test_unreadable_checkpoint(tmp_path, reference, monkeypatch, capsys):
     monkeypatch.undo()
     checkpoint = run / CHECKPOINT_NAME
     checkpoint.chmod(0)
-    real_load = np.load
+    real_read = Path.read_bytes
 
-    def load(file, *args, **kwargs):  # root reads anyway: then the kernel's answer is injected
-        if Path(file) == checkpoint:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
-        return real_load(file, *args, **kwargs)
+    def read_bytes(self):  # root reads anyway: then the kernel's answer is injected
+        if self == checkpoint:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_read(self)
 
-    monkeypatch.setattr(np, "load", load)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
     cli_error(
         capsys,
         ["train", "multitask", "--resume", str(run)],

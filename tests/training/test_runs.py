@@ -111,7 +111,21 @@ def _object_array(tmp_path):
     return tmp_path / "o.npz"
 
 
-@pytest.mark.parametrize("make", [_truncated, _garbage, _npy, _pickle, _object_array])
+def _bad_directory_offset(tmp_path):
+    """An npz whose zip directory offset points past the file: a file-based reader's seek
+    then fails with OSError EINVAL, which is the bytes' fault, not the machine's."""
+    with open(tmp_path / "d.npz", "wb") as f:
+        np.savez(f, w=np.arange(3))
+    raw = bytearray((tmp_path / "d.npz").read_bytes())
+    end = raw.rfind(b"PK\x05\x06")  # end-of-central-directory record
+    raw[end + 16 : end + 20] = (2**31).to_bytes(4, "little")  # central directory offset
+    (tmp_path / "d.npz").write_bytes(bytes(raw))
+    return tmp_path / "d.npz"
+
+
+@pytest.mark.parametrize(
+    "make", [_truncated, _garbage, _npy, _pickle, _object_array, _bad_directory_offset]
+)
 def test_load_arrays_rejects_bad_files_with_one_line(tmp_path, make):
     path = make(tmp_path)
     with pytest.raises(HandgradError) as err:

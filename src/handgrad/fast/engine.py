@@ -15,8 +15,14 @@ prepared objects unchanged (`handgrad.gradcheck.check_module` on a prepared mode
 the fast path). ``plain`` switches them back.
 
 Engines: "plain" (the readable formulas only, the reference) and "numpy" (the NumPy fast
-path the training loops use). A compiled engine is another `Engine` whose mapping points
-at its own subclasses; `register` adds it to `ENGINES`.
+path the training loops use, `handgrad.fast.DEFAULT_ENGINE`). A compiled engine is
+another `Engine` whose mapping points at its own subclasses, falling back to NumPy's for
+the rest, and `register` makes it selectable by name::
+
+    register(Engine("fused", {**NUMPY.versions, SGD: FusedSGD, Adam: FusedAdam}, "…"))
+
+where ``FusedSGD`` subclasses `handgrad.fast.updates.FastSGD` (so it keeps ``grad_scale``
+and the scratch buffers ``adopt`` makes) and has a test proving it equal to `SGD`.
 """
 
 from __future__ import annotations

@@ -118,8 +118,8 @@ class Experiment:
     metrics.jsonl) are what a sweep reports by default; ``uses_data_dir`` says the
     experiment reads image files (found through ``--data-dir`` / $HANDGRAD_DATA).
     ``evaluate(run_dir, data_dir)`` re-evaluates a finished run and returns a line to
-    print; ``reproduce_parts(mode)`` lists its parts of ``handgrad reproduce`` for mode
-    "full", "quick" or "smoke".
+    print; ``reproduce_parts(scale)`` lists its parts of ``handgrad reproduce`` at scale
+    "full", "quick" or "smoke" (`handgrad.reproduce.parts`).
     """
 
     name: str

@@ -14,6 +14,7 @@ leaves a half-written file behind.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -95,12 +96,15 @@ def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise HandgradError(f"{path}: file not found")
-    try:
-        with np.load(path, allow_pickle=False) as data:
+    try:  # reading is the machine's part: permission denied, I/O error, …
+        raw = path.read_bytes()
+    except OSError as e:
+        raise fault(e, path, doing=f"reading {path}", reading=True) from e
+    try:  # parsing is the bytes' part: any failure means a bad file (even an OSError
+        # such as EINVAL from a seek that a corrupt zip directory asks for)
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    except Exception as e:  # any failure to parse untrusted bytes is a bad file
-        if isinstance(e, OSError) and e.errno is not None:  # the machine's, not the bytes'
-            raise fault(e, path, doing=f"reading {path}", reading=True) from e
+    except Exception as e:  # untrusted bytes
         raise HandgradError(
             f"{path}: not a readable weights file ({type(e).__name__}); re-create it"
         ) from None

@@ -1,0 +1,14 @@
+"""The training runtime every experiment shares.
+
+    experiment.py   the experiment interface: ExperimentConfig, Experiment, RunOptions
+    options.py      a setting declared once (`option`): default, rule, choices, help
+    registry.py     the experiments known: built-in, entry points, $HANDGRAD_EXPERIMENTS
+    optimizers.py   the one builder of an optimiser and its learning-rate schedule
+    loop.py         the epoch loop: checkpoints, safe stops, NaN detection
+    checkpoint.py   the run state saved and restored bit for bit
+    runs.py         the run directory: config.json, metrics.jsonl, summary.json, weights
+    batching.py     the order of the examples and the batches
+    numerics.py     where a NaN or Inf first appeared
+
+This file imports nothing, so that importing one of them loads only what it needs.
+"""
