@@ -117,9 +117,10 @@ def test_short_run_learns_gauss_diag_and_writes_the_run(tmp_path) -> None:
         train_vae(cfg, tmp_path, QUIET)
 
 
-def test_image_run_writes_grids_and_latent_scatter(tmp_path) -> None:
+def _tiny_images() -> VAEData:
+    """A stand-in for MNIST: 300 training and 100 test 4×4 images of uniform noise."""
     rng = np.random.default_rng(0)
-    data = VAEData(
+    return VAEData(
         "mnist",
         rng.random((300, 16), dtype=np.float32),
         rng.random((100, 16), dtype=np.float32),
@@ -127,6 +128,10 @@ def test_image_run_writes_grids_and_latent_scatter(tmp_path) -> None:
         classes=[str(i) for i in range(10)],
         image_shape=(4, 4),
     )
+
+
+def test_image_run_writes_grids_and_latent_scatter(tmp_path) -> None:
+    data = _tiny_images()
     cfg = VAEConfig(dataset="mnist", latent=2, hidden=[8], epochs=2, batch_size=50)
     summary = train_vae(cfg, tmp_path, QUIET, data=data)
     assert summary["reference_neg_elbo_pytorch"] == 105.80
@@ -164,14 +169,6 @@ def test_fused_image_run_stops_inside_an_epoch_and_resumes_bit_identically(
 ) -> None:
     from handgrad.experiments.vae import EXPERIMENT
 
-    rng = np.random.default_rng(0)
-    data = VAEData(
-        "mnist",
-        rng.random((300, 16), dtype=np.float32),
-        rng.random((100, 16), dtype=np.float32),
-        test_labels=rng.integers(0, 10, 100),
-        classes=[str(i) for i in range(10)],
-        image_shape=(4, 4),
-    )
+    data = _tiny_images()
     cfg = VAEConfig(dataset="mnist", latent=2, hidden=[8], epochs=2, batch_size=50, engine="fused")
     assert_mid_epoch_stop_resumes_bit_identically(EXPERIMENT, cfg, tmp_path, monkeypatch, data=data)
