@@ -21,9 +21,10 @@ import os
 import secrets
 import socket
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from handgrad.errors import HandgradError, MachineFault, fault
 
@@ -126,3 +127,19 @@ def lock_folder(folder: str | os.PathLike) -> IO:
             f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%X')}\n".encode()
         )
     return f
+
+
+def read_toml(path: str | os.PathLike, what: str) -> dict[str, Any]:
+    """The parsed TOML file at ``path``; ``what`` names it in errors ("a sweep spec").
+
+    Raises a one-line `HandgradError` for a missing, unreadable or invalid file.
+    """
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise HandgradError(f"{path}: file not found; pass the path of {what}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise HandgradError(f"{path}: cannot read {what} ({e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise HandgradError(f"{path}: not valid TOML ({e})") from None

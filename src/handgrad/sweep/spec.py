@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 import types
 import typing
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from handgrad.errors import HandgradError
+from handgrad.io import read_toml
 from handgrad.training.experiment import Experiment
 from handgrad.training.registry import get as get_experiment
 
@@ -90,12 +90,7 @@ class SweepSpec:
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate the sweep spec at ``path``."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise HandgradError(f"{path}: file not found; pass the path of a sweep spec") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise HandgradError(f"{path}: not valid TOML ({e})") from None
+    data = read_toml(path, "a sweep spec")
     return parse_spec(data, source=str(path), default_name=path.stem)
 
 

@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 from handgrad.checks.grade.limits import Limits
 from handgrad.errors import HandgradError
+from handgrad.io import read_toml
 
 TOP_KEYS = ("problem", "points", "partial", "hints", "limits")
 HINT_LEVELS = {
@@ -92,14 +92,7 @@ class Rubric:
 def load_rubric(path: str | Path) -> Rubric:
     """Read and validate the rubric at ``path``."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise HandgradError(f"{path}: file not found; pass the path of a rubric TOML") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise HandgradError(f"{path}: cannot read the rubric ({e})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise HandgradError(f"{path}: not valid TOML ({e})") from None
+    data = read_toml(path, "a rubric TOML")
     return parse_rubric(data, source=str(path))
 
 
