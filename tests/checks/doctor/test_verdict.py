@@ -52,3 +52,25 @@ def test_worst_entries_point_at_the_wrong_entries():
     v = handgrad.check_formulas({"z1A": dz1A}, problem="multitask")["z1A"]
     assert v.status == "wrong" and v.mistake is None
     assert v.worst_entries and all(e[1] == 3 for e in v.worst_entries)
+
+
+def test_the_summary_names_every_formula_wrong_on_its_own():
+    """Two independent errors, each with an heir: the advice names both roots."""
+
+    def dz2B(q):
+        return 2 * (q.yhatB - q.yB) / q.m  # wrong on its own
+
+    def db2B(q):
+        return dz2B(q).sum(axis=0)  # right given ∂L/∂z2B
+
+    def dyhatA(q):
+        return (q.yhatA - q.yA) + (q.yhatB - q.yB) @ q.theta2B / q.m  # 1/m lost on one term
+
+    def db2A(q):
+        return dyhatA(q).sum(axis=0)  # right given ∂L/∂ŷA
+
+    formulas = {"z2B": dz2B, "b2B": db2B, "yhatA": dyhatA, "b2A": db2A}
+    report = handgrad.check_formulas(formulas, problem="multitask")
+    assert report["b2B"].inherits == "z2B" and report["b2A"].inherits == "yhatA"
+    last = str(report).splitlines()[-1]
+    assert last.endswith(f"fix {report['z2B'].symbol}, {report['yhatA'].symbol} first"), last

@@ -125,8 +125,10 @@ class Report:
         first = self.first_wrong
         if first is not None:
             heirs = [v.name for v in self.verdicts if v.inherits is not None]
+            # the formulas wrong on their own: every inherited error starts at one of them
+            roots = [v.symbol for v in self.verdicts if v.status == "wrong" and v.inherits is None]
             verb = "inherits" if len(heirs) == 1 else "inherit"
-            tail = f"; {', '.join(heirs)} only {verb} an error: fix {first.symbol} first"
+            tail = f"; {', '.join(heirs)} only {verb} an error: fix {', '.join(roots)} first"
             tail = tail if heirs else ""
             lines.append(
                 f"start with {first.symbol}: the first wrong formula in backward order{tail}"
