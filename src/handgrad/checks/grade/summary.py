@@ -82,6 +82,8 @@ def summarise(
     explanations: dict[str, Counter[str]] = {}
     for g in checked:
         for v in reports[g.name].verdicts:
+            if v.inherits is not None:  # made upstream: counted, and explained, where it was made
+                continue
             for k in v.mistakes:
                 if g.name not in who.setdefault(k, []):
                     who[k].append(g.name)
