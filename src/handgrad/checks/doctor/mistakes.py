@@ -67,8 +67,8 @@ OUTPUT_MISTAKES = (
     (
         "extra_1_over_m",
         lambda m: 1.0 / m,
-        "an extra 1/m: the batch mean is taken twice",
-        "divide by m once",
+        "a factor 1/m too small: one division by m too many",
+        "remove one division by m",
     ),
     ("factor_2", lambda m: 2.0, "a factor 2 too large", "look for a lost ½"),
     ("factor_half", lambda m: 0.5, "a factor ½ too small", "look for a spurious ½"),
