@@ -1,0 +1,392 @@
+r"""Which quantity each written symbol means: notation tables, the report's own definitions
+and a teaching assistant's notation file.
+
+Three sources, the first that says wins:
+
+1. the *notation file* (TOML) a teaching assistant writes once per assignment::
+
+       problem = "multitask"          # optional: the problem of every equation
+       [symbols]
+       "H_{1A}" = "z1A"               # a quantity name of the problem (q.z1A) …
+       "N" = '\mathbb{1}[H_{BN} > 0]' # … or a LaTeX expression in the report's symbols
+
+2. the *report's definitions*: its forward equations (``z_{1A} = \sin(\theta_{1A}x +
+   b_{1A})``) and where-clauses (``\text{where } H = …``). A definition is evaluated
+   on random batches; when its value equals a quantity of the problem the symbol *is*
+   that quantity (so ``z_{1A}`` in a report that defines it as the sine's output is x1A,
+   and the output says so). When it equals none, the symbol keeps the value the report
+   gives it; a left side ∂L/∂S then needs the table (and the output says so).
+3. the problem's *notation table* of usual spellings (`TABLES`).
+
+A definition that cannot be read leaves the symbol to the table, with a note; a symbol
+in none of them is not defined, and an equation that uses it says so.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from handgrad.checks.doctor import ops
+from handgrad.checks.doctor.graph import Problem
+from handgrad.checks.report.evaluate import Binding, Evaluator, NeedsSample, Symbols, _same
+from handgrad.checks.report.latex import Func, Name, Node, Num, Scripted, Unreadable, parse
+from handgrad.checks.report.symbols import key_of, show, written
+from handgrad.errors import HandgradError
+
+_THETA = {rf"{w}_{{{k}}}": f"theta{k}" for w in (r"\theta", "W") for k in ("1A", "2A", "1B", "2B")}
+_BIAS = {f"b_{{{k}}}": f"b{k}" for k in ("1A", "2A", "1B", "2B")}
+
+#: The usual spellings of each problem's quantities, as LaTeX → the name in ``q``.
+TABLES: dict[str, dict[str, str]] = {
+    "multitask": {
+        **_THETA,
+        **_BIAS,
+        "x": "x",
+        "z_{1A}": "z1A",
+        "x_{1A}": "x1A",
+        "h_{1A}": "x1A",
+        "x_{DP}": "xDP",
+        "z_{DP}": "xDP",
+        "h_{DP}": "xDP",
+        r"\hat{y}_A": "yhatA",
+        "x_{2A}": "yhatA",
+        "z_{2A}": "yhatA",
+        "y_A": "yA",
+        "x_{1B}": "x1B",
+        "z_{1B}": "x1B",
+        "x_{BN}": "xBN",
+        "x_{BN*}": "xBNs",
+        r"x_{\oplus}": "xplus",
+        "x_{2B}": "xplus",
+        "z_{2B}": "z2B",
+        r"\hat{y}_B": "yhatB",
+        "y_B": "yB",
+        "M": "M",
+        "r": "r",
+        "p": "p",
+        r"\mu": "mu",
+        r"\mu_B": "mu",
+        "m": "m",
+    },
+    "batchnorm": {
+        "x": "x",
+        r"\hat{x}": "xhat",
+        "y": "y",
+        r"\gamma": "gamma",
+        r"\beta": "beta",
+        r"\mu": "mu",
+        r"\mu_B": "mu",
+        r"\sigma_B^2": "var",
+        r"\sigma^2": "var",
+        r"\epsilon": "eps",
+        r"\varepsilon": "eps",
+        "m": "m",
+    },
+    "dropout": {"x": "x", "y": "y", "M": "M", "r": "r", "p": "p", "m": "m"},
+}
+
+#: Words in a heading or in the prose before an equation that name the problem it is about.
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "multitask": ("block two", "multi-task", "multitask", "task a", "task b"),
+    "batchnorm": ("batchnorm", "batch norm", "batchnormalization", "batch normalization"),
+    "dropout": ("dropout",),
+    "softmax": ("softmax",),
+    "blockone": ("block one",),
+}
+GROUPS = {"blockone": ("batchnorm", "dropout", "softmax")}
+
+
+@dataclass(frozen=True)
+class Definition:
+    """``lhs = rhs`` written in the report (or the notation file), and where."""
+
+    lhs: Node
+    rhs: Node
+    where: str
+    scope: tuple[str, ...] = ()  # the problems its section is about (empty: any)
+
+
+@dataclass(frozen=True)
+class NotationFile:
+    """A parsed notation file: an optional problem and {symbol LaTeX: quantity or LaTeX}."""
+
+    path: str
+    problem: str | None
+    symbols: dict[str, str]
+
+
+def read_notation(path: str | Path) -> NotationFile:
+    """The notation file at ``path`` (see module doc); `HandgradError` naming any fault."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HandgradError(f"{path}: notation file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise HandgradError(f"{path}: not a readable TOML notation file ({e})") from None
+    symbols = data.get("symbols", {})
+    problem = data.get("problem")
+    bad = (
+        [k for k, v in symbols.items() if not isinstance(v, str)]
+        if isinstance(symbols, dict)
+        else [""]
+    )
+    if bad or (problem is not None and not isinstance(problem, str)):
+        raise HandgradError(
+            f'{path}: write [symbols] as "LaTeX symbol" = "quantity or LaTeX", '
+            'and problem = "name" (see handgrad check report --help)'
+        )
+    for k in symbols:
+        try:
+            key_of(k)
+        except (Unreadable, ValueError):
+            raise HandgradError(
+                f"{path}: `{k}` is not one symbol; write it as in the report"
+            ) from None
+    return NotationFile(str(path), problem, dict(symbols))
+
+
+def per_row_names(problem: Problem) -> frozenset[str]:
+    """The names in ``q`` that hold one row per sample (probed with a batch of 7 rows)."""
+    q = probe(problem, 7, 0)
+    return frozenset(
+        k
+        for k, v in vars(q).items()
+        if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == 7
+    )
+
+
+def probe(problem: Problem, m: int, seed: int) -> types.SimpleNamespace:
+    """One batch's ``q`` (no truth needed) for reading definitions."""
+    rng = np.random.default_rng([seed, 99, m])
+    leaves = {k: np.asarray(v, dtype=np.float64) for k, v in problem.sample(rng, m).items()}
+    with np.errstate(all="ignore"):
+        return problem.namespace(problem.forward(leaves), m)
+
+
+def upstream_of(problem: Problem) -> tuple[str, str] | None:
+    """(key of y, "dy") for a Block One layer whose loss is Σ y ⊙ dy; else None."""
+    last = problem.steps[-1]
+    if last.op is ops.upstream:
+        return last.args[0], last.args[1]
+    return None
+
+
+def _table(problem: Problem) -> dict[str, Binding]:
+    table = {key_of(t): q for t, q in TABLES.get(problem.name, {}).items()}
+    return {k: Binding(k, quantity=q, note=None) for k, q in table.items()}
+
+
+def _match(problem: Problem, value_of, probes) -> str | None:
+    """The quantity of ``problem`` whose value equals ``value_of(q)`` on every probe batch."""
+    names = None
+    for q in probes:
+        value = value_of(q)
+        here = {
+            k
+            for k, v in vars(q).items()
+            if isinstance(v, np.ndarray)
+            and _same(
+                np.asarray(value, dtype=np.float64).reshape(v.shape)
+                if np.size(value) == v.size
+                else value,
+                v,
+            )
+        }
+        names = here if names is None else names & here
+    if not names:
+        return None
+    order = [*problem.quantities, *(s.name for s in problem.steps)]
+    return sorted(names, key=lambda n: order.index(n) if n in order else len(order))[0]
+
+
+def build_symbols(
+    problem: Problem,
+    definitions: list[Definition],
+    notation: NotationFile | None,
+    sgn: str,
+    probes: list[types.SimpleNamespace],
+) -> Symbols:
+    """The `Symbols` of ``problem`` for one reading of sgn (see module doc for the order)."""
+    per_row = per_row_names(problem)
+    table = _table(problem)
+    symbols = Symbols(dict(table), per_row, upstream=None)
+    up = upstream_of(problem)
+    if up:
+        symbols.upstream = (written(parse(up[0])[0]).key, up[1])
+    fixed: set[str] = set()
+    if notation is not None:
+        for tex, value in notation.symbols.items():
+            key = key_of(tex)
+            fixed.add(key)
+            if value in vars(probes[0]):
+                symbols.bindings[key] = Binding(key, quantity=value, note=None)
+            else:
+                try:
+                    (node,) = parse(value)
+                except Unreadable as e:
+                    raise HandgradError(f"{notation.path}: `{tex}` = `{value}`: {e}") from None
+                symbols.bindings[key] = Binding(key, expr=node)
+    pending: dict[str, list[tuple[Definition, str | None]]] = {}
+    for d in definitions:
+        if d.scope and problem.name not in d.scope:
+            continue
+        if isinstance(d.lhs, Func):
+            if d.lhs.name == "sgn" and len(d.lhs.args) == 1 and "sgn" not in symbols.functions:
+                try:
+                    symbols.functions["sgn"] = (written(d.lhs.args[0]).key, d.rhs)
+                except Unreadable:
+                    pass
+            continue
+        try:
+            w = written(d.lhs)
+        except Unreadable:
+            continue
+        key = w.key + (f"^{w.power}" if w.power else "")
+        if key in fixed or key == "L" or key.startswith("L_") or key == "e":
+            continue
+        index = w.indices[0] if len(w.indices) == 1 else None
+        pending.setdefault(key, []).append((d, index))
+    failures: dict[str, str] = {}
+    for key in pending:
+        symbols.bindings.pop(key, None)
+    while pending:
+        progress = False
+        for key, defs in list(pending.items()):
+            for d, index in defs:
+                try:
+                    binding = _resolve(problem, symbols, key, d, index, table.get(key), sgn, probes)
+                except Unreadable as e:
+                    failures[key] = f"{e} (in its definition, {d.where})"
+                    continue
+                symbols.bindings[key] = binding
+                del pending[key]
+                progress = True
+                break
+        if not progress:
+            key = next(iter(pending))  # the first still unread: fall back to the table
+            reason = failures.get(key, "it cannot be read")
+            old = table.get(key)
+            if old is not None:
+                symbols.bindings[key] = Binding(
+                    key,
+                    quantity=old.quantity,
+                    note=f"`{show(key)}`: its definition cannot be read ({reason}); read as "
+                    f"{old.quantity} by the notation table",
+                )
+            else:
+                symbols.bindings[key] = Binding(
+                    key, failure=f"`{show(key)}` cannot be read: {reason}"
+                )
+            del pending[key]
+    return symbols
+
+
+def _resolve(problem, symbols, key, d: Definition, index, table: Binding | None, sgn, probes):
+    """The binding a definition gives ``key``: a quantity when its value is one."""
+
+    def value_of(q):
+        def make(convention):
+            return Evaluator(q, symbols, convention, sgn)
+
+        try:
+            return _eval_any(make, d.rhs, None, index)
+        except NeedsSample:
+            rows = [_eval_any(make, d.rhs, s, index) for s in range(int(q.m))]
+            return np.stack([np.asarray(r, dtype=np.float64).ravel() for r in rows])
+
+    found = _match(problem, value_of, probes)
+    if found is not None:
+        note = None
+        if table is not None and table.quantity != found:
+            note = (
+                f"`{show(key)}` is read as {found}, as the report defines it ({d.where}), "
+                f"not as the table's {table.quantity}"
+            )
+        return Binding(key, quantity=found, note=note)
+    if table is not None and not (sgn == "literal" and _has_sgn(d.rhs)):
+        return Binding(
+            key,
+            quantity=table.quantity,
+            note=f"`{show(key)}` is defined ({d.where}) as something that is no quantity of "
+            f"{problem.name}; read as {table.quantity} by the notation table",
+        )
+    note = None if table is None else f"`{show(key)}` read literally, as defined ({d.where})"
+    if table is None:
+        note = f"`{show(key)}` is the report's own shorthand ({d.where}), evaluated as written"
+    gradient = table.quantity if table is not None else None
+    return Binding(key, expr=d.rhs, index=index, note=note, gradient=gradient)
+
+
+def _has_sgn(node) -> bool:
+    if isinstance(node, Func) and node.name == "sgn":
+        return True
+    if isinstance(node, tuple):
+        return any(_has_sgn(n) for n in node)
+    if hasattr(node, "__dataclass_fields__"):
+        return any(_has_sgn(getattr(node, f)) for f in node.__dataclass_fields__)
+    return False
+
+
+def _eval_any(make, node, sample, index):
+    from handgrad.checks.report.evaluate import evaluate_all
+
+    def build(convention):
+        e = make(convention)
+        if sample is not None:
+            e.default = sample
+            if index:
+                e.bound = {index: sample}
+        return e
+
+    return evaluate_all(build, node)
+
+
+def definitions_in(chains) -> list[Definition]:
+    """Every ``symbol = expression`` of the report (forward equations, where-clauses)."""
+    from handgrad.checks.report.equations import _depth_split, gradient_of
+
+    found: list[Definition] = []
+    for chain in chains:
+        for member in chain.wheres:
+            parts = _depth_split(member.tex, "=")
+            if len(parts) == 2:
+                _add(found, parts[0], parts[1], chain)
+        nodes = []
+        for member in chain.members:
+            try:
+                nodes.append(member.node)
+            except Unreadable:
+                nodes.append(None)
+        if (
+            len(nodes) < 2
+            or nodes[-1] is None
+            or isinstance(nodes[-1], Num)
+            or any(n is not None and gradient_of(n) for n in nodes)
+        ):
+            continue
+        for n in nodes[:-1]:
+            if isinstance(n, (Name, Scripted, Func)):
+                found.append(Definition(n, nodes[-1], chain.math.where, _scope(chain)))
+    return found
+
+
+def _scope(chain) -> tuple[str, ...]:
+    from handgrad.checks.report.reading import context_problems
+
+    return tuple(context_problems(chain))
+
+
+def _add(found, lhs: str, rhs: str, chain) -> None:
+    try:
+        (a,) = parse(lhs)
+        (b,) = parse(rhs)
+    except Unreadable:
+        return
+    if isinstance(a, (Name, Scripted, Func)) and not isinstance(b, Num):
+        found.append(Definition(a, b, chain.math.where, _scope(chain)))

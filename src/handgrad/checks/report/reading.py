@@ -1,0 +1,275 @@
+r"""A report's gradient equations read into formulas the doctor can judge.
+
+For each equality chain whose first members are gradients (``∂L/∂X = ∂L/∂Y = … = answer``)
+the *last* member is the answer; every left side that names a quantity of the problem
+gets a formula ``f(q)``, exactly like a learner's ``grad_X(q)``:
+
+- a per-sample left side (a residual, ``∂L/∂z^i``) is evaluated once per sample i and the
+  rows stacked; a ``\sum_i`` written in front of it (report 003's eqs. 4, 7, 10–12) is
+  read per sample, as the left side says, and noted;
+- a parameter's left side is evaluated once, its ``\sum_{i=1}^m`` summing the batch;
+- a Block One layer's own derivative ``∂y_i/∂γ = D`` is read as elementwise and turned
+  into the gradient of the check's loss L = Σ y ⊙ dy: ∂L/∂γ = Σ_i dy_i ⊙ D_i (noted).
+
+The other readable members of the chain are evaluated too; the first whose value differs
+from the member before it is where "the equality breaks". Which problem an equation is
+about comes from ``--problem``, else from the nearest heading or prose that names one
+(`notation.KEYWORDS`), else from the only problem whose symbols read it.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from handgrad.checks.doctor.graph import Problem
+from handgrad.checks.report.equations import Chain, Derivative, gradient_of
+from handgrad.checks.report.evaluate import (
+    Evaluator,
+    Symbols,
+    _same,
+    _sample_sum,
+    evaluate_all,
+)
+from handgrad.checks.report.latex import Node, Product, Sum, Unreadable
+from handgrad.checks.report.notation import GROUPS, KEYWORDS, TABLES
+from handgrad.checks.report.symbols import INDEX_LETTERS, show, written
+
+
+@dataclass
+class Reading:
+    """One left side of one gradient equation, read (``formula``) or not (``reason``)."""
+
+    chain: Chain
+    lhs: str  # ∂L/∂X as written (LaTeX)
+    problem: str | None = None
+    quantity: str | None = None
+    status: str = "read"  # read | unreadable | not_a_quantity | not_checked
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+    formulas: dict[str, Callable] = field(default_factory=dict)  # sgn reading → f(q)
+    lines: int = 0  # how many members of the chain were evaluated
+
+    @property
+    def where(self) -> str:
+        return self.chain.math.where
+
+    @property
+    def latex(self) -> str:
+        return " = ".join(m.tex for m in self.chain.members)
+
+
+def context_problems(chain: Chain) -> list[str]:
+    """The problems named by the nearest prose, else the nearest heading (module doc)."""
+    texts = [*reversed(chain.math.prose), *reversed(chain.math.headings)]
+    for text in texts:
+        low = text.lower()
+        hits = [p for p, words in KEYWORDS.items() if any(w in low for w in words)]
+        if hits:
+            return [q for p in hits for q in GROUPS.get(p, (p,))]
+    return []
+
+
+def _split_lhs(chain: Chain) -> tuple[list[tuple[Derivative, str]], list]:
+    lhs: list[tuple[Derivative, str]] = []
+    rest = []
+    for member in chain.members:
+        try:
+            node = member.node
+        except Unreadable as e:
+            node = e
+        d = gradient_of(node) if isinstance(node, Node) else None
+        if d is not None and not rest:
+            lhs.append((d, member.tex))
+        else:
+            rest.append((member, node))
+    return lhs, rest
+
+
+def is_gradient_chain(chain: Chain) -> bool:
+    lhs, rest = _split_lhs(chain)
+    return bool(lhs)
+
+
+def _front_sum(node: Node) -> tuple[Node, str | None]:
+    """``c · Σ_i body`` → (``c · body``, "i"); anything else unchanged."""
+    if isinstance(node, Sum):
+        return node.body, _sample_sum(node)
+    if isinstance(node, Product) and isinstance(node.factors[-1], Sum):
+        s = node.factors[-1]
+        return Product((*node.factors[:-1], s.body), node.ops), _sample_sum(s)
+    return node, None
+
+
+class Reader:
+    """Reads gradient equations for one problem with its symbols (one per sgn reading)."""
+
+    def __init__(self, problem: Problem, symbols: dict[str, Symbols], probes: list):
+        self.problem, self.symbols, self.probes = problem, symbols, probes
+
+    def read(self, chain: Chain, d: Derivative, lhs_tex: str, answer) -> Reading:
+        r = Reading(chain, lhs_tex, self.problem.name)
+        if chain.note:
+            r.notes.append(chain.note)
+        base = self.symbols["step"]
+        local = not d.of_loss
+        if local:
+            up = base.upstream
+            try:
+                top = written(d.top).key
+            except Unreadable:
+                top = None
+            if up is None or top != up[0]:
+                r.status, r.reason = "not_checked", "a step of the chain rule, not a gradient of L"
+                return r
+        try:
+            w = written(d.wrt)
+        except Unreadable:
+            r.status, r.reason = "unreadable", "the variable of the derivative is not one symbol"
+            return r
+        if self.problem.jacobians and local:
+            r.status = "unreadable"
+            r.reason = "a Jacobian written entry by entry (∂y_i/∂x_j) is not read yet"
+            return r
+        binding = base.bindings.get(w.key)
+        if binding is None:
+            r.status, r.reason = "unreadable", f"`{show(w.key)}` is not defined"
+            r.reason += "; add it to the notation file"
+            return r
+        name = binding.names
+        if name is None:
+            r.status = "unreadable"
+            r.reason = binding.failure or f"`{show(w.key)}` names no quantity of {self.problem.name}"
+            return r
+        if name not in self.problem.quantities:
+            r.status = "not_a_quantity"
+            r.reason = (
+                f"∂L/∂{show(w.key)} ({name}) is not one of the gradients the doctor checks "
+                f"for {self.problem.name}"
+            )
+            return r
+        r.quantity = name
+        if binding.note:
+            r.notes.append(binding.note)
+        if answer is None:
+            r.status, r.reason = "unreadable", "no right side"
+            return r
+        member, node = answer
+        if isinstance(node, Unreadable):
+            r.status, r.reason = "unreadable", f"line {member.row}: {node}"
+            return r
+        try:
+            for mode, symbols in self.symbols.items():
+                r.formulas[mode] = self._formula(name, w, node, symbols, mode, d, r.notes)
+            self._probe(r)
+        except Unreadable as e:
+            r.status, r.reason, r.formulas = "unreadable", f"line {member.row}: {e}", {}
+        return r
+
+    def _formula(self, name, w, node, symbols, mode, d: Derivative, notes) -> Callable:
+        per_row = name in symbols.per_row
+        local = not d.of_loss
+        indices = list(w.indices)
+        if local:
+            indices += written(d.top).indices
+        lhs_index = next((i for i in indices if i in INDEX_LETTERS), None)
+        letter = None
+        if per_row:
+            node, letter = _front_sum(node)
+            if letter and mode == "step":
+                notes.append(
+                    f"a Σ_{letter} over the batch stands in front of the per-sample left side "
+                    f"∂L/∂{show(w.key)}{'^' + lhs_index if lhs_index else ''}: read per sample, "
+                    "as the left side says (summed, the two sides would not have the same shape)"
+                )
+        if local and mode == "step":
+            notes.append(
+                "a layer's own derivative ∂y/∂"
+                f"{show(w.key)} is read as elementwise: ∂L/∂{show(w.key)} = "
+                + ("∂L/∂y ⊙ (right side)" if per_row else "Σ_i ∂L/∂y_i ⊙ (right side)")
+            )
+        up = symbols.upstream
+
+        def value(q, sample: int | None, seen: set[str]):
+            bound = {k: sample for k in (lhs_index, letter) if k} if sample is not None else {}
+
+            def make(convention):
+                return Evaluator(q, symbols, convention, mode, bound, sample, seen)
+
+            v = np.asarray(evaluate_all(make, node), dtype=np.float64)
+            if local:
+                dy = np.asarray(getattr(q, up[1]))
+                row = dy[sample] if sample is not None else dy
+                v = row * (v.ravel() if v.size == row.size else v)
+            return v
+
+        def formula(q, seen: set[str] | None = None):
+            seen = set() if seen is None else seen
+            if per_row:
+                return np.stack([value(q, s, seen).ravel() for s in range(int(q.m))])
+            if local:
+                return np.sum([value(q, s, seen).ravel() for s in range(int(q.m))], axis=0)
+            v = value(q, None, seen)
+            want = np.shape(getattr(q, name))
+            return v.ravel() if len(want) == 1 else v
+
+        formula.__name__ = f"grad_{name}"
+        return formula
+
+    def _probe(self, r: Reading) -> None:
+        """Evaluate once per probe batch: readability, notes of the symbols used."""
+        seen: set[str] = set()
+        results = {}
+        for mode, f in r.formulas.items():
+            results[mode] = [f(q, seen) for q in self.probes]
+        base = self.symbols["step"]
+        for key in sorted(seen):
+            b = base.bindings.get(key)
+            if b is not None and b.note and b.note not in r.notes:
+                r.notes.append(b.note)
+        if "literal" in results and all(
+            _same(a, b) for a, b in zip(results["step"], results["literal"], strict=True)
+        ):
+            del r.formulas["literal"]
+
+
+def chain_break(reader: Reader, r: Reading, rest: list) -> str | None:
+    """The first member of the chain whose value differs from the readable one before it."""
+    if r.status != "read" or len(rest) < 2:
+        return None
+    previous = None
+    f_answer = r.formulas["step"]
+    d = gradient_of(r.chain.members[0].node)
+    w = written(d.wrt)
+    read = 0
+    for member, node in rest:
+        if isinstance(node, Unreadable):
+            continue
+        try:
+            f = reader._formula(r.quantity, w, node, reader.symbols["step"], "step", d, [])
+            values = [f(q) for q in reader.probes]
+        except Unreadable:
+            continue
+        read += 1
+        if previous is not None and not all(
+            np.shape(a) == np.shape(b) and _same(a, b) for a, b in zip(previous, values, strict=True)
+        ):
+            r.lines = read
+            return f"line {member.row}: the equality breaks here"
+        previous = values
+    r.lines = read
+    del f_answer
+    return None
+
+
+def table_problems() -> list[str]:
+    return list(TABLES)
+
+
+def probes_for(problem: Problem) -> list[types.SimpleNamespace]:
+    from handgrad.checks.report.notation import probe
+
+    return [probe(problem, 3, 1), probe(problem, 5, 2)]

@@ -1,0 +1,157 @@
+"""A `ReportCheck` as text, as JSON (``handgrad.report/1``) and as HTML with the equations
+rendered as MathML (offline, like ``handgrad reproduce``'s report).
+
+JSON::
+
+    {"schema": "handgrad.report/1", "file": "...",
+     "equations": [{"where": "eq. (5)", "line": 92, "row": 1, "latex": "…", "lhs": "…",
+                    "problem": "multitask", "quantity": "x1B",
+                    "status": "ok" | "wrong" | "error" | "unreadable" | "not_checked",
+                    "reason": null | "…", "notes": ["…"],
+                    "verdict": {…handgrad.formulas/1 row…} | null,
+                    "sgn_literal": {…} | null}, …],
+     "counts": {"ok": …, "wrong": …, "error": …, "unreadable": …, "not_checked": …},
+     "code": {…handgrad.formulas/1…} | null}
+"""
+
+from __future__ import annotations
+
+import html
+
+from handgrad.checks.doctor.verdict import _page, _where
+
+SCHEMA = "handgrad.report/1"
+
+
+def status(row) -> str:
+    if row.verdict is not None:
+        return row.verdict.status
+    return "unreadable" if row.reading.status == "unreadable" else "not_checked"
+
+
+def _lhs_symbol(row) -> str:
+    r = row.reading
+    if row.verdict is not None:
+        return row.verdict.symbol
+    return r.lhs
+
+
+def _diagnosis(row) -> str:
+    if row.verdict is not None:
+        return row.verdict.note
+    return f"cannot read: {row.reading.reason}" if status(row) == "unreadable" else (
+        f"not checked: {row.reading.reason}"
+    )
+
+
+def _literal(row) -> str | None:
+    v = row.literal
+    if v is None:
+        return None
+    text = v.status.replace("_", " ")
+    if v.status == "wrong":
+        text += f" ({v.mistake}: {v.explanation})" if v.mistake else f" ({v.explanation})"
+    return f"with sgn read literally: {text}"
+
+
+def text(check) -> str:
+    c = check.counts
+    lines = [
+        f"{check.file}: {len(check.rows)} gradient equations found — {c['ok']} correct, "
+        f"{c['wrong']} wrong, {c['error']} error, {c['unreadable']} cannot be read, "
+        f"{c['not_checked']} not checked"
+    ]
+    for name, rep in check.reports.items():
+        lines.append(f"{name}: {rep.setting}")
+    width = max([len(r.reading.where) for r in check.rows] + [4])
+    for row in check.rows:
+        r = row.reading
+        st = status(row).replace("_", " ")
+        err = "" if row.verdict is None or row.verdict.rel_error is None else f"{row.verdict.rel_error:.1e}"
+        sym = _lhs_symbol(row) if row.verdict is not None else ""
+        lines.append(f"{r.where:<{width}}  {sym:<8}  {st:<11}  {err:>7}  {_diagnosis(row)}".rstrip())
+        pad = " " * (width + 2)
+        if row.verdict is not None and row.verdict.status == "wrong" and _where(row.verdict):
+            lines.append(f"{pad}where: {_where(row.verdict)}")
+        if _literal(row):
+            lines.append(f"{pad}{_literal(row)}")
+        for note in r.notes:
+            lines.append(f"{pad}read: {note}")
+    if check.code is not None:
+        lines += ["", "the notebook's grad_ functions:", str(check.code)]
+    wrong = [r for r in check.rows if r.verdict is not None and r.verdict.status == "wrong"]
+    roots = [r for r in wrong if r.verdict.inherits is None]
+    if roots:
+        lines.append("start with " + ", ".join(f"{r.reading.where} ({r.verdict.symbol})" for r in roots))
+    return "\n".join(lines)
+
+
+def as_json(check) -> dict:
+    rows = []
+    for row in check.rows:
+        r = row.reading
+        member = r.chain.members[0]
+        rows.append(
+            {
+                "where": r.where,
+                "line": r.chain.math.line,
+                "row": member.row,
+                "latex": r.latex,
+                "lhs": r.lhs,
+                "problem": r.problem,
+                "quantity": r.quantity,
+                "status": status(row),
+                "reason": r.reason if row.verdict is None else None,
+                "notes": list(r.notes),
+                "verdict": row.verdict.to_dict() if row.verdict is not None else None,
+                "sgn_literal": row.literal.to_dict() if row.literal is not None else None,
+            }
+        )
+    return {
+        "schema": SCHEMA,
+        "file": check.file,
+        "equations": rows,
+        "counts": check.counts,
+        "code": check.code.to_json() if check.code is not None else None,
+    }
+
+
+def _math(tex: str) -> str:
+    from handgrad.report.mathml import to_mathml
+
+    try:
+        return to_mathml(tex, display=True)
+    except Exception:
+        return f"<code>{html.escape(tex)}</code>"
+
+
+def html_table(check) -> str:
+    colour = {"ok": "#1a7f37", "wrong": "#cf222e", "error": "#9a6700", "unreadable": "#9a6700"}
+    body = []
+    for row in check.rows:
+        r = row.reading
+        st = status(row)
+        cell = html.escape(_diagnosis(row))
+        if row.verdict is not None and row.verdict.status == "wrong" and _where(row.verdict):
+            cell += f"<br><small>where: {html.escape(_where(row.verdict))}</small>"
+        if _literal(row):
+            cell += f"<br><small>{html.escape(_literal(row))}</small>"
+        for note in r.notes:
+            cell += f"<br><small>read: {html.escape(note)}</small>"
+        body.append(
+            f"<tr><td>{html.escape(r.where)}</td><td>{_math(r.latex)}</td>"
+            f'<td style="color:{colour.get(st, "#57606a")};font-weight:bold">'
+            f"{st.replace('_', ' ')}</td><td>{cell}</td></tr>"
+        )
+    c = check.counts
+    return (
+        f"<p><b>{html.escape(check.file)}</b>: {c['ok']} correct, {c['wrong']} wrong, "
+        f"{c['error']} error, {c['unreadable']} cannot be read, {c['not_checked']} not checked</p>"
+        "<table><thead><tr><th>where</th><th>equation</th><th>status</th><th>diagnosis</th>"
+        "</tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+        + (check.code._repr_html_() if check.code is not None else "")
+    )
+
+
+def page(check) -> str:
+    return _page(f"Gradient check: {check.file}", html_table(check))
