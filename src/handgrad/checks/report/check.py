@@ -86,7 +86,7 @@ def read_report(
             f"unknown problem {problem!r}; choose one of {', '.join(PROBLEMS)} "
             "(handgrad check formulas --list)"
         )
-    chains = [c for m in doc.maths for c in chains_of(m)]
+    chains = _joined([c for m in doc.maths for c in chains_of(m)])
     definitions = definitions_in(chains)
     uses_sgn = any(re.search(r"\\(text|operatorname|mathrm)\{\s*sgn", m.tex) for m in doc.maths)
     readers: dict[str, Reader] = {}
@@ -124,6 +124,19 @@ def read_report(
                 r = min(tries, key=lambda t: order[t.status]) if len(tries) > 1 else tries[0]
             readings.append(r)
     return ReportReading(doc, readings, _code(doc))
+
+
+def _joined(chains):
+    """A display that starts with "=" continues the chain of the display before it."""
+    out = []
+    for c in chains:
+        if c.continues and out and out[-1].math.display:
+            prev = out[-1]
+            prev.members += c.members
+            prev.wheres += c.wheres
+            continue
+        out.append(c)
+    return out
 
 
 def _paired(chains):

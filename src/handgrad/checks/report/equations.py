@@ -58,6 +58,7 @@ class Chain:
     members: list[Member]
     wheres: list[Member] = field(default_factory=list)
     note: str | None = None  # how the chain was assembled, when not from one equation
+    continues: bool = False  # starts with "=": the previous display's chain goes on
 
 
 def _depth_split(text: str, sep: str) -> list[str]:
@@ -129,6 +130,7 @@ def chains_of(math: Math) -> list[Chain]:
             current.members[-1] = Member(f"{last.tex} {text}", last.row)
         elif parts and any(parts):
             current = Chain(math, [Member(p, r) for p in parts if p or len(parts) == 1])
+            current.continues = parts[0] == "" and r == 1
             chains.append(current)
         if where_members:
             target = current or Chain(math, [])

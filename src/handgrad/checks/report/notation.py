@@ -234,7 +234,7 @@ def build_symbols(
                 symbols.bindings[key] = Binding(key, expr=node)
     pending: dict[str, list[tuple[Definition, str | None]]] = {}
     for d in definitions:
-        if d.scope and problem.name not in d.scope:
+        if d.scope and problem.name not in d.scope and not isinstance(d.lhs, Func):
             continue
         if isinstance(d.lhs, Func):
             if d.lhs.name == "sgn" and len(d.lhs.args) == 1 and "sgn" not in symbols.functions:

@@ -34,7 +34,7 @@ from handgrad.checks.report.evaluate import (
     _sample_sum,
     evaluate_all,
 )
-from handgrad.checks.report.latex import Node, Product, Sum, Unreadable
+from handgrad.checks.report.latex import Name, Node, Product, Scripted, Sum, Unreadable
 from handgrad.checks.report.notation import GROUPS, KEYWORDS, TABLES
 from handgrad.checks.report.symbols import INDEX_LETTERS, show, written
 
@@ -82,6 +82,10 @@ def _split_lhs(chain: Chain) -> tuple[list[tuple[Derivative, str]], list]:
         except Unreadable as e:
             node = e
         d = gradient_of(node) if isinstance(node, Node) else None
+        if d is not None and lhs and not d.of_loss:
+            d = None  # after the left side, ∂L_B/∂X or ∂(…)/∂X is a step of the derivation
+        if d is not None and not isinstance(d.top, (Name, Scripted)):
+            d = None
         if d is not None and not rest:
             lhs.append((d, member.tex))
         else:
@@ -116,6 +120,10 @@ class Reader:
             r.notes.append(chain.note)
         base = self.symbols["step"]
         local = not d.of_loss
+        if self.problem.jacobians and local:
+            r.status = "unreadable"
+            r.reason = "a Jacobian written entry by entry (∂y_i/∂x_j) is not read yet"
+            return r
         if local:
             up = base.upstream
             try:
@@ -130,9 +138,12 @@ class Reader:
         except Unreadable:
             r.status, r.reason = "unreadable", "the variable of the derivative is not one symbol"
             return r
-        if self.problem.jacobians and local:
+        if len(w.indices) > 1:
             r.status = "unreadable"
-            r.reason = "a Jacobian written entry by entry (∂y_i/∂x_j) is not read yet"
+            r.reason = (
+                f"∂L/∂{show(w.key)} is written one entry at a time (indices "
+                f"{', '.join(w.indices)}); the vector form is read"
+            )
             return r
         binding = base.bindings.get(w.key)
         if binding is None:
