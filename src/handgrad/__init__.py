@@ -18,6 +18,10 @@ the gradient doctor for hand-derived formulas, e.g. in a notebook::
 
     import handgrad
     handgrad.check_formulas({"b2B": my_grad_b2B}, problem="multitask")   # a table in Jupyter
+
+and `check_report`, the same doctor on a written report (Markdown + LaTeX, .tex, .ipynb)::
+
+    handgrad.check_report("my_report.md")   # one row per gradient equation
 """
 
 from handgrad import models, nn, optim
@@ -41,6 +45,7 @@ __all__ = [
     "__version__",
     "check_formulas",
     "check_module",
+    "check_report",
     "models",
     "nn",
     "optim",
@@ -55,4 +60,8 @@ def __getattr__(name: str):
         from handgrad.checks.doctor import check_formulas
 
         return check_formulas
+    if name == "check_report":
+        from handgrad.checks.report import check_report
+
+        return check_report
     raise AttributeError(f"module 'handgrad' has no attribute {name!r}")

@@ -84,7 +84,7 @@ class Func(Node):
 
 @dataclass(frozen=True)
 class Indicator(Node):
-    """``\mathbb{1}[left op right]``."""
+    r"""``\mathbb{1}[left op right]``."""
 
     left: Node
     op: str
@@ -93,7 +93,7 @@ class Indicator(Node):
 
 @dataclass(frozen=True)
 class Ones(Node):
-    """``\mathbf{1}``, the vector of ones (a broadcast 1)."""
+    r"""``\mathbf{1}``, the vector of ones (a broadcast 1)."""
 
 
 @dataclass(frozen=True)
@@ -103,21 +103,21 @@ class Abs(Node):
 
 @dataclass(frozen=True)
 class Partial(Node):
-    """``\partial X``: half of a derivative."""
+    r"""``\partial X``: half of a derivative."""
 
     node: Node
 
 
 @dataclass(frozen=True)
 class Nabla(Node):
-    """``\nabla_X`` (the raw subscript)."""
+    r"""``\nabla_X`` (the raw subscript)."""
 
     sub: str | None
 
 
 @dataclass(frozen=True)
 class Sum(Node):
-    """``\sum_{sub}^{sup} body`` (raw bounds)."""
+    r"""``\sum_{sub}^{sup} body`` (raw bounds)."""
 
     sub: str | None
     sup: str | None
@@ -141,7 +141,7 @@ class Add(Node):
 
 @dataclass(frozen=True)
 class Dots(Node):
-    """``\dots`` and friends: an elided part, never readable."""
+    r"""``\dots`` and friends: an elided part, never readable."""
 
 
 # --- normalising -------------------------------------------------------------------------
@@ -176,7 +176,7 @@ _DROP = re.compile(
 
 
 def _strip_fonts(s: str) -> str:
-    """``\mathbf{x}_{2\text{B}}`` → ``x_{2B}`` (repeated for nested fonts)."""
+    r"""``\mathbf{x}_{2\text{B}}`` → ``x_{2B}`` (repeated for nested fonts)."""
     prev = None
     while prev != s:
         prev = s
