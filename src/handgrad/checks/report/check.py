@@ -61,7 +61,10 @@ class ReportReading:
 
 def _source(source: str | Path) -> Document:
     if isinstance(source, Path) or (
-        isinstance(source, str) and "\n" not in source and Path(source).suffix and len(source) < 4096
+        isinstance(source, str)
+        and "\n" not in source
+        and Path(source).suffix
+        and len(source) < 4096
     ):
         return read_document(source)
     return read_text(str(source), ".md", "report")
@@ -163,7 +166,9 @@ def _paired(chains):
             except Exception:
                 d = None
             if d is not None and d.of_loss and gradient_of(value) is None:
-                words = nxt.math.prose[-1][len(c.math.prose[-1]) :].strip() if nxt.math.prose else ""
+                words = (
+                    nxt.math.prose[-1][len(c.math.prose[-1]) :].strip() if nxt.math.prose else ""
+                )
                 joined = Chain(c.math, [c.members[0], nxt.members[0]])
                 joined.note = f"`{c.members[0].tex}` and `{nxt.members[0].tex}` read as one equation (the words between: “{words}”)"
                 out.append(joined)
@@ -268,6 +273,11 @@ def check_report(
 ) -> ReportCheck:
     """Read the report ``source`` (`read_report`) and judge every readable equation."""
     reading = read_report(source, problem, notation)
+    if not reading.readings and reading.code is None:
+        raise HandgradError(
+            f"{reading.document.path}: no gradient equation found; write each as "
+            r"$$\frac{\partial L}{\partial X} = …$$ (or ∂L/∂X, \nabla_X L) in the report"
+        )
     rows = [Row(r) for r in reading.readings]
     reports: dict[str, Report] = {}
     for mode in ("step", "literal"):

@@ -90,16 +90,23 @@ def _scalar(v: Value) -> bool:
     return not isinstance(v, np.ndarray) or v.ndim == 0
 
 
+def _one_by_one(v: Value) -> bool:
+    """A 1×1 result (uᵀv) multiplies like a number."""
+    return isinstance(v, np.ndarray) and v.shape == (1, 1)
+
+
 def combine(op: str, a: Value, b: Value) -> Value:
     """``a op b`` for one product operator; `ValueError` when the shapes do not fit."""
     if op in ("", "cdot", "times"):
         if _scalar(a) or _scalar(b):
             return a * b
-        if a.shape[1] != b.shape[0]:
-            raise ValueError(f"{a.shape} times {b.shape}")
-        return a @ b
+        if a.shape[1] == b.shape[0]:
+            return a @ b
+        if _one_by_one(a) or _one_by_one(b):
+            return a * b
+        raise ValueError(f"{a.shape} times {b.shape}")
     if op == "odot":
-        if _scalar(a) or _scalar(b) or a.shape == b.shape:
+        if _scalar(a) or _scalar(b) or a.shape == b.shape or _one_by_one(a) or _one_by_one(b):
             return a * b
         raise ValueError(f"{a.shape} ⊙ {b.shape}")
     if op == "/":

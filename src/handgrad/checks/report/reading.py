@@ -153,7 +153,9 @@ class Reader:
         name = binding.names
         if name is None:
             r.status = "unreadable"
-            r.reason = binding.failure or f"`{show(w.key)}` names no quantity of {self.problem.name}"
+            r.reason = (
+                binding.failure or f"`{show(w.key)}` names no quantity of {self.problem.name}"
+            )
             return r
         if name not in self.problem.quantities:
             r.status = "not_a_quantity"
@@ -266,7 +268,8 @@ def chain_break(reader: Reader, r: Reading, rest: list) -> str | None:
             continue
         read += 1
         if previous is not None and not all(
-            np.shape(a) == np.shape(b) and _same(a, b) for a, b in zip(previous, values, strict=True)
+            np.shape(a) == np.shape(b) and _same(a, b)
+            for a, b in zip(previous, values, strict=True)
         ):
             r.lines = read
             return f"line {member.row}: the equality breaks here"

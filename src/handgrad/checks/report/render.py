@@ -39,8 +39,10 @@ def _lhs_symbol(row) -> str:
 def _diagnosis(row) -> str:
     if row.verdict is not None:
         return row.verdict.note
-    return f"cannot read: {row.reading.reason}" if status(row) == "unreadable" else (
-        f"not checked: {row.reading.reason}"
+    return (
+        f"cannot read: {row.reading.reason}"
+        if status(row) == "unreadable"
+        else (f"not checked: {row.reading.reason}")
     )
 
 
@@ -67,9 +69,15 @@ def text(check) -> str:
     for row in check.rows:
         r = row.reading
         st = status(row).replace("_", " ")
-        err = "" if row.verdict is None or row.verdict.rel_error is None else f"{row.verdict.rel_error:.1e}"
+        err = (
+            ""
+            if row.verdict is None or row.verdict.rel_error is None
+            else f"{row.verdict.rel_error:.1e}"
+        )
         sym = _lhs_symbol(row) if row.verdict is not None else ""
-        lines.append(f"{r.where:<{width}}  {sym:<8}  {st:<11}  {err:>7}  {_diagnosis(row)}".rstrip())
+        lines.append(
+            f"{r.where:<{width}}  {sym:<8}  {st:<11}  {err:>7}  {_diagnosis(row)}".rstrip()
+        )
         pad = " " * (width + 2)
         if row.verdict is not None and row.verdict.status == "wrong" and _where(row.verdict):
             lines.append(f"{pad}where: {_where(row.verdict)}")
@@ -82,7 +90,9 @@ def text(check) -> str:
     wrong = [r for r in check.rows if r.verdict is not None and r.verdict.status == "wrong"]
     roots = [r for r in wrong if r.verdict.inherits is None]
     if roots:
-        lines.append("start with " + ", ".join(f"{r.reading.where} ({r.verdict.symbol})" for r in roots))
+        lines.append(
+            "start with " + ", ".join(f"{r.reading.where} ({r.verdict.symbol})" for r in roots)
+        )
     return "\n".join(lines)
 
 
@@ -148,7 +158,9 @@ def html_table(check) -> str:
         f"<p><b>{html.escape(check.file)}</b>: {c['ok']} correct, {c['wrong']} wrong, "
         f"{c['error']} error, {c['unreadable']} cannot be read, {c['not_checked']} not checked</p>"
         "<table><thead><tr><th>where</th><th>equation</th><th>status</th><th>diagnosis</th>"
-        "</tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+        "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
         + (check.code._repr_html_() if check.code is not None else "")
     )
 

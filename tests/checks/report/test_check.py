@@ -1,0 +1,123 @@
+"""Reports in other notations, by other hands: each equation judged right or reported as
+unreadable with its reason, never read wrongly into a verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import handgrad
+from handgrad.checks.report import check_report, read_report
+from handgrad.cli import main
+from handgrad.errors import HandgradError
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+HEAD = "# Block Two\n\n"
+
+
+def _rows(text: str, **kw):
+    check = check_report(HEAD + text, **kw)
+    return check, {r.reading.where: r for r in check.rows}
+
+
+def test_nabla_w_and_row_vectors_read_right():
+    check, rows = _rows(
+        r"$$\nabla_{W_{2B}} L = \frac{1}{m}\sum_{i=1}^m (\hat{y}_B^i - y_B^i)(x_\oplus^i)^T \tag{1}$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial x_{\oplus}^i} = \frac{1}{m}(\hat{y}_B^i - y_B^i)^T W_{2B}"
+        r" \tag{2}$$"
+    )
+    assert [rows[k].verdict.status for k in ("eq. (1)", "eq. (2)")] == ["ok", "ok"]
+    assert check.exit_code == 0
+
+
+def test_batch_matrices_are_not_read_as_vectors():
+    check, rows = _rows(
+        r"$$\frac{\partial L}{\partial W_{2B}} = \frac{1}{m}(\hat{Y}_B - Y_B)^T X_\oplus \tag{1}$$"
+    )
+    row = rows["eq. (1)"]
+    assert row.verdict is None and "`\\hat{Y}_{B}` is not defined" in row.reading.reason
+
+
+def test_a_real_transpose_is_the_learners_mistake():
+    _, rows = _rows(
+        r"$$\frac{\partial L}{\partial W_{2B}} = \frac{1}{m}\sum_{i=1}^m x_\oplus^i"
+        r"(\hat{y}_B^i - y_B^i)^T \tag{1}$$"
+    )
+    assert rows["eq. (1)"].verdict.mistake == "transpose"
+
+
+def test_an_undefined_symbol_is_named_and_the_rest_is_still_checked():
+    check, rows = _rows(
+        r"$$\frac{\partial L}{\partial b_{2B}} = \frac{1}{m}\sum_{i=1}^m \Xi^i \tag{1}$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial z_{2B}^i} = \frac{1}{m}(\hat{y}_B^i - y_B^i) \tag{2}$$"
+    )
+    assert rows["eq. (1)"].reading.reason.endswith(
+        "`\\Xi` is not defined; add it to the notation file"
+    )
+    assert rows["eq. (2)"].verdict.status == "ok"
+    assert check.counts["unreadable"] == 1
+
+
+def test_the_first_line_where_a_chain_breaks_is_named():
+    _, rows = _rows(
+        r"$$\begin{aligned} \frac{\partial L}{\partial b_{2B}} &= \frac{1}{m}\sum_{i=1}^m"
+        r"(\hat{y}_B^i - y_B^i) \\ &= \sum_{i=1}^m (\hat{y}_B^i - y_B^i) \\"
+        r" &= \sum_{i=1}^m (\hat{y}_B^i - y_B^i) \end{aligned} \tag{1}$$"
+    )
+    row = rows["eq. (1)"]
+    assert row.verdict.status == "wrong"
+    assert "line 2: the equality breaks here" in row.reading.notes
+
+
+def test_a_notation_file_maps_symbols(tmp_path):
+    notation = tmp_path / "n.toml"
+    notation.write_text('problem = "multitask"\n[symbols]\n"g" = "z2B"\n')
+    text = r"$$\frac{\partial L}{\partial g^i} = \frac{1}{m}(\hat{y}_B^i - y_B^i) \tag{1}$$"
+    rows = {r.reading.where: r for r in check_report(text, notation=notation).rows}
+    assert rows["eq. (1)"].verdict.status == "ok"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("[symbols]\nx = 1\n", "write \\[symbols\\]"), ("[symbols\n", "not a readable TOML")],
+)
+def test_bad_notation_files_are_one_line_errors(tmp_path, content, message):
+    notation = tmp_path / "n.toml"
+    notation.write_text(content)
+    with pytest.raises(HandgradError, match=message):
+        read_report(HEAD + "$$a = b$$", notation=notation)
+
+
+def test_no_gradient_equation_is_an_error():
+    with pytest.raises(HandgradError, match="no gradient equation found"):
+        check_report("# Notes\n\n$a = b$ only")
+
+
+def test_the_examples_have_one_mistake_each():
+    for name, where in (("report_mistake.md", "eq. (5)"), ("report_mistake.ipynb", "eq. (3)")):
+        check = handgrad.check_report(EXAMPLES / name)
+        roots = [
+            r.reading.where
+            for r in check.rows
+            if r.verdict is not None and r.verdict.status == "wrong" and r.verdict.inherits is None
+        ]
+        assert roots == [where], (name, str(check))
+
+
+def test_cli_text_json_html_and_exit_codes(capsys, tmp_path):
+    path = EXAMPLES / "report_mistake.md"
+    assert main(["check", "report", str(path)]) == 1
+    assert "eq. (5)" in capsys.readouterr().out
+    assert main(["check", "report", str(path), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "handgrad.report/1"
+    assert {e["status"] for e in doc["equations"]} == {"ok", "wrong"}
+    assert main(["check", "report", str(path), "--format", "html"]) == 1
+    assert "<math" in capsys.readouterr().out
+    assert main(["check", "report", str(tmp_path / "none.md")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
