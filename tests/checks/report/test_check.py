@@ -24,7 +24,8 @@ def _rows(text: str, **kw):
 
 def test_nabla_w_and_row_vectors_read_right():
     check, rows = _rows(
-        r"$$\nabla_{W_{2B}} L = \frac{1}{m}\sum_{i=1}^m (\hat{y}_B^i - y_B^i)(x_\oplus^i)^T \tag{1}$$"
+        r"$$\nabla_{W_{2B}} L = \frac{1}{m}\sum_{i=1}^m (\hat{y}_B^i - y_B^i)"
+        r"(x_\oplus^i)^T \tag{1}$$"
         "\n\n"
         r"$$\frac{\partial L}{\partial x_{\oplus}^i} = \frac{1}{m}(\hat{y}_B^i - y_B^i)^T W_{2B}"
         r" \tag{2}$$"
@@ -34,7 +35,7 @@ def test_nabla_w_and_row_vectors_read_right():
 
 
 def test_batch_matrices_are_not_read_as_vectors():
-    check, rows = _rows(
+    _, rows = _rows(
         r"$$\frac{\partial L}{\partial W_{2B}} = \frac{1}{m}(\hat{Y}_B - Y_B)^T X_\oplus \tag{1}$$"
     )
     row = rows["eq. (1)"]
@@ -121,3 +122,16 @@ def test_cli_text_json_html_and_exit_codes(capsys, tmp_path):
     assert main(["check", "report", str(tmp_path / "none.md")]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
+
+
+def test_a_jacobian_by_cases_is_judged_entry_by_entry():
+    text = (
+        "# Softmax\n\n"
+        r"$$\frac{\partial y_i}{\partial x_i} = y_i \tag{1}$$"
+        "\n\n"
+        r"$$\frac{\partial y_i}{\partial x_j} = -y_i y_j \tag{2}$$"
+    )
+    rows = {r.reading.where: r for r in check_report(text).rows}
+    assert rows["eq. (1)"].verdict.status == rows["eq. (2)"].verdict.status == "wrong"
+    worst = rows["eq. (1)"].verdict.worst_entries
+    assert worst and all(i == k for _, i, k in worst)  # only the diagonal is wrong

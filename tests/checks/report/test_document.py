@@ -25,7 +25,7 @@ $$\begin{aligned} u &= v \\ &= w \end{aligned} \tag{4}$$
 
 def test_markdown_spans_numbers_lines_and_headings():
     maths = read_text(MD).maths
-    assert [m.tex for m in maths][0] == "a = b"
+    assert maths[0].tex == "a = b"
     assert [(m.number, m.line, m.display) for m in maths[1:]] == [("3", 5, True), ("4", 11, True)]
     assert all(m.headings == ("Block Two",) for m in maths)
     assert maths[1].where == "eq. (3)" and maths[0].where == "line 3"

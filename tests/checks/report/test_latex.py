@@ -25,7 +25,8 @@ def test_sizes_spacing_and_fonts_do_not_change_the_reading():
 
 def test_a_product_stays_flat_and_a_sum_takes_the_rest_of_it():
     (lhs, rhs) = parse(
-        r"\frac{\partial L}{\partial \theta} = \frac{1}{m} \sum_{i=1}^m \theta^T v^i \odot M (x^i)^T"
+        r"\frac{\partial L}{\partial \theta} = "
+        r"\frac{1}{m} \sum_{i=1}^m \theta^T v^i \odot M (x^i)^T"
     )
     assert isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial)
     assert isinstance(rhs, Product) and isinstance(rhs.factors[-1], Sum)

@@ -55,8 +55,13 @@ def _same_verdict(row, typed_verdict) -> None:
 def test_003_every_numbered_gradient_equation_is_found(check003):
     numbers = {row.reading.chain.math.number for row in check003.rows}
     assert {str(k) for k in range(1, 15)} <= numbers
-    found = {(r.reading.problem, r.reading.quantity) for r in check003.rows}
-    assert {("batchnorm", "gamma"), ("batchnorm", "beta"), ("dropout", "x")} <= found
+    found = {(r.reading.problem, r.reading.quantity) for r in check003.rows if r.verdict}
+    assert {
+        ("batchnorm", "gamma"),
+        ("batchnorm", "beta"),
+        ("dropout", "x"),
+        ("softmax", "J"),
+    } <= found
 
 
 def test_003_eqs_5_and_6_are_wrong_with_the_factor_explained(check003):
@@ -104,15 +109,21 @@ def test_003_with_a_notation_file_every_block_two_equation_is_judged(tmp_path):
 
 def test_000_every_formula_passes_with_sgn_read_as_the_step(check000):
     judged = _by_quantity(check000)
+    typed = _typed(report000(step))
     for problem, formulas in report000(step).items():
-        if problem == "softmax":
-            continue  # the Jacobian by cases is reported as not read yet (see below)
         for quantity in formulas:
             if (problem, quantity) not in judged:
                 continue
             for row in judged[(problem, quantity)]:
                 assert row.verdict.status == "ok", (row.reading.where, row.verdict)
+                _same_verdict(row, typed[problem][quantity])
     assert {q for p, q in judged if p == "multitask"} == set(report000(step)["multitask"])
+    assert {
+        ("batchnorm", "gamma"),
+        ("batchnorm", "beta"),
+        ("dropout", "x"),
+        ("softmax", "J"),
+    } <= set(judged)
     assert check000.exit_code == 0
 
 

@@ -12,7 +12,6 @@ step 1[x > 0] (the verdict) and literally (a note: what the verdict would be).
 from __future__ import annotations
 
 import re
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,8 @@ from handgrad.checks.doctor.verdict import Report, Verdict
 from handgrad.checks.report.document import Document, read_document, read_text
 from handgrad.checks.report.equations import chains_of
 from handgrad.checks.report.notation import (
-    NotationFile,
     TABLES,
+    NotationFile,
     build_symbols,
     definitions_in,
     read_notation,
@@ -35,6 +34,7 @@ from handgrad.checks.report.reading import (
     _split_lhs,
     chain_break,
     context_problems,
+    jacobians,
     probes_for,
 )
 from handgrad.errors import HandgradError
@@ -106,8 +106,8 @@ def read_report(
     readings: list[Reading] = []
     for chain in _paired(chains):
         lhs, rest = _split_lhs(chain)
-        if not lhs:
-            continue
+        if not lhs or not rest:
+            continue  # no equation, or a derivative only mentioned in the prose
         answer = rest[-1] if rest else None
         candidates = [problem] if problem else (context_problems(chain) or list(TABLES))
         for d, tex in lhs:
@@ -126,6 +126,7 @@ def read_report(
                 order = {"not_checked": 0, "not_a_quantity": 1, "unreadable": 2}
                 r = min(tries, key=lambda t: order[t.status]) if len(tries) > 1 else tries[0]
             readings.append(r)
+    jacobians(readings)
     return ReportReading(doc, readings, _code(doc))
 
 
@@ -170,7 +171,10 @@ def _paired(chains):
                     nxt.math.prose[-1][len(c.math.prose[-1]) :].strip() if nxt.math.prose else ""
                 )
                 joined = Chain(c.math, [c.members[0], nxt.members[0]])
-                joined.note = f"`{c.members[0].tex}` and `{nxt.members[0].tex}` read as one equation (the words between: “{words}”)"
+                joined.note = (
+                    f"`{c.members[0].tex}` and `{nxt.members[0].tex}` read as one equation "
+                    f"(the words between: “{words}”)"
+                )
                 out.append(joined)
                 skip.add(k + 1)
                 continue
@@ -288,7 +292,8 @@ def check_report(
             if r.status != "read" or (mode == "literal" and "literal" not in r.formulas):
                 continue
             per = rounds.setdefault(r.problem, [])
-            k = next((i for i, d in enumerate(per) if r.quantity not in d), len(per))
+            f = r.formulas[mode]
+            k = next((i for i, d in enumerate(per) if d.get(r.quantity, f) is f), len(per))
             if k == len(per):
                 per.append({})
             per[k][r.quantity] = r.formulas[mode]
@@ -312,4 +317,3 @@ def check_report(
 
 
 __all__ = ["ReportCheck", "ReportReading", "check_report", "read_report"]
-del types

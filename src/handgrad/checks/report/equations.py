@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from handgrad.checks.report.document import Math
 from handgrad.checks.report.latex import (
     Frac,
-    Name,
     Nabla,
+    Name,
     Node,
     Partial,
     Product,

@@ -154,6 +154,7 @@ class Evaluator:
         self.notes = notes if notes is not None else set()
         self.used = used if used is not None else set()
         self.local: dict[str, Value] = {}
+        self.components: dict[str, int] = {}  # entry indices of a Jacobian (softmax)
 
     @property
     def m(self) -> int:
@@ -164,6 +165,7 @@ class Evaluator:
             self.q, self.symbols, self.convention, self.sgn, bound, default, self.notes, self.used
         )
         e.local = dict(self.local)
+        e.components = self.components
         return e
 
     def orient(self, a) -> Value:
@@ -379,6 +381,13 @@ class Evaluator:
     def symbol_value(self, b: Binding, w, text: str) -> Value:
         if b.failure is not None:
             raise Unreadable(b.failure)
+        entry = [i for i in w.indices if i in self.components]
+        if entry:
+            if len(entry) > 1 or b.quantity not in self.symbols.per_row:
+                raise Unreadable(f"`{text}` with entry indices {', '.join(entry)} is not read")
+            w = type(w)(w.key, tuple(i for i in w.indices if i not in entry), w.transpose, w.power)
+            row = np.asarray(getattr(self.q, b.quantity))[self._sample_of(w, text)]
+            return float(row[self.components[entry[0]]])
         if b.quantity is not None:
             a = getattr(self.q, b.quantity)
             if b.quantity in self.symbols.per_row:

@@ -88,6 +88,7 @@ TABLES: dict[str, dict[str, str]] = {
         "m": "m",
     },
     "dropout": {"x": "x", "y": "y", "M": "M", "r": "r", "p": "p", "m": "m"},
+    "softmax": {"x": "z", "z": "z", "y": "y", "y_{soft}": "y", "m": "m"},
 }
 
 #: Words in a heading or in the prose before an equation that name the problem it is about.

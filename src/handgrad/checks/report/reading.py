@@ -52,6 +52,7 @@ class Reading:
     notes: list[str] = field(default_factory=list)
     formulas: dict[str, Callable] = field(default_factory=dict)  # sgn reading → f(q)
     lines: int = 0  # how many members of the chain were evaluated
+    entry: tuple[str, Callable] | None = None  # a Jacobian's diagonal or other entries
 
     @property
     def where(self) -> str:
@@ -93,11 +94,6 @@ def _split_lhs(chain: Chain) -> tuple[list[tuple[Derivative, str]], list]:
     return lhs, rest
 
 
-def is_gradient_chain(chain: Chain) -> bool:
-    lhs, rest = _split_lhs(chain)
-    return bool(lhs)
-
-
 def _front_sum(node: Node) -> tuple[Node, str | None]:
     """``c · Σ_i body`` → (``c · body``, "i"); anything else unchanged."""
     if isinstance(node, Sum):
@@ -121,9 +117,7 @@ class Reader:
         base = self.symbols["step"]
         local = not d.of_loss
         if self.problem.jacobians and local:
-            r.status = "unreadable"
-            r.reason = "a Jacobian written entry by entry (∂y_i/∂x_j) is not read yet"
-            return r
+            return self._entry(r, d, answer)
         if local:
             up = base.upstream
             try:
@@ -142,7 +136,7 @@ class Reader:
             r.status = "unreadable"
             r.reason = (
                 f"∂L/∂{show(w.key)} is written one entry at a time (indices "
-                f"{', '.join(w.indices)}); the vector form is read"
+                f"{', '.join(w.indices)}); only gradients written as whole vectors are read"
             )
             return r
         binding = base.bindings.get(w.key)
@@ -180,6 +174,51 @@ class Reader:
             self._probe(r)
         except Unreadable as e:
             r.status, r.reason, r.formulas = "unreadable", f"line {member.row}: {e}", {}
+        return r
+
+    def _entry(self, r: Reading, d: Derivative, answer) -> Reading:
+        """∂y_a/∂x_b = E of a row-wise map: the diagonal (a = b) or the other entries of J."""
+        base = self.symbols["step"]
+        try:
+            top, wrt = written(d.top), written(d.wrt)
+        except Unreadable:
+            r.status, r.reason = "unreadable", "the derivative is not of one symbol by another"
+            return r
+        found = [
+            (name, out, inp)
+            for name, (out, inp) in self.problem.jacobians.items()
+            if (b1 := base.bindings.get(top.key)) is not None
+            and b1.quantity == out
+            and (b2 := base.bindings.get(wrt.key)) is not None
+            and b2.quantity == inp
+        ]
+        if not found or len(top.indices) != 1 or len(wrt.indices) != 1:
+            r.status = "unreadable"
+            r.reason = "not an entry ∂y_i/∂x_j of a Jacobian this problem checks"
+            return r
+        name = found[0][0]
+        a, b = top.indices[0], wrt.indices[0]
+        member, node = answer if answer is not None else (None, None)
+        if node is None or isinstance(node, Unreadable):
+            r.status, r.reason = "unreadable", f"line {member.row if member else 1}: {node}"
+            return r
+        symbols = base
+
+        def entry(q, s: int, i: int, k: int) -> float:
+            def make(convention):
+                e = Evaluator(q, symbols, convention, "step", {}, s)
+                e.components = {a: i, b: k}
+                return e
+
+            return float(np.asarray(evaluate_all(make, node)).reshape(()))
+
+        try:
+            for q in self.probes:
+                entry(q, 0, 0, 0 if a == b else 1)
+        except (Unreadable, ValueError) as e:
+            r.status, r.reason = "unreadable", f"line {member.row}: {e}"
+            return r
+        r.quantity, r.entry = name, ("diagonal" if a == b else "off-diagonal", entry)
         return r
 
     def _formula(self, name, w, node, symbols, mode, d: Derivative, notes) -> Callable:
@@ -251,10 +290,9 @@ class Reader:
 
 def chain_break(reader: Reader, r: Reading, rest: list) -> str | None:
     """The first member of the chain whose value differs from the readable one before it."""
-    if r.status != "read" or len(rest) < 2:
+    if r.status != "read" or len(rest) < 2 or r.entry is not None:
         return None
     previous = None
-    f_answer = r.formulas["step"]
     d = gradient_of(r.chain.members[0].node)
     w = written(d.wrt)
     read = 0
@@ -275,7 +313,6 @@ def chain_break(reader: Reader, r: Reading, rest: list) -> str | None:
             return f"line {member.row}: the equality breaks here"
         previous = values
     r.lines = read
-    del f_answer
     return None
 
 
@@ -287,3 +324,48 @@ def probes_for(problem: Problem) -> list[types.SimpleNamespace]:
     from handgrad.checks.report.notation import probe
 
     return [probe(problem, 3, 1), probe(problem, 5, 2)]
+
+
+def jacobians(readings: list[Reading]) -> None:
+    """Join the diagonal and off-diagonal equations of each Jacobian into one formula.
+
+    ∂y_i/∂x_i = D and ∂y_i/∂x_j = E (i ≠ j) give J[i, i] = D and J[i, j] = E; an
+    off-diagonal equation alone is read as every entry; a diagonal alone is not enough.
+    """
+    groups: dict[tuple[str, str], dict[str, Reading]] = {}
+    for r in readings:
+        if r.entry is not None and r.status == "read":
+            groups.setdefault((r.problem, r.quantity), {}).setdefault(r.entry[0], r)
+    for parts in groups.values():
+        diag, off = parts.get("diagonal"), parts.get("off-diagonal")
+        if off is None:
+            diag.status = "unreadable"
+            diag.reason = "only the diagonal of the Jacobian is given (no ∂y_i/∂x_j, i ≠ j)"
+            continue
+        fd = diag.entry[1] if diag is not None else off.entry[1]
+        fo = off.entry[1]
+
+        def formula(q, seen=None, fd=fd, fo=fo):
+            rows = int(q.m)
+            n = np.shape(q.y)[1]
+            return np.array(
+                [
+                    [[(fd if i == k else fo)(q, s, i, k) for k in range(n)] for i in range(n)]
+                    for s in range(rows)
+                ]
+            )
+
+        for r in (diag, off):
+            if r is None:
+                continue
+            r.formulas = {"step": formula}
+            if diag is not None:
+                r.notes.append(
+                    f"the diagonal ({diag.where}) and the other entries ({off.where}) of "
+                    f"{r.quantity} are read together as one Jacobian"
+                )
+            else:
+                r.notes.append(f"∂y_i/∂x_j read as every entry of {r.quantity}, i = j included")
+    for r in readings:
+        if r.entry is not None and r.status == "read" and not r.formulas:
+            r.status, r.reason = "unreadable", "this entry's partner equation is missing"

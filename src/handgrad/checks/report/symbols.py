@@ -83,7 +83,7 @@ def key_of(tex: str) -> str:
 
 
 def show(key: str) -> str:
-    """A key written back as LaTeX: ``hat y_B`` → ``\\hat{y}_{B}``, ``theta_2B`` → ``\\theta_{2B}``."""
+    r"""A key as LaTeX: ``hat y_B`` → ``\hat{y}_{B}``, ``theta_2B`` → ``\theta_{2B}``."""
     deco, _, rest = key.rpartition(" ")
     power = None
     if "^" in rest:
