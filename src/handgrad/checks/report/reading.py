@@ -36,7 +36,7 @@ from handgrad.checks.report.evaluate import (
 )
 from handgrad.checks.report.latex import Name, Node, Product, Scripted, Sum, Unreadable
 from handgrad.checks.report.notation import GROUPS, KEYWORDS, TABLES
-from handgrad.checks.report.symbols import INDEX_LETTERS, show, written
+from handgrad.checks.report.symbols import INDEX_LETTERS, pretty, show, written
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Reading:
     formulas: dict[str, Callable] = field(default_factory=dict)  # sgn reading → f(q)
     lines: int = 0  # how many members of the chain were evaluated
     entry: tuple[str, Callable] | None = None  # a Jacobian's diagonal or other entries
+    symbol: str = ""  # the left side, short: ∂L/∂z_{BN}
 
     @property
     def where(self) -> str:
@@ -94,6 +95,14 @@ def _split_lhs(chain: Chain) -> tuple[list[tuple[Derivative, str]], list]:
     return lhs, rest
 
 
+def _short(d: Derivative) -> str:
+    try:
+        top = "L" if d.of_loss else pretty(written(d.top).key)
+        return f"∂{top}/∂{pretty(written(d.wrt).key)}"
+    except Unreadable:
+        return "∂L/∂?"
+
+
 def _front_sum(node: Node) -> tuple[Node, str | None]:
     """``c · Σ_i body`` → (``c · body``, "i"); anything else unchanged."""
     if isinstance(node, Sum):
@@ -112,6 +121,7 @@ class Reader:
 
     def read(self, chain: Chain, d: Derivative, lhs_tex: str, answer) -> Reading:
         r = Reading(chain, lhs_tex, self.problem.name)
+        r.symbol = _short(d)
         if chain.note:
             r.notes.append(chain.note)
         base = self.symbols["step"]
@@ -135,7 +145,7 @@ class Reader:
         if len(w.indices) > 1:
             r.status = "unreadable"
             r.reason = (
-                f"∂L/∂{show(w.key)} is written one entry at a time (indices "
+                f"∂L/∂{pretty(w.key)} is written one entry at a time (indices "
                 f"{', '.join(w.indices)}); only gradients written as whole vectors are read"
             )
             return r
@@ -154,7 +164,7 @@ class Reader:
         if name not in self.problem.quantities:
             r.status = "not_a_quantity"
             r.reason = (
-                f"∂L/∂{show(w.key)} ({name}) is not one of the gradients the doctor checks "
+                f"∂L/∂{pretty(w.key)} ({name}) is not one of the gradients the doctor checks "
                 f"for {self.problem.name}"
             )
             return r
@@ -234,13 +244,13 @@ class Reader:
             if letter and mode == "step":
                 notes.append(
                     f"a Σ_{letter} over the batch stands in front of the per-sample left side "
-                    f"∂L/∂{show(w.key)}{'^' + lhs_index if lhs_index else ''}: read per sample, "
+                    f"∂L/∂{pretty(w.key)}{'^' + lhs_index if lhs_index else ''}: read per sample, "
                     "as the left side says (summed, the two sides would not have the same shape)"
                 )
         if local and mode == "step":
             notes.append(
                 "a layer's own derivative ∂y/∂"
-                f"{show(w.key)} is read as elementwise: ∂L/∂{show(w.key)} = "
+                f"{pretty(w.key)} is read as elementwise: ∂L/∂{pretty(w.key)} = "
                 + ("∂L/∂y ⊙ (right side)" if per_row else "Σ_i ∂L/∂y_i ⊙ (right side)")
             )
         up = symbols.upstream

@@ -30,10 +30,9 @@ def status(row) -> str:
 
 
 def _lhs_symbol(row) -> str:
-    r = row.reading
-    if row.verdict is not None:
+    if row.verdict is not None and row.reading.entry is None:
         return row.verdict.symbol
-    return r.lhs
+    return row.reading.symbol or row.reading.lhs
 
 
 def _diagnosis(row) -> str:
@@ -63,36 +62,31 @@ def text(check) -> str:
         f"{c['wrong']} wrong, {c['error']} error, {c['unreadable']} cannot be read, "
         f"{c['not_checked']} not checked"
     ]
-    for name, rep in check.reports.items():
-        lines.append(f"{name}: {rep.setting}")
+    lines += [f"{name}: {rep.setting}" for name, rep in check.reports.items()]
     width = max([len(r.reading.where) for r in check.rows] + [4])
+    sym_width = max([len(_lhs_symbol(r)) for r in check.rows] + [4])
+    pad = " " * (width + 2)
     for row in check.rows:
-        r = row.reading
+        r, v = row.reading, row.verdict
         st = status(row).replace("_", " ")
-        err = (
-            ""
-            if row.verdict is None or row.verdict.rel_error is None
-            else f"{row.verdict.rel_error:.1e}"
-        )
-        sym = _lhs_symbol(row) if row.verdict is not None else ""
-        lines.append(
-            f"{r.where:<{width}}  {sym:<8}  {st:<11}  {err:>7}  {_diagnosis(row)}".rstrip()
-        )
-        pad = " " * (width + 2)
-        if row.verdict is not None and row.verdict.status == "wrong" and _where(row.verdict):
-            lines.append(f"{pad}where: {_where(row.verdict)}")
+        err = "" if v is None or v.rel_error is None else f"{v.rel_error:.1e}"
+        head = f"{r.where:<{width}}  {_lhs_symbol(row):<{sym_width}}  {st:<11}  {err:>7}"
+        lines.append(f"{head}  {_diagnosis(row)}".rstrip())
+        if v is not None and v.status == "wrong" and _where(v):
+            lines.append(f"{pad}where: {_where(v)}")
         if _literal(row):
             lines.append(f"{pad}{_literal(row)}")
-        for note in r.notes:
-            lines.append(f"{pad}read: {note}")
+        lines += [f"{pad}read: {note}" for note in r.notes]
     if check.code is not None:
         lines += ["", "the notebook's grad_ functions:", str(check.code)]
-    wrong = [r for r in check.rows if r.verdict is not None and r.verdict.status == "wrong"]
-    roots = [r for r in wrong if r.verdict.inherits is None]
+    roots = [
+        r
+        for r in check.rows
+        if r.verdict and r.verdict.status == "wrong" and not r.verdict.inherits
+    ]
     if roots:
-        lines.append(
-            "start with " + ", ".join(f"{r.reading.where} ({r.verdict.symbol})" for r in roots)
-        )
+        first = ", ".join(f"{r.reading.where} ({_lhs_symbol(r)})" for r in roots)
+        lines.append(f"start with {first}: wrong on its own; the other wrong ones inherit it")
     return "\n".join(lines)
 
 

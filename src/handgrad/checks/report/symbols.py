@@ -94,3 +94,22 @@ def show(key: str) -> str:
     if lab:
         text += f"_{{{lab.replace('oplus', chr(92) + 'oplus')}}}"
     return text + (f"^{power}" if power else "")
+
+
+_GREEK = dict(
+    zip(
+        "alpha beta gamma delta epsilon varepsilon theta mu sigma tau phi psi omega Xi".split(),
+        "αβγδεεθμστφψωΞ",
+        strict=True,
+    )
+)
+
+
+def pretty(key: str) -> str:
+    """A key in the doctor's style: ``hat y_B`` → ``ŷB``, ``theta_2B`` → ``θ2B``."""
+    deco, _, rest = key.rpartition(" ")
+    base, _, lab = rest.partition("_")
+    base = _GREEK.get(base, base)
+    if deco == "hat":
+        base += "\u0302"
+    return base + lab.replace("oplus", "⊕")
