@@ -135,3 +135,34 @@ def test_a_jacobian_by_cases_is_judged_entry_by_entry():
     assert rows["eq. (1)"].verdict.status == rows["eq. (2)"].verdict.status == "wrong"
     worst = rows["eq. (1)"].verdict.worst_entries
     assert worst and all(i == k for _, i, k in worst)  # only the diagonal is wrong
+
+
+def test_a_sum_over_the_other_samples_is_kept():
+    _, rows = _rows(
+        r"$$\frac{\partial L}{\partial z_{2B}^i} = \frac{1}{m}\sum_{j=1}^m (\hat{y}_B^j - y_B^j)"
+        r" \tag{1}$$"
+    )
+    row = rows["eq. (1)"]
+    assert row.verdict.status == "wrong"  # every row gets the batch sum: the learner's slip
+    assert not any("stands in front" in n for n in row.reading.notes)
+
+
+def test_prose_joins_a_gradient_and_a_value_only_when_it_says_so():
+    text = (
+        r"$$\frac{\partial L}{\partial z_{2B}^i} = \frac{1}{m}(\hat{y}_B^i - y_B^i) \tag{1}$$"
+        "\n\n"
+        r"We compute $\frac{\partial L}{\partial b_{2B}}$ using $\hat{y}_B^i - y_B^i$."
+        "\n\n"
+        r"And $\frac{\partial L}{\partial b_{2B}}$ is $\sum_{i=1}^m \hat{y}_B^i - y_B^i$."
+    )
+    rows = check_report(HEAD + text).rows
+    assert [(r.reading.where, r.reading.quantity) for r in rows] == [
+        ("eq. (1)", "z2B"),
+        ("line 7", "b2B"),
+    ]
+
+
+def test_a_graders_reading_runs_no_notebook_code():
+    reading = read_report(EXAMPLES / "report_mistake.ipynb", run_code=False)
+    assert reading.code is None
+    assert set(reading.formulas()["batchnorm"]) == {"gamma", "beta", "x"}

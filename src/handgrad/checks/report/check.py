@@ -74,11 +74,15 @@ def read_report(
     source: str | Path,
     problem: str | None = None,
     notation: str | Path | NotationFile | None = None,
+    *,
+    run_code: bool = True,
 ) -> ReportReading:
     """Every gradient equation of ``source`` (a path, or Markdown text) read into formulas.
 
     ``problem`` restricts the reading to one problem; ``notation`` is a notation file
-    (path or `NotationFile`) mapping the report's symbols (see `notation`).
+    (path or `NotationFile`) mapping the report's symbols (see `notation`). A notebook's
+    code cells that define ``grad_`` functions are run here only with ``run_code``; a
+    grader runs them in its sandbox instead (`code_source` gives them as one file).
     """
     doc = _source(source)
     if notation is not None and not isinstance(notation, NotationFile):
@@ -127,7 +131,11 @@ def read_report(
                 r = min(tries, key=lambda t: order[t.status]) if len(tries) > 1 else tries[0]
             readings.append(r)
     jacobians(readings)
-    return ReportReading(doc, readings, _code(doc))
+    return ReportReading(doc, readings, _code(doc) if run_code else None)
+
+
+#: Words between "∂L/∂X" and an expression in one sentence that make it an equation.
+RESULT_WORDS = re.compile(r"\b(is|are|equals?|gives|results?)\b|=|结果|为|等于|是")
 
 
 def _joined(chains):
@@ -166,10 +174,9 @@ def _paired(chains):
                 value = nxt.members[0].node
             except Exception:
                 d = None
-            if d is not None and d.of_loss and gradient_of(value) is None:
-                words = (
-                    nxt.math.prose[-1][len(c.math.prose[-1]) :].strip() if nxt.math.prose else ""
-                )
+            words = nxt.math.prose[-1][len(c.math.prose[-1]) :].strip() if nxt.math.prose else ""
+            says = RESULT_WORDS.search(words.lower()) is not None
+            if d is not None and d.of_loss and gradient_of(value) is None and says:
                 joined = Chain(c.math, [c.members[0], nxt.members[0]])
                 joined.note = (
                     f"`{c.members[0].tex}` and `{nxt.members[0].tex}` read as one equation "
@@ -182,26 +189,35 @@ def _paired(chains):
     return out
 
 
-def _code(doc: Document) -> dict[str, object] | None:
-    """A notebook's code cells that only define things (imports, functions, constants),
-    run into one namespace; None when no cell defines a ``grad_`` function."""
+def code_source(doc: Document) -> str | None:
+    """A notebook's code cells that only define things (imports, functions, constants)
+    joined into one Python file; None when none defines a ``grad_`` function."""
     import ast
 
     if not any("def grad_" in src for _, src in doc.code):
         return None
-    namespace: dict[str, object] = {"__name__": "handgrad_notebook"}
+    kept = []
+    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.AnnAssign)
     for k, src in doc.code:
         try:
             tree = ast.parse(src)
         except SyntaxError as e:
             raise HandgradError(f"{doc.path}: cell {k}: not valid Python: {e.msg}") from None
-        allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.AnnAssign)
-        if not all(isinstance(s, allowed) for s in tree.body):
-            continue
-        try:
-            exec(compile(tree, f"{doc.path} cell {k}", "exec"), namespace)
-        except Exception as e:
-            raise HandgradError(f"{doc.path}: cell {k} raised {type(e).__name__}: {e}") from None
+        if all(isinstance(s, allowed) for s in tree.body):
+            kept.append(f"# cell {k}\n{src}\n")
+    return "\n".join(kept)
+
+
+def _code(doc: Document) -> dict[str, object] | None:
+    """The namespace after running `code_source` (the learner's own check, not grading)."""
+    source = code_source(doc)
+    if source is None:
+        return None
+    namespace: dict[str, object] = {"__name__": "handgrad_notebook"}
+    try:
+        exec(compile(source, doc.path, "exec"), namespace)
+    except Exception as e:
+        raise HandgradError(f"{doc.path}: its code cells raised {type(e).__name__}: {e}") from None
     return namespace
 
 
@@ -274,9 +290,10 @@ def check_report(
     notation: str | Path | NotationFile | None = None,
     *,
     seed: int = 0,
+    run_code: bool = True,
 ) -> ReportCheck:
     """Read the report ``source`` (`read_report`) and judge every readable equation."""
-    reading = read_report(source, problem, notation)
+    reading = read_report(source, problem, notation, run_code=run_code)
     if not reading.readings and reading.code is None:
         raise HandgradError(
             f"{reading.document.path}: no gradient equation found; write each as "
@@ -316,4 +333,4 @@ def check_report(
     return ReportCheck(reading.document.path, rows, reports, code)
 
 
-__all__ = ["ReportCheck", "ReportReading", "check_report", "read_report"]
+__all__ = ["ReportCheck", "ReportReading", "check_report", "code_source", "read_report"]

@@ -240,7 +240,11 @@ class Reader:
         lhs_index = next((i for i in indices if i in INDEX_LETTERS), None)
         letter = None
         if per_row:
-            node, letter = _front_sum(node)
+            inner, letter = _front_sum(node)
+            if letter is not None and lhs_index is not None and letter != lhs_index:
+                letter = None  # Σ_j over the other samples: a real sum, kept
+            else:
+                node = inner
             if letter and mode == "step":
                 notes.append(
                     f"a Σ_{letter} over the batch stands in front of the per-sample left side "
