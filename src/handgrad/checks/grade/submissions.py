@@ -91,3 +91,15 @@ def _files(folder: Path) -> list[Path]:
         for p in folder.rglob("*")
         if p.is_file() and not any(part in SKIPPED_DIRS for part in p.parts)
     ]
+
+
+def safe_copy(sub: Submission, dest: Path) -> Path:
+    """Copy the submission's files into ``dest``; the file to check, relative to it."""
+    import shutil
+
+    if sub.path.is_dir():
+        shutil.copytree(sub.path, dest, symlinks=True)
+        return sub.file.relative_to(sub.path)
+    dest.mkdir()
+    shutil.copyfile(sub.path, dest / sub.path.name)
+    return Path(sub.path.name)
