@@ -30,8 +30,8 @@ from handgrad.checks.doctor.problems import PROBLEMS
 from handgrad.checks.grade import child, sandbox
 from handgrad.checks.grade.class_report import write_class_report
 from handgrad.checks.grade.doctor import DoctorReport
-from handgrad.checks.grade.outputs import cached_outcome, save_outcome, write_grades
 from handgrad.checks.grade.limits import Limits
+from handgrad.checks.grade.outputs import cached_outcome, save_outcome, write_grades
 from handgrad.checks.grade.rubric import Rubric, check_problem, check_rubric
 from handgrad.checks.grade.runner import Outcome, check_submission
 from handgrad.checks.grade.scoring import score_submission
@@ -86,7 +86,9 @@ def grade_class(
     todo = [s for s in subs if outcomes[s.name] is None]
     with tempfile.TemporaryDirectory(prefix="handgrad-sandbox-") as root:
         box = sandbox.prepare(isolation, Path(root) / "run", rubric.allow_imports) if todo else None
-        checking = _check_all(todo, keys, box, rubric, problem, jobs or default_jobs(), progress, log)
+        checking = _check_all(
+            todo, keys, box, rubric, problem, jobs or default_jobs(), progress, log
+        )
         for outcome in checking:
             save_outcome(out, outcome)  # at once: an interrupted run keeps what it finished
             outcomes[outcome.name] = outcome
@@ -129,9 +131,7 @@ def _check_all(
     bar = tqdm(total=len(todo), unit="submission", desc="grading", disable=not progress)
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
     try:
-        futures = [
-            pool.submit(_check, s, box, rubric.limits, problem, keys[s.name]) for s in todo
-        ]
+        futures = [pool.submit(_check, s, box, rubric.limits, problem, keys[s.name]) for s in todo]
         for future in as_completed(futures):
             outcome = future.result()
             yield outcome

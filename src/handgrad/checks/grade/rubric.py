@@ -190,24 +190,27 @@ def check_rubric(rubric: Rubric, problem: str | None, source: str = "rubric") ->
     problems = [PROBLEMS[problem]] if problem else list(PROBLEMS.values())
     formulas = {q for p in problems for q in p.quantities}
     named = f"problem {problem}" if problem else "any problem"
-    for key in (*rubric.points, *rubric.test_visibility):
-        if key not in formulas:
-            close = difflib.get_close_matches(key, sorted(formulas), n=1)
+    keys = [*(f"points.{k}" for k in rubric.points)]
+    keys += [f"gradescope.tests.{k}" for k in rubric.test_visibility]
+    for key in keys:
+        name = key.rsplit(".", 1)[1]
+        if name not in formulas:
+            close = difflib.get_close_matches(name, sorted(formulas), n=1)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
+            listed = f"; its formulas: {', '.join(problems[0].quantities)}" if problem else ""
             raise HandgradError(
-                f"{source}: {key}: {named} has no formula of that name{guess}; "
-                "see handgrad check formulas --list"
+                f"{source}: {key}: {named} has no formula of that name{guess}{listed}"
             )
-    keys = [k for k in (*rubric.partial, *rubric.hint_text) if k not in DEFAULT_HINTS]
-    if keys:
-        ids = mistake_ids(problems) | {INHERITS}
-        for key in keys:
-            unknown = [part for part in key.split("+") if part not in ids]
-            if unknown:
-                raise HandgradError(
-                    f"{source}: {key}: {unknown[0]!r} is no mistake id the doctor gives for "
-                    f"{named}; see the README's list of mistake ids"
-                )
+    keys = [("partial.", k) for k in rubric.partial]
+    keys += [("hints.text.", k) for k in rubric.hint_text if k not in DEFAULT_HINTS]
+    ids = mistake_ids(problems) | {INHERITS} if keys else set()
+    for prefix, key in keys:
+        unknown = [part for part in key.split("+") if part not in ids]
+        if unknown:
+            raise HandgradError(
+                f"{source}: {prefix}{key}: {unknown[0]!r} is no mistake id the doctor gives "
+                f"for {named}; see the README's list of mistake ids"
+            )
 
 
 def mistake_ids(problems) -> set[str]:

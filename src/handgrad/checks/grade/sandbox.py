@@ -179,7 +179,11 @@ def system_binds(python: str) -> list[str]:
     prefix = os.path.realpath(sys.base_prefix)
     if not prefix.startswith("/usr/"):
         args += ["--ro-bind", prefix, prefix]
-    for d in (*_package_folders(prefix), *_package_folders("/usr"), *_package_folders("/usr/local")):
+    for d in (
+        *_package_folders(prefix),
+        *_package_folders("/usr"),
+        *_package_folders("/usr/local"),
+    ):
         args += ["--tmpfs", d]
     if os.path.exists("/etc/ld.so.cache"):
         args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]

@@ -42,7 +42,7 @@ from handgrad.checks.grade.sandbox import Sandbox, kill_user_processes, launch
 STDERR_KEEP = 4096  # bytes of stderr kept for a reason
 
 
-class Stopped(BaseException):  # noqa: N818 (a stop, not an error of the grader)
+class Stopped(BaseException):
     """The submission's process was stopped or broke the protocol; ``reason`` says why."""
 
     def __init__(self, reason: str) -> None:
