@@ -193,7 +193,7 @@ def test_a_notebook_longer_than_the_scan_is_searched_in_its_json(tmp_path: Path)
     _tree(tmp_path, {"ann/util.py": "", "bob/hw.ipynb": "{" + image, "bob/util.py": ""})
     subs = _subs(tmp_path)
     assert subs["ann"].file == tmp_path / "ann/hw.ipynb"
-    assert "none defines grad_ functions in its first 1 MiB" in subs["bob"].problem
+    assert "none defines grad_ functions in their first 1 MiB" in subs["bob"].problem
 
 
 def test_a_broken_notebook_is_named_in_its_folder(tmp_path: Path) -> None:

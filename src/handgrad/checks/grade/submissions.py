@@ -122,11 +122,14 @@ def content_hash(sub: Submission) -> str:
 
 
 def safe_copy(sub: Submission, dest: str | Path) -> Path:
-    """Copy the submission's folders and regular files into ``dest``; the file to check,
-    relative to ``dest``.
+    """Copy the submission's folders and regular files into ``dest`` (new or empty); the
+    file to check, relative to ``dest``.
 
-    The checks of discovery are made again (the files may have changed since). Copies get
-    fresh permissions (0644, folders 0755). Raises `RefusedSubmission` with the reason.
+    A folder's contents land directly in ``dest`` (``dest/hw/formulas.py``, helpers beside
+    it); a single file as ``dest/<its name>``. The checks of discovery are made again (the
+    files may have changed since); skipped entries are not copied. Copies get fresh
+    permissions (0644, folders 0755). Raises `RefusedSubmission` with the reason, or
+    OSError when ``dest`` cannot be written.
     """
     if sub.file is None:
         raise RefusedSubmission(sub.problem or "nothing to check")
@@ -190,7 +193,7 @@ def _choose_inside(folder: Path, max_bytes: int) -> tuple[Path | None, str]:
     cut = any(s.cut for s in scans.values())
     return None, (
         f"several Python files ({_list(near, folder)}) and none defines grad_ functions"
-        + (f" in its first {SCAN_BYTES >> 20} MiB" if cut else "")
+        + (f" in their first {SCAN_BYTES >> 20} MiB" if cut else "")
         + "; define each formula as def grad_<quantity>(…) in one of them"
     )
 
