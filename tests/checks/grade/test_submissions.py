@@ -299,6 +299,18 @@ def test_a_socket_is_refused(tmp_path: Path) -> None:
         _refused(sub, "sock is a socket")
 
 
+def test_a_device_is_refused(tmp_path: Path) -> None:
+    _tree(tmp_path, {"ann/formulas.py": FORMULAS})
+    try:  # /dev/zero: an endless read for a grader that opened it
+        os.mknod(tmp_path / "ann/zero", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+        os.mknod(tmp_path / "bob.py", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+    except PermissionError:
+        pytest.skip("creating device files needs CAP_MKNOD")
+    subs = _fast(_subs, tmp_path)
+    _refused(subs["ann"], "zero is a character device, not a regular file")
+    _refused(subs["bob.py"], "it is a character device")
+
+
 @pytest.mark.parametrize(
     ("link", "target", "where"),
     [
