@@ -47,8 +47,8 @@ def test_the_class_problem_and_its_parameters() -> None:
         "no_task_b_term", ("ann.py",), 0.5,
     )  # fmt: skip
     assert mistake.formulas == ("theta2A",) and "task-B term" in mistake.explanation
-    wrong_most = s.formula_counts[0]
-    assert wrong_most.name == "theta2A" and wrong_most.counts["wrong"] == 1
+    counts = {c.name: c.counts for c in s.formula_counts}
+    assert counts["theta2A"]["wrong"] == 1 and counts["theta2B"]["not_given"] == 2
 
 
 def test_rubric_points_choose_the_formulas() -> None:
