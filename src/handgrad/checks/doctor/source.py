@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 MODULE_NAME = "handgrad_user_formulas"
@@ -36,23 +37,38 @@ def run_source(path: str | Path, *, shown: str | None = None) -> dict[str, objec
         source = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise SourceError(f"{name}: cannot read the file as Python text ({e})") from None
+    return run_code(source, str(path), name)
+
+
+def run_code(
+    source: str, filename: str, shown: str, where: Callable[[int], str | None] | None = None
+) -> dict[str, object]:
+    """The global namespace after running ``source`` as the file ``filename``.
+
+    Messages name ``shown`` and a line, or what ``where(line)`` says of it (a
+    notebook's "cell 4, line 2").
+    """
+    path = filename
+
+    def at(line: int | None) -> str:
+        said = where(line) if where and line else None
+        return f"{shown} ({said})" if said else f"{shown}:{line or '?'}"
+
     try:
-        code = compile(source, str(path), "exec")
+        code = compile(source, filename, "exec")
     except (SyntaxError, ValueError) as e:
-        line = getattr(e, "lineno", None)
         msg = getattr(e, "msg", str(e))
-        raise SourceError(f"{name}:{line or '?'}: not valid Python: {msg}") from None
+        raise SourceError(f"{at(getattr(e, 'lineno', None))}: not valid Python: {msg}") from None
     namespace: dict[str, object] = {"__name__": MODULE_NAME, "__file__": str(path)}
     try:
         with contextlib.redirect_stdout(sys.stderr):
             exec(code, namespace)
     except SystemExit as e:
-        raise SourceError(f"{name}: the file calls exit() when run; remove that", e) from None
+        raise SourceError(f"{shown}: the file calls exit() when run; remove that", e) from None
     except Exception as e:
-        line = _line_in(e, str(path))
         msg = " ".join(str(e).split())[:300]
         raise SourceError(
-            f"{name}:{line or '?'}: running the file raised {type(e).__name__}: {msg}", e
+            f"{at(_line_in(e, filename))}: running the file raised {type(e).__name__}: {msg}", e
         ) from None
     return namespace
 

@@ -3,8 +3,9 @@
     python -I -S harness.py SITE CPU_S MEMORY_MB WRITE_MB FILE
 
 runs inside the submission's sandbox (`sandbox`), where handgrad is not importable: it
-imports only the standard library, NumPy (from SITE) and four standalone modules copied
-beside it (`wire`, `limits`, and the doctor's `call` and `source`). It
+imports only the standard library, NumPy (from SITE) and the standalone modules copied
+beside it (`wire`, `limits`, `handgrad.checks.notebook`, and the doctor's `call` and
+`source`). It
 
 1. keeps its stdin and stdout for the wire protocol (`wire`) and points file
    descriptors 0 and 1 elsewhere, so whatever the submission prints goes to stderr;
@@ -34,9 +35,11 @@ if __name__ == "__main__":  # inside the sandbox: the standalone modules lie bes
     sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), sys.argv[1]]
     import call
     import limits
+    import notebook
     import source
     import wire
 else:  # imported by handgrad (tests, and the grader's checks of this file)
+    from handgrad.checks import notebook
     from handgrad.checks.doctor import call, source
     from handgrad.checks.grade import limits, wire
 
@@ -78,13 +81,20 @@ def missing_import_reason(error: BaseException | None, allowed: str = "NumPy") -
     )
 
 
-def load(path: str) -> dict[str, object]:
-    """The manifest of the submission at ``path`` (see the module doc), and its namespace."""
+def load(path: str) -> tuple[dict[str, object], dict[str, object]]:
+    """The manifest of the submission at ``path`` (see the module doc), and its namespace.
+
+    A ``.ipynb`` notebook runs as its code cells (`notebook.code_cells`); its errors name
+    the cell.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     sys.path.append(folder)  # its helper modules import; never ahead of the standard library
     shown = os.path.basename(path)
     try:
-        namespace = source.run_source(path, shown=shown)
+        if path.endswith(".ipynb"):
+            namespace = _run_notebook(path, shown)
+        else:
+            namespace = source.run_source(path, shown=shown)
     except source.SourceError as e:
         reason = missing_import_reason(e.cause)
         return {"op": "loaded", "error": f"{shown}: {reason}" if reason else str(e)}, {}
@@ -100,6 +110,15 @@ def load(path: str) -> dict[str, object]:
         "own_network": "STEPS" in namespace,
     }
     return manifest, namespace
+
+
+def _run_notebook(path: str, shown: str) -> dict[str, object]:
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            code = notebook.code_cells(f.read())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise source.SourceError(f"{shown}: {e}") from None
+    return source.run_code(code, path, shown, lambda line: notebook.locate(code, line))
 
 
 def answer(namespace: dict, header: dict, arrays: dict) -> tuple[dict, dict]:

@@ -6,7 +6,7 @@ Three isolations (`ISOLATIONS`), chosen once per grading run by `prepare`:
     network, IPC, UTS and cgroup namespaces, a cleared environment, and a filesystem
     holding only: the Python runtime (its standard library; every ``site-packages`` and
     ``dist-packages`` folder hidden), the system's shared libraries, NumPy at ``/site``,
-    the harness at ``/harness`` (`harness` and the four standalone modules it imports),
+    the harness at ``/harness`` (`harness` and the standalone modules it imports),
     the submission's scratch copy at ``/submission`` (read-only) and a private tmpfs at
     ``/tmp`` (the only writable place, size-capped). No other submission, no OUT, no
     rubric, no home folder. ``--die-with-parent`` and the PID namespace end every
@@ -46,6 +46,7 @@ HARNESS_FILES = {  # name in the sandbox: module it is copied from
     "limits.py": "handgrad.checks.grade.limits",
     "call.py": "handgrad.checks.doctor.call",
     "source.py": "handgrad.checks.doctor.source",
+    "notebook.py": "handgrad.checks.notebook",
 }
 DESCRIPTIONS = {
     "bwrap": "bubblewrap sandbox (new user, PID, network and IPC namespaces)",
