@@ -85,10 +85,10 @@ def grade_class(
     outcomes = {s.name: cached_outcome(out, s.name, keys[s.name]) for s in subs}
     todo = [s for s in subs if outcomes[s.name] is None]
     with tempfile.TemporaryDirectory(prefix="handgrad-sandbox-") as root:
-        box = sandbox.prepare(isolation, Path(root) / "run", rubric.allow_imports) if todo else None
-        checking = _check_all(
-            todo, keys, box, rubric, problem, jobs or default_jobs(), progress, log
-        )
+        box = sandbox.prepare(isolation, Path(root), rubric.allow_imports) if todo else None
+        # one at a time as the sandbox user: two of its processes could signal each other
+        jobs = 1 if isolation == "user" else jobs or default_jobs()
+        checking = _check_all(todo, keys, box, rubric, problem, jobs, progress, log)
         for outcome in checking:
             save_outcome(out, outcome)  # at once: an interrupted run keeps what it finished
             outcomes[outcome.name] = outcome
