@@ -57,7 +57,7 @@ def test_notebook_markdown_cells_and_code_cells(tmp_path):
     path.write_text(json.dumps(nb))
     doc = read_document(path)
     assert [(m.tex, m.cell, m.where) for m in doc.maths] == [("x = y", 1, "cell 1, line 2")]
-    assert doc.code == [(2, "def grad_x(q):\n    return q.x")]
+    assert doc.notebook == path.read_text()
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from handgrad.checks import notebook
 from handgrad.checks.doctor import check_formulas
 from handgrad.checks.doctor.problems import PROBLEMS
+from handgrad.checks.doctor.source import SourceError, run_code
 from handgrad.checks.doctor.verdict import Report, Verdict
 from handgrad.checks.report.document import Document, read_document, read_text
 from handgrad.checks.report.equations import chains_of
@@ -190,22 +192,12 @@ def _paired(chains):
 
 
 def code_source(doc: Document) -> str | None:
-    """A notebook's code cells that only define things (imports, functions, constants)
-    joined into one Python file; None when none defines a ``grad_`` function."""
-    import ast
-
-    if not any("def grad_" in src for _, src in doc.code):
+    """A notebook's code cells as one Python file (`handgrad.checks.notebook.code_cells`,
+    as the grader runs them), or None when no cell defines a ``grad_`` function."""
+    if doc.notebook is None:
         return None
-    kept = []
-    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.AnnAssign)
-    for k, src in doc.code:
-        try:
-            tree = ast.parse(src)
-        except SyntaxError as e:
-            raise HandgradError(f"{doc.path}: cell {k}: not valid Python: {e.msg}") from None
-        if all(isinstance(s, allowed) for s in tree.body):
-            kept.append(f"# cell {k}\n{src}\n")
-    return "\n".join(kept)
+    source = notebook.code_cells(doc.notebook)
+    return source if notebook.defines_formulas(source) else None
 
 
 def _code(doc: Document) -> dict[str, object] | None:
@@ -213,12 +205,10 @@ def _code(doc: Document) -> dict[str, object] | None:
     source = code_source(doc)
     if source is None:
         return None
-    namespace: dict[str, object] = {"__name__": "handgrad_notebook"}
     try:
-        exec(compile(source, doc.path, "exec"), namespace)
-    except Exception as e:
-        raise HandgradError(f"{doc.path}: its code cells raised {type(e).__name__}: {e}") from None
-    return namespace
+        return run_code(source, doc.path, doc.path, lambda line: notebook.locate(source, line))
+    except SourceError as e:
+        raise HandgradError(str(e)) from None
 
 
 @dataclass

@@ -4,7 +4,8 @@ r"""Finding the math in a report: Markdown (``.md``, ``.txt``), LaTeX (``.tex``)
 ``equation``/``align``; inline ``$…$``) with its source line, its equation number (the
 report's own ``(k)`` or ``\tag{k}``; in ``.tex`` the running number of ``equation`` and
 ``align``), the headings above it and the prose before it in its section (to tell which
-layer it is about); and, for a notebook, its code cells. Markdown structure (headings,
+layer it is about); and, for a notebook, its text (its code cells are read by
+`handgrad.checks.notebook`, as the grader reads them). Markdown structure (headings,
 paragraphs, code that must not be read as math) comes from markdown-it-py; the math
 inside a paragraph is found by its delimiters.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from handgrad.errors import HandgradError
@@ -46,11 +47,11 @@ class Math:
 
 @dataclass
 class Document:
-    """The math of one report and, for a notebook, its code cells (cell number, source)."""
+    """The math of one report and, for a notebook, its JSON text (for its code cells)."""
 
     path: str
     maths: list[Math]
-    code: list[tuple[int, str]] = field(default_factory=list)
+    notebook: str | None = None
 
 
 def _split_number(tex: str) -> tuple[str, str | None]:
@@ -178,7 +179,7 @@ def read_text(text: str, kind: str = ".md", name: str = "report") -> Document:
         cells = nb["cells"]
     except (ValueError, KeyError, TypeError):
         raise HandgradError(f"{name}: not a Jupyter notebook (no JSON with cells)") from None
-    maths, code, paragraph = [], [], 0
+    maths, paragraph = [], 0
     for k, cell in enumerate(cells, 1):
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
@@ -186,6 +187,4 @@ def read_text(text: str, kind: str = ".md", name: str = "report") -> Document:
             found = _markdown(source, cell=k, start=paragraph)
             paragraph = max([paragraph, *(m.paragraph for m in found)])
             maths += found
-        elif cell.get("cell_type") == "code":
-            code.append((k, source))
-    return Document(name, maths, code)
+    return Document(name, maths, text)
