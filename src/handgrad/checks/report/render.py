@@ -86,7 +86,11 @@ def text(check) -> str:
     ]
     if roots:
         first = ", ".join(f"{r.reading.where} ({_lhs_symbol(r)})" for r in roots)
-        lines.append(f"start with {first}: wrong on its own; the other wrong ones inherit it")
+        heirs = check.counts["wrong"] - len(roots)
+        verb = "inherits" if heirs == 1 else "inherit"
+        whose = "its" if len(roots) == 1 else "their"
+        tail = f"; {heirs} more only {verb} {whose} error" if heirs else ""
+        lines.append(f"start with {first}: wrong on its own{tail}")
     return "\n".join(lines)
 
 
