@@ -104,7 +104,7 @@ def as_json(check) -> dict:
                 "where": r.where,
                 "line": r.chain.math.line,
                 "row": member.row,
-                "latex": r.latex,
+                "latex": r.chain.math.tex,
                 "lhs": r.lhs,
                 "problem": r.problem,
                 "quantity": r.quantity,
@@ -147,7 +147,7 @@ def html_table(check) -> str:
         for note in r.notes:
             cell += f"<br><small>read: {html.escape(note)}</small>"
         body.append(
-            f"<tr><td>{html.escape(r.where)}</td><td>{_math(r.latex)}</td>"
+            f"<tr><td>{html.escape(r.where)}</td><td>{_math(r.chain.math.tex)}</td>"
             f'<td style="color:{colour.get(st, "#57606a")};font-weight:bold">'
             f"{st.replace('_', ' ')}</td><td>{cell}</td></tr>"
         )
