@@ -166,3 +166,19 @@ def test_a_graders_reading_runs_no_notebook_code():
     reading = read_report(EXAMPLES / "report_mistake.ipynb", run_code=False)
     assert reading.code is None
     assert set(reading.formulas()["batchnorm"]) == {"gamma", "beta", "x"}
+
+
+def test_a_gradient_on_a_right_side_is_the_reports_own_earlier_formula():
+    _, rows = _rows(
+        r"$$\frac{\partial L}{\partial z_{2B}^i} = (\hat{y}_B^i - y_B^i) \tag{1}$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial W_{2B}} = \sum_{i=1}^m \frac{\partial L}{\partial z_{2B}^i}"
+        r"(x_\oplus^i)^T \tag{2}$$"
+        "\n\n"
+        r"$$\delta_{b_{2B}} = \sum_{i=1}^m \delta_{z_{2B}^i} \tag{3}$$"
+    )
+    assert rows["eq. (1)"].verdict.mistake == "no_1_over_m"
+    for eq in ("eq. (2)", "eq. (3)"):
+        v = rows[eq].verdict
+        assert v.status == "wrong" and v.inherits == "z2B", (eq, v)
+        assert any("report's own formula" in n for n in rows[eq].reading.notes)

@@ -114,30 +114,45 @@ def read_report(
         lhs, rest = _split_lhs(chain)
         if not lhs or not rest:
             continue  # no equation, or a derivative only mentioned in the prose
-        answer = rest[-1] if rest else None
         candidates = [problem] if problem else (context_problems(chain) or list(TABLES))
         for d, tex in lhs:
-            tries = [reader(p).read(chain, d, tex, answer) for p in candidates]
-            read = [t for t in tries if t.status == "read"]
-            if len(read) == 1:
-                r = read[0]
-                broke = chain_break(readers[r.problem], r, rest)
-                if broke:
-                    r.notes.append(broke)
-            elif len(read) > 1:
-                names = ", ".join(t.problem for t in read)
-                r = Reading(chain, tex, None, status="unreadable")
-                r.reason = f"it reads in several problems ({names}); name one with --problem"
-            else:
-                order = {"not_checked": 0, "not_a_quantity": 1, "unreadable": 2}
-                r = min(tries, key=lambda t: order[t.status]) if len(tries) > 1 else tries[0]
-            readings.append(r)
+            readings.append(_read(chain, d, tex, rest, [reader(p) for p in candidates]))
+    for k, r in enumerate(readings):  # once more, now that every equation has been read
+        if r.status == "unreadable" and LATER in (r.reason or ""):
+            lhs, rest = _split_lhs(r.chain)
+            d, tex = next((d, t) for d, t in lhs if t == r.lhs)
+            candidates = [problem] if problem else (context_problems(r.chain) or list(TABLES))
+            readings[k] = _read(r.chain, d, tex, rest, [reader(p) for p in candidates])
     jacobians(readings)
     return ReportReading(doc, readings, _code(doc) if run_code else None)
 
 
 #: Words between "∂L/∂X" and an expression in one sentence that make it an equation.
 RESULT_WORDS = re.compile(r"\b(is|are|equals?|gives|results?)\b|=|结果|为|等于|是")
+
+
+LATER = "not given by an earlier equation"
+
+
+def _read(chain, d, tex: str, rest: list, readers: list[Reader]) -> Reading:
+    """One left side read by the candidate problems' readers: the one that reads it."""
+    tries = [rd.read(chain, d, tex, rest[-1]) for rd in readers]
+    read = [t for t in tries if t.status == "read"]
+    if len(read) == 1:
+        r = read[0]
+        rd = readers[tries.index(r)]
+        broke = chain_break(rd, r, rest)
+        if broke:
+            r.notes.append(broke)
+        rd.learn(r)
+        return r
+    if len(read) > 1:
+        names = ", ".join(t.problem for t in read)
+        r = Reading(chain, tex, None, status="unreadable")
+        r.reason = f"it reads in several problems ({names}); name one with --problem"
+        return r
+    order = {"not_checked": 0, "not_a_quantity": 1, "unreadable": 2}
+    return min(tries, key=lambda t: order[t.status])
 
 
 def _joined(chains):

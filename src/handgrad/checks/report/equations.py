@@ -7,7 +7,8 @@ inside, and whatever follows ``\text{where}``, ``\text{其中}`` or ``,\quad``, 
 *where-clauses*: definitions, not members.
 
 `gradient_of(node)` recognises a gradient of the loss, ∂L/∂X (``\frac{\partial L}{\partial
-X}``, ``\partial L/\partial X``, ``\nabla_X L``), and a layer's own derivative ∂y/∂X.
+X}``, ``\partial L/\partial X``, ``\nabla_X L``, ``\delta_X`` with X a symbol), and a
+layer's own derivative ∂y/∂X.
 """
 
 from __future__ import annotations
@@ -157,6 +158,20 @@ def gradient_of(node: Node) -> Derivative | None:
     """The derivative ``node`` writes, if it is one (see module doc)."""
     if isinstance(node, Frac) and isinstance(node.num, Partial) and isinstance(node.den, Partial):
         return Derivative(node.num.node, node.den.node)
+    if (
+        isinstance(node, Scripted)
+        and isinstance(node.node, Name)
+        and node.node.base == "\\delta"
+        and node.sub
+        and node.sup is None
+    ):
+        try:
+            (wrt,) = parse(node.sub)
+        except Unreadable:
+            return None
+        if isinstance(wrt, (Name, Scripted)):
+            return Derivative(Name("L"), wrt)
+        return None
     if isinstance(node, Product) and len(node.factors) == 2:
         a, b = node.factors
         if node.ops == ("/",) and isinstance(a, Partial) and isinstance(b, Partial):

@@ -155,6 +155,7 @@ class Evaluator:
         self.used = used if used is not None else set()
         self.local: dict[str, Value] = {}
         self.components: dict[str, int] = {}  # entry indices of a Jacobian (softmax)
+        self.learned: dict[str, Callable] = {}  # quantity → the report's formula (q, sgn)
 
     @property
     def m(self) -> int:
@@ -166,6 +167,7 @@ class Evaluator:
         )
         e.local = dict(self.local)
         e.components = self.components
+        e.learned = self.learned
         return e
 
     def orient(self, a) -> Value:
@@ -216,15 +218,33 @@ class Evaluator:
             raise Unreadable(f"a fraction whose shapes do not fit: {e}") from None
 
     def derivative(self, num: Node, den: Node) -> Value:
-        """∂L/∂y of a Block One layer is the given upstream gradient dy; others not read."""
+        """∂L/∂X on a right side: ∂L/∂y of a Block One layer is the given upstream dy; any
+        other is the report's own formula for ∂L/∂X, read from an earlier equation."""
+        if not (isinstance(num, Partial) and isinstance(den, Partial)):
+            raise Unreadable("a derivative on the right side is not evaluated")
+        top = num.node
+        if not (isinstance(top, Name) and top.base == "L"):
+            raise Unreadable("a derivative on the right side is not evaluated")
+        return self.gradient(den.node)
+
+    def gradient(self, wrt: Node) -> Value:
+        """∂L/∂wrt on a right side (see `derivative`)."""
+        w = written(wrt)
         up = self.symbols.upstream
-        if up and isinstance(num, Partial) and isinstance(den, Partial):
-            top = num.node
-            if isinstance(top, Name) and top.base == "L":
-                w = written(den.node)
-                if w.key == up[0]:
-                    return self.symbol_value(Binding(w.key, quantity=up[1]), w, show(w.key))
-        raise Unreadable("a derivative on the right side is not evaluated")
+        if up and w.key == up[0]:
+            return self.symbol_value(Binding(w.key, quantity=up[1]), w, show(w.key))
+        b = self.symbols.bindings.get(w.key)
+        name = b.names if b is not None else None
+        f = self.learned.get(name) if name else None
+        if f is None:
+            raise Unreadable(
+                f"∂L/∂{show(w.key)} on the right side is not given by an earlier equation"
+            )
+        whole = f(self.q, self.sgn)
+        self.notes.add(f"∂L/∂{show(w.key)} on the right side is the report's own formula for it")
+        if name in self.symbols.per_row:
+            return self.orient(np.asarray(whole)[self._sample_of(w, show(w.key))])
+        return self.orient(whole)
 
     def _add(self, node: Add) -> Value:
         total: Value | None = None
@@ -326,6 +346,10 @@ class Evaluator:
 
     def _scripted(self, node: Scripted) -> Value:
         inner = node.node
+        if isinstance(inner, Name) and inner.base == "\\delta" and node.sub and not node.sup:
+            target = _symbol_in(node.sub)
+            if target is not None:
+                return self.gradient(target)
         if isinstance(inner, Name):
             w = written(node)
             if w.key == "e" and w.power and "e" not in self.symbols.bindings:
@@ -404,6 +428,19 @@ class Evaluator:
             s = None
         bound = {b.index: s} if (b.index and s is not None) else {}
         return self.child(bound, s).eval(b.expr)
+
+
+def _symbol_in(raw: str) -> Node | None:
+    """The one symbol written in ``raw`` (``\\delta_{z_{2B}}``'s subscript), else None."""
+    try:
+        (node,) = parse(raw)
+    except Unreadable:
+        return None
+    return node if isinstance(node, (Name, Scripted)) and not _is_number(node) else None
+
+
+def _is_number(node: Node) -> bool:
+    return isinstance(node, Name) and node.base.isdigit()
 
 
 def _exponent(raw: str) -> Node:

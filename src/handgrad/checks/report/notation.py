@@ -253,7 +253,7 @@ def build_symbols(
             continue
         index = w.indices[0] if len(w.indices) == 1 else None
         pending.setdefault(key, []).append((d, index))
-    failures: dict[str, str] = {}
+    failures: dict[str, tuple[str, str]] = {}
     for key in pending:
         symbols.bindings.pop(key, None)
     while pending:
@@ -263,7 +263,7 @@ def build_symbols(
                 try:
                     binding = _resolve(problem, symbols, key, d, index, table.get(key), sgn, probes)
                 except Unreadable as e:
-                    failures[key] = f"{e} (in its definition, {d.where})"
+                    failures[key] = (str(e), d.where)
                     continue
                 symbols.bindings[key] = binding
                 del pending[key]
@@ -271,18 +271,18 @@ def build_symbols(
                 break
         if not progress:
             key = next(iter(pending))  # the first still unread: fall back to the table
-            reason = failures.get(key, "it cannot be read")
+            reason, where = failures.get(key, ("it cannot be read", "?"))
             old = table.get(key)
             if old is not None:
                 symbols.bindings[key] = Binding(
                     key,
                     quantity=old.quantity,
-                    note=f"`{show(key)}`: its definition cannot be read ({reason}); read as "
-                    f"{old.quantity} by the notation table",
+                    note=f"`{show(key)}` read as {old.quantity} by the notation table (its "
+                    f"definition, {where}, cannot be read: {reason})",
                 )
             else:
                 symbols.bindings[key] = Binding(
-                    key, failure=f"`{show(key)}` cannot be read: {reason}"
+                    key, failure=f"`{show(key)}` ({where}) cannot be read: {reason}"
                 )
             del pending[key]
     return symbols

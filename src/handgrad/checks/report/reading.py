@@ -40,6 +40,14 @@ from handgrad.checks.report.symbols import INDEX_LETTERS, pretty, show, written
 
 
 @dataclass
+class Trace:
+    """What evaluating a formula met: notes on loose readings, the symbol keys it used."""
+
+    notes: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)
+
+
+@dataclass
 class Reading:
     """One left side of one gradient equation, read (``formula``) or not (``reason``)."""
 
@@ -118,6 +126,24 @@ class Reader:
 
     def __init__(self, problem: Problem, symbols: dict[str, Symbols], probes: list):
         self.problem, self.symbols, self.probes = problem, symbols, probes
+        # quantity → f(q, sgn): the report's own formulas read so far, for a ∂L/∂X (or
+        # δ_X) on a later right side; each formula sees only those read before it
+        self.learned: dict[str, Callable] = {}
+
+    def learn(self, r: Reading) -> None:
+        """Let later equations use ``r``'s formula for ∂L/∂(its quantity)."""
+        if r.status != "read" or r.entry is not None or r.quantity in self.learned:
+            return
+        cache: dict[tuple[int, str], tuple[object, np.ndarray]] = {}
+        formulas = dict(r.formulas)
+
+        def value(q, sgn: str) -> np.ndarray:
+            key = (id(q), sgn)
+            if key not in cache:
+                cache[key] = (q, formulas.get(sgn, formulas["step"])(q))
+            return cache[key][1]
+
+        self.learned[r.quantity] = value
 
     def read(self, chain: Chain, d: Derivative, lhs_tex: str, answer) -> Reading:
         r = Reading(chain, lhs_tex, self.problem.name)
@@ -185,6 +211,9 @@ class Reader:
         except Unreadable as e:
             r.status, r.reason, r.formulas = "unreadable", f"line {member.row}: {e}", {}
         return r
+
+    def learned_before(self, name: str) -> dict[str, Callable]:
+        return {k: f for k, f in self.learned.items() if k != name}
 
     def _entry(self, r: Reading, d: Derivative, answer) -> Reading:
         """∂y_a/∂x_b = E of a row-wise map: the diagonal (a = b) or the other entries of J."""
@@ -258,12 +287,15 @@ class Reader:
                 + ("∂L/∂y ⊙ (right side)" if per_row else "Σ_i ∂L/∂y_i ⊙ (right side)")
             )
         up = symbols.upstream
+        learned = self.learned_before(name)
 
-        def value(q, sample: int | None, seen: set[str]):
+        def value(q, sample: int | None, trace: Trace):
             bound = {k: sample for k in (lhs_index, letter) if k} if sample is not None else {}
 
             def make(convention):
-                return Evaluator(q, symbols, convention, mode, bound, sample, seen)
+                e = Evaluator(q, symbols, convention, mode, bound, sample, trace.notes, trace.used)
+                e.learned = learned
+                return e
 
             v = np.asarray(evaluate_all(make, node), dtype=np.float64)
             if local:
@@ -272,13 +304,13 @@ class Reader:
                 v = row * (v.ravel() if v.size == row.size else v)
             return v
 
-        def formula(q, seen: set[str] | None = None):
-            seen = set() if seen is None else seen
+        def formula(q, trace: Trace | None = None):
+            trace = Trace() if trace is None else trace
             if per_row:
-                return np.stack([value(q, s, seen).ravel() for s in range(int(q.m))])
+                return np.stack([value(q, s, trace).ravel() for s in range(int(q.m))])
             if local:
-                return np.sum([value(q, s, seen).ravel() for s in range(int(q.m))], axis=0)
-            v = value(q, None, seen)
+                return np.sum([value(q, s, trace).ravel() for s in range(int(q.m))], axis=0)
+            v = value(q, None, trace)
             want = np.shape(getattr(q, name))
             return v.ravel() if len(want) == 1 else v
 
@@ -287,15 +319,15 @@ class Reader:
 
     def _probe(self, r: Reading) -> None:
         """Evaluate once per probe batch: readability, notes of the symbols used."""
-        seen: set[str] = set()
+        trace = Trace()
         results = {}
         for mode, f in r.formulas.items():
-            results[mode] = [f(q, seen) for q in self.probes]
+            results[mode] = [f(q, trace if mode == "step" else Trace()) for q in self.probes]
         base = self.symbols["step"]
-        for key in sorted(seen):
-            b = base.bindings.get(key)
-            if b is not None and b.note and b.note not in r.notes:
-                r.notes.append(b.note)
+        notes = [base.bindings[k].note for k in sorted(trace.used) if k in base.bindings]
+        for note in [*notes, *sorted(trace.notes)]:
+            if note and note not in r.notes:
+                r.notes.append(note)
         if "literal" in results and all(
             _same(a, b) for a, b in zip(results["step"], results["literal"], strict=True)
         ):

@@ -66,6 +66,11 @@ def text(check) -> str:
     width = max([len(r.reading.where) for r in check.rows] + [4])
     sym_width = max([len(_lhs_symbol(r)) for r in check.rows] + [4])
     pad = " " * (width + 2)
+    uses: dict[str, int] = {}
+    for row in check.rows:
+        for note in row.reading.notes:
+            uses[note] = uses.get(note, 0) + 1
+    shared = [n for n, k in uses.items() if k > 1 and n.startswith("`")]
     for row in check.rows:
         r, v = row.reading, row.verdict
         st = status(row).replace("_", " ")
@@ -76,7 +81,10 @@ def text(check) -> str:
             lines.append(f"{pad}where: {_where(v)}")
         if _literal(row):
             lines.append(f"{pad}{_literal(row)}")
-        lines += [f"{pad}read: {note}" for note in r.notes]
+        lines += [f"{pad}read: {note}" for note in r.notes if note not in shared]
+    if shared:
+        lines.append("read, wherever these symbols are used:")
+        lines += [f"  {note}" for note in shared]
     if check.code is not None:
         lines += ["", "the notebook's grad_ functions:", str(check.code)]
     roots = [
