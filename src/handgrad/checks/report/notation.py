@@ -33,9 +33,10 @@ import numpy as np
 
 from handgrad.checks.doctor import ops
 from handgrad.checks.doctor.graph import Problem
+from handgrad.checks.report.equations import _depth_split, gradient_of
 from handgrad.checks.report.evaluate import Binding, Evaluator, NeedsSample, Symbols, _same
 from handgrad.checks.report.latex import Func, Name, Node, Num, Scripted, Unreadable, parse
-from handgrad.checks.report.symbols import key_of, show, written
+from handgrad.checks.report.symbols import key_of, pretty, show, written
 from handgrad.errors import HandgradError
 
 _THETA = {rf"{w}_{{{k}}}": f"theta{k}" for w in (r"\theta", "W") for k in ("1A", "2A", "1B", "2B")}
@@ -252,6 +253,14 @@ def build_symbols(
         if key in fixed or key == "L" or key.startswith("L_") or key == "e":
             continue
         index = w.indices[0] if len(w.indices) == 1 else None
+        grad = gradient_of(d.rhs)
+        if grad is not None:  # g^i = ∂L/∂x^i: the report's own formula for it, when used
+            if grad.of_loss and key not in pending and key not in symbols.functions:
+                symbols.bindings[key] = Binding(
+                    key, expr=d.rhs, index=index, note=f"`{show(key)}` stands for ∂L/∂{pretty(written(grad.wrt).key)} ({d.where})"
+                )
+                fixed.add(key)
+            continue
         pending.setdefault(key, []).append((d, index))
     failures: dict[str, tuple[str, str]] = {}
     for key in pending:
@@ -335,7 +344,8 @@ def _has_sgn(node) -> bool:
 
 
 def _eval_any(make, node, sample, index):
-    from handgrad.checks.report.evaluate import evaluate_all
+    from handgrad.checks.report.equations import _depth_split, gradient_of
+from handgrad.checks.report.evaluate import evaluate_all
 
     def build(convention):
         e = make(convention)
@@ -350,7 +360,6 @@ def _eval_any(make, node, sample, index):
 
 def definitions_in(chains) -> list[Definition]:
     """Every ``symbol = expression`` of the report (forward equations, where-clauses)."""
-    from handgrad.checks.report.equations import _depth_split, gradient_of
 
     found: list[Definition] = []
     for chain in chains:
@@ -368,7 +377,7 @@ def definitions_in(chains) -> list[Definition]:
             len(nodes) < 2
             or nodes[-1] is None
             or isinstance(nodes[-1], Num)
-            or any(n is not None and gradient_of(n) for n in nodes)
+            or any(n is not None and gradient_of(n) for n in nodes[:-1])
         ):
             continue
         for n in nodes[:-1]:
