@@ -14,7 +14,8 @@ from handgrad.checks.report import check_report
 ROW_VECTORS = r"""
 # Multi-task network, task B (row vectors: each sample is a row)
 
-$$\frac{\partial L}{\partial z_{2B}^{(i)}} = \frac{1}{m}\left(\hat{y}_B^{(i)} - y_B^{(i)}\right) \tag{1}$$
+$$\frac{\partial L}{\partial z_{2B}^{(i)}}
+= \frac{1}{m}\left(\hat{y}_B^{(i)} - y_B^{(i)}\right) \tag{1}$$
 
 $$\frac{\partial L}{\partial \theta_{2B}} = \frac{1}{m}\sum_{i=1}^m
 \left(\hat{y}_B^{(i)} - y_B^{(i)}\right)^\top x_{\oplus}^{(i)} \tag{2}$$
@@ -26,17 +27,21 @@ $$\frac{\partial L}{\partial x_{\oplus}^{(i)}} = \frac{1}{m}\left(\hat{y}_B^{(i)
 SHORTHAND = r"""
 # Block Two
 
-Let $g^i = \frac{\partial L}{\partial x_{BN}^i}$ and $\delta^i = \frac{1}{m}(\hat{y}_B^i - y_B^i)$.
+Let $g^i = \frac{\partial L}{\partial x_{BN}^i}$ and
+$\delta^i = \frac{1}{m}(\hat{y}_B^i - y_B^i)$.
 
-$$\frac{\partial L}{\partial x_{BN}^i} = \theta_{2B}^T \delta^i \odot \mathbb{1}[x_{BN}^i > 0] \tag{1}$$
+$$\frac{\partial L}{\partial x_{BN}^i}
+= \theta_{2B}^T \delta^i \odot \mathbb{1}[x_{BN}^i > 0] \tag{1}$$
 
 $$\frac{\partial L}{\partial x_{1B}^i} = g^i - \frac{1}{m}\sum_{j=1}^m g^j \tag{2}$$
 
 $$\nabla_{\theta_{1B}} L = \sum_{i=1}^m \frac{\partial L}{\partial x_{1B}^i} (x^i)^T \tag{3}$$
 
-$$\frac{\partial L}{\partial \hat{y}_A^i} = \frac{1}{m}(\hat{y}_A^i - y_A^i) + \theta_{2B}^T \delta^i \tag{4}$$
+$$\frac{\partial L}{\partial \hat{y}_A^i}
+= \frac{1}{m}(\hat{y}_A^i - y_A^i) + \theta_{2B}^T \delta^i \tag{4}$$
 
-$$\frac{\partial L}{\partial z_{1A}^i} = \theta_{2A}^T \frac{\partial L}{\partial \hat{y}_A^i} \odot M^i \odot \cos(z_{1A}^i) \tag{5}$$
+$$\frac{\partial L}{\partial z_{1A}^i}
+= \theta_{2A}^T \frac{\partial L}{\partial \hat{y}_A^i} \odot M^i \odot \cos(z_{1A}^i) \tag{5}$$
 """
 
 REFERENCE = "# Block Two\n\n" + "\n\n".join(

@@ -34,7 +34,14 @@ import numpy as np
 from handgrad.checks.doctor import ops
 from handgrad.checks.doctor.graph import Problem
 from handgrad.checks.report.equations import _depth_split, gradient_of
-from handgrad.checks.report.evaluate import Binding, Evaluator, NeedsSample, Symbols, _same
+from handgrad.checks.report.evaluate import (
+    Binding,
+    Evaluator,
+    NeedsSample,
+    Symbols,
+    _same,
+    evaluate_all,
+)
 from handgrad.checks.report.latex import Func, Name, Node, Num, Scripted, Unreadable, parse
 from handgrad.checks.report.symbols import key_of, pretty, show, written
 from handgrad.errors import HandgradError
@@ -256,9 +263,9 @@ def build_symbols(
         grad = gradient_of(d.rhs)
         if grad is not None:  # g^i = ∂L/∂x^i: the report's own formula for it, when used
             if grad.of_loss and key not in pending and key not in symbols.functions:
-                symbols.bindings[key] = Binding(
-                    key, expr=d.rhs, index=index, note=f"`{show(key)}` stands for ∂L/∂{pretty(written(grad.wrt).key)} ({d.where})"
-                )
+                stands = pretty(written(grad.wrt).key)
+                note = f"`{show(key)}` stands for ∂L/∂{stands} ({d.where})"
+                symbols.bindings[key] = Binding(key, expr=d.rhs, index=index, note=note)
                 fixed.add(key)
             continue
         pending.setdefault(key, []).append((d, index))
@@ -344,8 +351,6 @@ def _has_sgn(node) -> bool:
 
 
 def _eval_any(make, node, sample, index):
-    from handgrad.checks.report.equations import _depth_split, gradient_of
-from handgrad.checks.report.evaluate import evaluate_all
 
     def build(convention):
         e = make(convention)
