@@ -182,3 +182,19 @@ def test_a_gradient_on_a_right_side_is_the_reports_own_earlier_formula():
         v = rows[eq].verdict
         assert v.status == "wrong" and v.inherits == "z2B", (eq, v)
         assert any("report's own formula" in n for n in rows[eq].reading.notes)
+
+
+def test_an_equation_under_another_layers_heading_is_read_where_its_symbols_are():
+    text = (
+        "# The dropout layer\n\n"
+        r"$$\frac{\partial L}{\partial x_{1A}^i} = \frac{\partial L}{\partial x_{DP}^i} \odot M^i"
+        r" \tag{1}$$"
+    )
+    (row,) = check_report(text).rows
+    assert row.reading.problem == "dropout" and row.verdict is None  # x_DP: not in dropout
+    text = text.replace(
+        r"\frac{\partial L}{\partial x_{DP}^i}", r"\theta_{2A}^T (\hat{y}_A^i - y_A^i)"
+    )
+    (row,) = check_report(text).rows
+    assert row.reading.problem == "multitask" and row.verdict.status == "wrong"
+    assert any("names dropout" in n for n in row.reading.notes)

@@ -114,15 +114,13 @@ def read_report(
         lhs, rest = _split_lhs(chain)
         if not lhs or not rest:
             continue  # no equation, or a derivative only mentioned in the prose
-        candidates = [problem] if problem else (context_problems(chain) or list(TABLES))
         for d, tex in lhs:
-            readings.append(_read(chain, d, tex, rest, [reader(p) for p in candidates]))
+            readings.append(_in_context(chain, d, tex, rest, problem, reader))
     for k, r in enumerate(readings):  # once more, now that every equation has been read
         if r.status == "unreadable" and LATER in (r.reason or ""):
             lhs, rest = _split_lhs(r.chain)
             d, tex = next((d, t) for d, t in lhs if t == r.lhs)
-            candidates = [problem] if problem else (context_problems(r.chain) or list(TABLES))
-            readings[k] = _read(r.chain, d, tex, rest, [reader(p) for p in candidates])
+            readings[k] = _in_context(r.chain, d, tex, rest, problem, reader)
     jacobians(readings)
     return ReportReading(doc, readings, _code(doc) if run_code else None)
 
@@ -132,6 +130,26 @@ RESULT_WORDS = re.compile(r"\b(is|are|equals?|gives|results?)\b|=|结果|为|等
 
 
 LATER = "not given by an earlier equation"
+
+
+def _in_context(chain, d, tex: str, rest: list, problem: str | None, reader) -> Reading:
+    """Read for the problem named, else the problems the text around names, else (or when
+    those do not read it) the only problem whose symbols read it."""
+    if problem is not None:
+        return _read(chain, d, tex, rest, [reader(problem)])
+    named = context_problems(chain)
+    if named:
+        r = _read(chain, d, tex, rest, [reader(p) for p in named])
+        if r.status != "unreadable":
+            return r
+    others = [p for p in TABLES if p not in named]
+    other = _read(chain, d, tex, rest, [reader(p) for p in others])
+    if named and other.status == "read":
+        other.notes.append(
+            f"read as {other.problem}: the text around it names {', '.join(named)}, "
+            "whose symbols do not read it"
+        )
+    return other if other.status == "read" or not named else r
 
 
 def _read(chain, d, tex: str, rest: list, readers: list[Reader]) -> Reading:
