@@ -198,3 +198,19 @@ def test_an_equation_under_another_layers_heading_is_read_where_its_symbols_are(
     (row,) = check_report(text).rows
     assert row.reading.problem == "multitask" and row.verdict.status == "wrong"
     assert any("names dropout" in n for n in row.reading.notes)
+
+
+def test_a_latex_file_is_read_with_its_equation_numbers(tmp_path):
+    path = tmp_path / "r.tex"
+    path.write_text(
+        "\\section{Block Two}\n"
+        "\\begin{equation}\\frac{\\partial L}{\\partial z_{2B}^i} = "
+        "\\frac{1}{m}(\\hat{y}_B^i - y_B^i)\\end{equation}\n"
+        "\\begin{align}\\frac{\\partial L}{\\partial b_{2B}} &= "
+        "\\sum_{i=1}^m \\frac{1}{m}(\\hat{y}_B^i - y_B^i)\\end{align}\n"
+    )
+    rows = check_report(path).rows
+    assert [(r.reading.where, r.verdict.status) for r in rows] == [
+        ("eq. (1)", "ok"),
+        ("eq. (2)", "ok"),
+    ]
