@@ -54,3 +54,32 @@ def test_a_correct_report_is_never_judged_wrong(text, at_least):
     check = check_report(text)
     statuses = [r.verdict.status for r in check.rows if r.verdict is not None]
     assert set(statuses) == {"ok"} and len(statuses) >= at_least, str(check)
+
+
+MLP = r"""
+# The MLP
+
+Forward: $z_1 = W_1 x + b_1$, $h_1 = \max(z_1, 0)$, $z_2 = W_2 h_1 + b_2$,
+$\hat{y} = \text{softmax}(z_2)$, loss averaged over the batch.
+
+$$\frac{\partial L}{\partial z_2^i} = \frac{1}{m}(\hat{y}^i - y^i) \tag{1}$$
+
+$$\frac{\partial L}{\partial W_2}
+= \sum_{i=1}^m \frac{\partial L}{\partial z_2^i} (h_1^i)^T \tag{2}$$
+
+$$\frac{\partial L}{\partial z_1^i} = W_2^T \frac{\partial L}{\partial z_2^i} \tag{3}$$
+
+$$\frac{\partial L}{\partial b_1} = \sum_{i=1}^m \frac{\partial L}{\partial z_1^i} \tag{4}$$
+"""
+
+
+def test_an_mlp_report_is_read_and_its_mistake_named():
+    rows = {r.reading.where: r for r in check_report(MLP).rows}
+    assert {k: r.verdict.status for k, r in rows.items()} == {
+        "eq. (1)": "ok",
+        "eq. (2)": "ok",
+        "eq. (3)": "wrong",
+        "eq. (4)": "wrong",
+    }
+    assert rows["eq. (3)"].verdict.mistake == "no_relu_grad"
+    assert rows["eq. (4)"].verdict.inherits == "z1"

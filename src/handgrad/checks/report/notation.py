@@ -97,6 +97,20 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "dropout": {"x": "x", "y": "y", "M": "M", "r": "r", "p": "p", "m": "m"},
     "softmax": {"x": "z", "z": "z", "y": "y", "y_{soft}": "y", "m": "m"},
+    "softmax_ce": {"z": "z", r"\hat{y}": "p", "p": "p", "y": "y", "m": "m"},
+    "mlp": {
+        "x": "x",
+        "y": "y",
+        **{f"{w}_{k}": f"W{k}" for w in ("W", r"\theta") for k in (1, 2)},
+        **{f"b_{k}": f"b{k}" for k in (1, 2)},
+        "z_1": "z1",
+        "h_1": "h1",
+        "a_1": "h1",
+        "h": "h1",
+        "z_2": "z2",
+        r"\hat{y}": "yhat",
+        "m": "m",
+    },
 }
 
 #: Words in a heading or in the prose before an equation that name the problem it is about.
@@ -105,6 +119,8 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "batchnorm": ("batchnorm", "batch norm", "batchnormalization", "batch normalization"),
     "dropout": ("dropout",),
     "softmax": ("softmax",),
+    "softmax_ce": ("cross-entropy", "cross entropy"),
+    "mlp": ("mlp", "multilayer perceptron", "multi-layer perceptron"),
     "blockone": ("block one",),
 }
 GROUPS = {"blockone": ("batchnorm", "dropout", "softmax")}
