@@ -8,7 +8,9 @@ every size; derivatives ``\frac{\partial L}{\partial X}``, ``\partial L/\partial
 ``\nabla_X L``. `normalize` removes what does not change the meaning (sizes, spacing,
 fonts, alignment marks) and `parse` returns the tree of one equality chain
 ``a = b = c``. Anything outside the subset raises `Unreadable` with the reason; nothing
-is read by guessing.
+is read by guessing. The grammar is LALR(1): ``|x|`` is rewritten ``\abs{x}`` first, and
+``\max(a, b)`` is the only function whose parentheses are its own (``\sin(x)`` is ``\sin``
+applied to the group ``(x)``).
 
 A product is kept flat (factors and the operators between them): which grouping of
 ``θᵀ v ⊙ M ⊙ cos(h) xᵀ`` is meant is decided by the evaluator, which tries every one
@@ -207,6 +209,8 @@ def normalize(tex: str) -> str:
 
     s = re.sub(r"\\(?:text|operatorname|mathrm|textrm)\s*\{([^{}]*)\}", function, s)
     s = _DROP.sub(" ", s)
+    s = s.replace("\\|", "‖")  # a norm: not read
+    s = re.sub(r"\|([^|]*)\|", r"\\abs{\1}", s)
     s = re.sub(
         r"\\(widehat|hat|bar|tilde|widetilde|vec|dot)\s*([a-zA-Z]|\\[a-zA-Z]+)", r"\\\1{\2}", s
     )
@@ -239,10 +243,10 @@ factor: atom SCRIPT* PRIME*
      | "[" expr "]"                    -> group
      | "{{" expr "}}"                  -> group
      | LBRACE expr RBRACE              -> group
-     | "|" expr "|"                    -> abs
+     | ABS "{{" expr "}}"              -> abs
      | FRAC "{{" expr "}}" "{{" expr "}}"  -> frac
      | SQRT "{{" expr "}}"             -> sqrt
-     | FUNC SCRIPT* "(" expr ("," expr)* ")"  -> func
+     | FUNC SCRIPT* "(" expr ("," expr)+ ")"  -> func
      | ONE "[" expr CMP expr "]"       -> indicator
      | ONE "(" expr CMP expr ")"       -> indicator
      | ONE                             -> ones
@@ -259,6 +263,7 @@ SQRT.3: /\\sqrt(?![a-zA-Z])/
 PARTIAL.3: /\\partial(?![a-zA-Z])/
 NABLA.3: /\\nabla(?![a-zA-Z])/
 ONE.3: /\\one(?![a-zA-Z])/
+ABS.3: /\\abs(?![a-zA-Z])/
 DOTS.3: /\\dots(?![a-zA-Z])/
 FUNC.3: /\\({"|".join(sorted(set(FUNCTIONS.values()), key=len, reverse=True))})(?![a-zA-Z])/
 GREEK.2: /\\({"|".join(sorted(GREEK, key=len, reverse=True))})(?![a-zA-Z])/
@@ -278,7 +283,7 @@ LETTER: /[a-zA-Z]/
 
 @functools.cache
 def _parser() -> lark.Lark:
-    return lark.Lark(GRAMMAR, parser="earley", lexer="basic", ambiguity="resolve")
+    return lark.Lark(GRAMMAR, parser="lalr", lexer="contextual")
 
 
 def _raw(script: str) -> str:
@@ -362,7 +367,7 @@ class _Build(lark.Transformer):
         return Group(inner[0])
 
     def abs(self, items):
-        return Abs(items[0])
+        return Abs(items[1])
 
     def frac(self, items):
         return Frac(items[1], items[2])
@@ -370,12 +375,15 @@ class _Build(lark.Transformer):
     def sqrt(self, items):
         return Sqrt(items[1])
 
+    def func1(self, items):
+        if isinstance(items[-1], Group):
+            items = [*items[:-1], items[-1].node]
+        return self.func(items)
+
     def func(self, items):
         if any(isinstance(t, lark.Token) and t.type == "SCRIPT" for t in items[1:]):
             raise Unreadable(f"a script on the function {items[0]} is not read")
         return Func(str(items[0]).lstrip("\\"), tuple(i for i in items[1:] if isinstance(i, Node)))
-
-    func1 = func
 
     def indicator(self, items):
         return Indicator(items[1], str(items[2]).lstrip("\\"), items[3])
