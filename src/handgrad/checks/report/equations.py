@@ -27,7 +27,7 @@ from handgrad.checks.report.latex import (
     Scripted,
     Unreadable,
     normalize,
-    parse,
+    parse_one,
 )
 
 _ENV = re.compile(
@@ -47,7 +47,7 @@ class Member:
 
     @property
     def node(self) -> Node:
-        (node,) = parse(self.tex)
+        node = parse_one(self.tex)
         return node
 
 
@@ -166,7 +166,7 @@ def gradient_of(node: Node) -> Derivative | None:
         and node.sup is None
     ):
         try:
-            (wrt,) = parse(node.sub)
+            wrt = parse_one(node.sub)
         except Unreadable:
             return None
         if isinstance(wrt, (Name, Scripted)):
@@ -178,7 +178,7 @@ def gradient_of(node: Node) -> Derivative | None:
             return Derivative(a.node, b.node)
         if isinstance(a, Scripted) and isinstance(a.node, Nabla) and a.sub and a.sup is None:
             try:
-                (wrt,) = parse(a.sub)
+                wrt = parse_one(a.sub)
             except Unreadable:
                 return None
             return Derivative(b, wrt)

@@ -43,7 +43,7 @@ from handgrad.checks.report.latex import (
     Sqrt,
     Sum,
     Unreadable,
-    parse,
+    parse_one,
 )
 from handgrad.checks.report.symbols import INDEX_LETTERS, label, show, written
 
@@ -433,7 +433,7 @@ class Evaluator:
 def _symbol_in(raw: str) -> Node | None:
     """The one symbol written in ``raw`` (``\\delta_{z_{2B}}``'s subscript), else None."""
     try:
-        (node,) = parse(raw)
+        node = parse_one(raw)
     except Unreadable:
         return None
     return node if isinstance(node, (Name, Scripted)) and not _is_number(node) else None
@@ -444,7 +444,7 @@ def _is_number(node: Node) -> bool:
 
 
 def _exponent(raw: str) -> Node:
-    (node,) = parse(raw)
+    node = parse_one(raw)
     return node
 
 
@@ -489,9 +489,12 @@ def evaluate_all(make: Callable[[str], Evaluator], node: Node) -> Value:
     results, reasons = [], []
     for convention in ("col", "row"):
         try:
-            results.append((convention, make(convention).eval(node)))
+            with np.errstate(all="ignore"):
+                results.append((convention, make(convention).eval(node)))
         except Unreadable as e:
             reasons.append(e)
+        except (ValueError, TypeError, IndexError, ZeroDivisionError) as e:
+            reasons.append(Unreadable(f"it cannot be evaluated: {e}"))
     if not results:
         raise reasons[0]
     if len(results) == 2:

@@ -427,3 +427,11 @@ def parse(tex: str) -> tuple[Node, ...]:
         if isinstance(e.orig_exc, Unreadable):
             raise e.orig_exc from None
         raise
+
+
+def parse_one(tex: str) -> Node:
+    """The one expression ``tex`` writes; `Unreadable` when it is not exactly one."""
+    members = parse(tex)
+    if len(members) != 1:
+        raise Unreadable(f"`{normalize(tex)}` is not one expression (brackets unbalanced?)")
+    return members[0]

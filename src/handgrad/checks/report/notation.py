@@ -42,7 +42,7 @@ from handgrad.checks.report.evaluate import (
     _same,
     evaluate_all,
 )
-from handgrad.checks.report.latex import Func, Name, Node, Num, Scripted, Unreadable, parse
+from handgrad.checks.report.latex import Func, Name, Node, Num, Scripted, Unreadable, parse_one
 from handgrad.checks.report.symbols import key_of, pretty, show, written
 from handgrad.errors import HandgradError
 
@@ -243,7 +243,7 @@ def build_symbols(
     symbols = Symbols(dict(table), per_row, upstream=None)
     up = upstream_of(problem)
     if up:
-        symbols.upstream = (written(parse(up[0])[0]).key, up[1])
+        symbols.upstream = (written(parse_one(up[0])).key, up[1])
     fixed: set[str] = set()
     if notation is not None:
         for tex, value in notation.symbols.items():
@@ -253,7 +253,7 @@ def build_symbols(
                 symbols.bindings[key] = Binding(key, quantity=value, note=None)
             else:
                 try:
-                    (node,) = parse(value)
+                    node = parse_one(value)
                 except Unreadable as e:
                     raise HandgradError(f"{notation.path}: `{tex}` = `{value}`: {e}") from None
                 symbols.bindings[key] = Binding(key, expr=node)
@@ -415,8 +415,8 @@ def _scope(chain) -> tuple[str, ...]:
 
 def _add(found, lhs: str, rhs: str, chain) -> None:
     try:
-        (a,) = parse(lhs)
-        (b,) = parse(rhs)
+        a = parse_one(lhs)
+        b = parse_one(rhs)
     except Unreadable:
         return
     if isinstance(a, (Name, Scripted, Func)) and not isinstance(b, Num):

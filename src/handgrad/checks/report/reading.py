@@ -208,7 +208,7 @@ class Reader:
             for mode, symbols in self.symbols.items():
                 r.formulas[mode] = self._formula(name, w, node, symbols, mode, d, r.notes)
             self._probe(r)
-        except Unreadable as e:
+        except (Unreadable, ValueError) as e:
             r.status, r.reason, r.formulas = "unreadable", f"line {member.row}: {e}", {}
         return r
 

@@ -75,9 +75,9 @@ def written(node: Node) -> Written:
 
 def key_of(tex: str) -> str:
     """The key of a symbol written in LaTeX (for tables and notation files)."""
-    from handgrad.checks.report.latex import parse
+    from handgrad.checks.report.latex import parse_one
 
-    (node,) = parse(tex)
+    node = parse_one(tex)
     w = written(node)
     return w.key + (f"^{label(w.power)}" if w.power else "")
 
