@@ -214,3 +214,12 @@ def test_a_latex_file_is_read_with_its_equation_numbers(tmp_path):
         ("eq. (1)", "ok"),
         ("eq. (2)", "ok"),
     ]
+
+
+def test_a_jacobian_half_alone_is_not_guessed_and_a_kronecker_delta_is_read():
+    half = "# Softmax\n\n" + r"$$\frac{\partial y_i}{\partial x_j} = -y_i y_j \tag{1}$$"
+    (row,) = check_report(half).rows
+    assert row.verdict is None and "only one half" in row.reading.reason
+    whole = "# Softmax\n\n" + r"$$\frac{\partial y_i}{\partial x_j} = y_i(\delta_{ij} - y_j)$$"
+    (row,) = check_report(whole).rows
+    assert row.verdict.status == "ok"

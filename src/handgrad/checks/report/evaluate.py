@@ -346,6 +346,10 @@ class Evaluator:
 
     def _scripted(self, node: Scripted) -> Value:
         inner = node.node
+        kronecker = _kronecker(node)
+        if kronecker and all(k in self.components for k in kronecker):
+            a, b = kronecker
+            return float(self.components[a] == self.components[b])
         if isinstance(inner, Name) and inner.base == "\\delta" and node.sub and not node.sup:
             target = _symbol_in(node.sub)
             if target is not None:
@@ -428,6 +432,29 @@ class Evaluator:
             s = None
         bound = {b.index: s} if (b.index and s is not None) else {}
         return self.child(bound, s).eval(b.expr)
+
+
+def _kronecker(node: Node) -> tuple[str, str] | None:
+    """The two index letters of a Kronecker delta ``\\delta_{ij}``, else None."""
+    if not (isinstance(node, Scripted) and isinstance(node.node, Name)):
+        return None
+    if node.node.base != "\\delta" or node.sup or not node.sub:
+        return None
+    letters = label(node.sub).replace(",", "")
+    if len(letters) == 2 and set(letters) <= INDEX_LETTERS:
+        return letters[0], letters[1]
+    return None
+
+
+def has_kronecker(node: object) -> bool:
+    """Whether a tree contains a Kronecker delta ``\\delta_{ij}``."""
+    if isinstance(node, Node) and _kronecker(node):
+        return True
+    if isinstance(node, tuple):
+        return any(has_kronecker(n) for n in node)
+    if isinstance(node, Node):
+        return any(has_kronecker(getattr(node, f)) for f in node.__dataclass_fields__)
+    return False
 
 
 def _symbol_in(raw: str) -> Node | None:

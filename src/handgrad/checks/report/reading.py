@@ -33,6 +33,7 @@ from handgrad.checks.report.evaluate import (
     _same,
     _sample_sum,
     evaluate_all,
+    has_kronecker,
 )
 from handgrad.checks.report.latex import Name, Node, Product, Scripted, Sum, Unreadable
 from handgrad.checks.report.notation import GROUPS, KEYWORDS, TABLES
@@ -257,7 +258,8 @@ class Reader:
         except (Unreadable, ValueError) as e:
             r.status, r.reason = "unreadable", f"line {member.row}: {e}"
             return r
-        r.quantity, r.entry = name, ("diagonal" if a == b else "off-diagonal", entry)
+        kind = "diagonal" if a == b else "every" if has_kronecker(node) else "off-diagonal"
+        r.quantity, r.entry = name, (kind, entry)
         return r
 
     def _formula(self, name, w, node, symbols, mode, d: Derivative, notes) -> Callable:
@@ -373,10 +375,11 @@ def probes_for(problem: Problem) -> list[types.SimpleNamespace]:
 
 
 def jacobians(readings: list[Reading]) -> None:
-    """Join the diagonal and off-diagonal equations of each Jacobian into one formula.
+    r"""Join the diagonal and off-diagonal equations of each Jacobian into one formula.
 
-    ∂y_i/∂x_i = D and ∂y_i/∂x_j = E (i ≠ j) give J[i, i] = D and J[i, j] = E; an
-    off-diagonal equation alone is read as every entry; a diagonal alone is not enough.
+    ∂y_i/∂x_i = D and ∂y_i/∂x_j = E (i ≠ j) give J[i, i] = D and J[i, j] = E. One
+    equation with a Kronecker δ_ij (``y_i(\delta_{ij} - y_j)``) gives every entry; one
+    half alone is not enough (is ∂y_i/∂x_j = −y_i y_j meant for i = j too? not said).
     """
     groups: dict[tuple[str, str], dict[str, Reading]] = {}
     for r in readings:
@@ -384,9 +387,16 @@ def jacobians(readings: list[Reading]) -> None:
             groups.setdefault((r.problem, r.quantity), {}).setdefault(r.entry[0], r)
     for parts in groups.values():
         diag, off = parts.get("diagonal"), parts.get("off-diagonal")
-        if off is None:
-            diag.status = "unreadable"
-            diag.reason = "only the diagonal of the Jacobian is given (no ∂y_i/∂x_j, i ≠ j)"
+        every = parts.get("every")
+        if every is not None:
+            diag, off = None, every
+        elif diag is None or off is None:
+            half = diag or off
+            half.status = "unreadable"
+            half.reason = (
+                "only one half of the Jacobian is given (∂y_i/∂x_i and ∂y_i/∂x_j, i ≠ j, "
+                "are both needed, or one formula with δ_ij)"
+            )
             continue
         fd = diag.entry[1] if diag is not None else off.entry[1]
         fo = off.entry[1]
@@ -410,8 +420,6 @@ def jacobians(readings: list[Reading]) -> None:
                     f"the diagonal ({diag.where}) and the other entries ({off.where}) of "
                     f"{r.quantity} are read together as one Jacobian"
                 )
-            else:
-                r.notes.append(f"∂y_i/∂x_j read as every entry of {r.quantity}, i = j included")
     for r in readings:
         if r.entry is not None and r.status == "read" and not r.formulas:
             r.status, r.reason = "unreadable", "this entry's partner equation is missing"
