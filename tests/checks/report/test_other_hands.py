@@ -22,6 +22,8 @@ $$\frac{\partial L}{\partial \theta_{2B}} = \frac{1}{m}\sum_{i=1}^m
 
 $$\frac{\partial L}{\partial x_{\oplus}^{(i)}} = \frac{1}{m}\left(\hat{y}_B^{(i)} - y_B^{(i)}\right)
 \theta_{2B} \tag{3}$$
+
+The bias: $\partial L / \partial b_{2B} = \frac{1}{m}\sum_i (\hat{y}_B^{(i)} - y_B^{(i)})$.
 """
 
 SHORTHAND = r"""
@@ -49,7 +51,7 @@ REFERENCE = "# Block Two\n\n" + "\n\n".join(
 )
 
 
-@pytest.mark.parametrize(("text", "at_least"), [(ROW_VECTORS, 3), (SHORTHAND, 5), (REFERENCE, 8)])
+@pytest.mark.parametrize(("text", "at_least"), [(ROW_VECTORS, 4), (SHORTHAND, 5), (REFERENCE, 8)])
 def test_a_correct_report_is_never_judged_wrong(text, at_least):
     check = check_report(text)
     statuses = [r.verdict.status for r in check.rows if r.verdict is not None]
