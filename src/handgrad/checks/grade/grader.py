@@ -94,7 +94,7 @@ def grade_class(
             outcomes[outcome.name] = outcome
     ordered = [outcomes[s.name] for s in subs]
     summary = score_class(ordered, rubric, problem)
-    csv = write_grades(out, summary.grades, summary.formulas, summary.symbols)
+    csv = write_grades(out, summary.grades, summary.formulas, summary.symbols, rubric)
     report = write_class_report(out, summary)
     said = box.describe() if box else sandbox.DESCRIPTIONS[isolation]
     return ClassResult(summary, csv, report, len(todo), len(subs) - len(todo), said)
