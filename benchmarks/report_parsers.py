@@ -16,7 +16,7 @@ import time
 from handgrad.checks.report.document import read_document
 from handgrad.checks.report.equations import chains_of
 from handgrad.checks.report.latex import Unreadable, parse
-from handgrad.checks.report.reading import _split_lhs
+from handgrad.checks.report.reading import split_lhs
 
 
 def answers(path: str) -> tuple[int, list[str]]:
@@ -24,7 +24,7 @@ def answers(path: str) -> tuple[int, list[str]]:
     found = []
     for math in doc.maths:
         for chain in chains_of(math):
-            lhs, rest = _split_lhs(chain)
+            lhs, rest = split_lhs(chain)
             if lhs and rest:
                 found.append(rest[-1][0].tex)
     return len(doc.maths), found

@@ -33,11 +33,10 @@ from handgrad.checks.report.notation import (
 from handgrad.checks.report.reading import (
     Reader,
     Reading,
-    _split_lhs,
-    chain_break,
     context_problems,
     jacobians,
     probes_for,
+    split_lhs,
 )
 from handgrad.errors import HandgradError
 
@@ -111,14 +110,14 @@ def read_report(
 
     readings: list[Reading] = []
     for chain in _paired(chains):
-        lhs, rest = _split_lhs(chain)
+        lhs, rest = split_lhs(chain)
         if not lhs or not rest:
             continue  # no equation, or a derivative only mentioned in the prose
         for d, tex in lhs:
             readings.append(_in_context(chain, d, tex, rest, problem, reader))
     for k, r in enumerate(readings):  # once more, now that every equation has been read
         if r.status == "unreadable" and LATER in (r.reason or ""):
-            lhs, rest = _split_lhs(r.chain)
+            lhs, rest = split_lhs(r.chain)
             d, tex = next((d, t) for d, t in lhs if t == r.lhs)
             readings[k] = _in_context(r.chain, d, tex, rest, problem, reader)
     jacobians(readings)
@@ -159,7 +158,7 @@ def _read(chain, d, tex: str, rest: list, readers: list[Reader]) -> Reading:
     if len(read) == 1:
         r = read[0]
         rd = readers[tries.index(r)]
-        broke = chain_break(rd, r, rest)
+        broke = rd.chain_break(r, d, rest)
         if broke:
             r.notes.append(broke)
         rd.learn(r)

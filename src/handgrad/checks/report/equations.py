@@ -62,7 +62,7 @@ class Chain:
     continues: bool = False  # starts with "=": the previous display's chain goes on
 
 
-def _depth_split(text: str, sep: str) -> list[str]:
+def depth_split(text: str, sep: str) -> list[str]:
     """``text`` split at ``sep`` outside every bracket (``{}``, ``()``, ``[]``)."""
     parts, depth, cur, i = [], 0, [], 0
     while i < len(text):
@@ -117,9 +117,9 @@ def chains_of(math: Math) -> list[Chain]:
         main, *wheres = _WHERE.split(row)
         text = normalize(main)
         where_members = [
-            Member(normalize(p), r) for w in wheres for p in _depth_split(w, ",") if "=" in p
+            Member(normalize(p), r) for w in wheres for p in depth_split(w, ",") if "=" in p
         ]
-        parts = _depth_split(text, "=")
+        parts = depth_split(text, "=")
         remark = re.fullmatch(r"\((.*)\)", text)
         if len(parts) == 1 and remark and "=" in remark.group(1):
             where_members.append(Member(remark.group(1), r))

@@ -116,7 +116,7 @@ def combine(op: str, a: Value, b: Value) -> Value:
     raise Unreadable(f"the operator {op} is not read")
 
 
-def _same(a: Value, b: Value) -> bool:
+def same(a: Value, b: Value) -> bool:
     if np.shape(a) != np.shape(b):
         return False
     scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
@@ -128,7 +128,7 @@ def _same(a: Value, b: Value) -> bool:
 def _distinct(values: list[Value]) -> list[Value]:
     out: list[Value] = []
     for v in values:
-        if not any(_same(v, u) for u in out):
+        if not any(same(v, u) for u in out):
             out.append(v)
     return out
 
@@ -309,7 +309,7 @@ class Evaluator:
         return ops[node.op](a, b).astype(np.float64)
 
     def _sum(self, node: Sum) -> Value:
-        letter = _sample_sum(node)
+        letter = sample_sum(node)
         if letter in self.bound:
             raise Unreadable(f"Σ over {letter} inside a sum or equation already over {letter}")
         total: Value | None = None
@@ -475,7 +475,7 @@ def _exponent(raw: str) -> Node:
     return node
 
 
-def _sample_sum(node: Sum) -> str:
+def sample_sum(node: Sum) -> str:
     sub = re.sub(r"\s", "", label(node.sub or ""))
     m = re.fullmatch(r"([a-z])(=1)?", sub)
     sup = re.sub(r"[\s{}]", "", node.sup or "m")
@@ -538,5 +538,5 @@ def _agree(a: Value, b: Value) -> bool:
     if a.size != b.size:
         return False
     if a.ndim == 2 and b.ndim == 2 and 1 not in a.shape:
-        return _same(a, b)
-    return _same(a.ravel(), b.ravel())
+        return same(a, b)
+    return same(a.ravel(), b.ravel())

@@ -177,7 +177,7 @@ _DROP = re.compile(
 )
 
 
-def _strip_fonts(s: str) -> str:
+def strip_fonts(s: str) -> str:
     r"""``\mathbf{x}_{2\text{B}}`` → ``x_{2B}`` (repeated for nested fonts)."""
     prev = None
     while prev != s:
@@ -215,7 +215,7 @@ def normalize(tex: str) -> str:
         r"\\(widehat|hat|bar|tilde|widetilde|vec|dot)\s*([a-zA-Z]|\\[a-zA-Z]+)", r"\\\1{\2}", s
     )
     s = re.sub(r"\\(?:mathcal|mathscr)\{L\}", "L", s)
-    s = _strip_fonts(s)
+    s = strip_fonts(s)
     s = re.sub(r"\\(?:text|textbf)\{([^{}]*)\}", r"\\text{\1}", s)
     return " ".join(s.split()).strip().rstrip(",.;")
 

@@ -33,14 +33,14 @@ import numpy as np
 
 from handgrad.checks.doctor import ops
 from handgrad.checks.doctor.graph import Problem
-from handgrad.checks.report.equations import _depth_split, gradient_of
+from handgrad.checks.report.equations import depth_split, gradient_of
 from handgrad.checks.report.evaluate import (
     Binding,
     Evaluator,
     NeedsSample,
     Symbols,
-    _same,
     evaluate_all,
+    same,
 )
 from handgrad.checks.report.latex import Func, Name, Node, Num, Scripted, Unreadable, parse_one
 from handgrad.checks.report.symbols import key_of, pretty, show, written
@@ -216,7 +216,7 @@ def _match(problem: Problem, value_of, probes) -> str | None:
             k
             for k, v in vars(q).items()
             if isinstance(v, np.ndarray)
-            and _same(
+            and same(
                 np.asarray(value, dtype=np.float64).reshape(v.shape)
                 if np.size(value) == v.size
                 else value,
@@ -385,7 +385,7 @@ def definitions_in(chains) -> list[Definition]:
     found: list[Definition] = []
     for chain in chains:
         for member in chain.wheres:
-            parts = _depth_split(member.tex, "=")
+            parts = depth_split(member.tex, "=")
             if len(parts) == 2:
                 _add(found, parts[0], parts[1], chain)
         nodes = []

@@ -30,13 +30,13 @@ from handgrad.checks.report.equations import Chain, Derivative, gradient_of
 from handgrad.checks.report.evaluate import (
     Evaluator,
     Symbols,
-    _same,
-    _sample_sum,
     evaluate_all,
     has_kronecker,
+    same,
+    sample_sum,
 )
 from handgrad.checks.report.latex import Name, Node, Product, Scripted, Sum, Unreadable
-from handgrad.checks.report.notation import GROUPS, KEYWORDS, TABLES
+from handgrad.checks.report.notation import GROUPS, KEYWORDS
 from handgrad.checks.report.symbols import INDEX_LETTERS, pretty, show, written
 
 
@@ -60,7 +60,6 @@ class Reading:
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
     formulas: dict[str, Callable] = field(default_factory=dict)  # sgn reading → f(q)
-    lines: int = 0  # how many members of the chain were evaluated
     entry: tuple[str, Callable] | None = None  # a Jacobian's diagonal or other entries
     symbol: str = ""  # the left side, short: ∂L/∂z_{BN}
 
@@ -84,7 +83,7 @@ def context_problems(chain: Chain) -> list[str]:
     return []
 
 
-def _split_lhs(chain: Chain) -> tuple[list[tuple[Derivative, str]], list]:
+def split_lhs(chain: Chain) -> tuple[list[tuple[Derivative, str]], list]:
     lhs: list[tuple[Derivative, str]] = []
     rest = []
     for member in chain.members:
@@ -115,10 +114,10 @@ def _short(d: Derivative) -> str:
 def _front_sum(node: Node) -> tuple[Node, str | None]:
     """``c · Σ_i body`` → (``c · body``, "i"); anything else unchanged."""
     if isinstance(node, Sum):
-        return node.body, _sample_sum(node)
+        return node.body, sample_sum(node)
     if isinstance(node, Product) and isinstance(node.factors[-1], Sum):
         s = node.factors[-1]
-        return Product((*node.factors[:-1], s.body), node.ops), _sample_sum(s)
+        return Product((*node.factors[:-1], s.body), node.ops), sample_sum(s)
     return node, None
 
 
@@ -262,6 +261,28 @@ class Reader:
         r.quantity, r.entry = name, (kind, entry)
         return r
 
+    def chain_break(self, r: Reading, d: Derivative, rest: list) -> str | None:
+        """The first member of the chain whose value differs from the readable one before."""
+        if r.status != "read" or len(rest) < 2 or r.entry is not None:
+            return None
+        previous = None
+        w = written(d.wrt)
+        for member, node in rest:
+            if isinstance(node, Unreadable):
+                continue
+            try:
+                f = self._formula(r.quantity, w, node, self.symbols["step"], "step", d, [])
+                values = [f(q) for q in self.probes]
+            except (Unreadable, ValueError):
+                continue
+            if previous is not None and not all(
+                np.shape(a) == np.shape(b) and same(a, b)
+                for a, b in zip(previous, values, strict=True)
+            ):
+                return f"line {member.row}: the equality breaks here"
+            previous = values
+        return None
+
     def _formula(self, name, w, node, symbols, mode, d: Derivative, notes) -> Callable:
         per_row = name in symbols.per_row
         local = not d.of_loss
@@ -331,41 +352,9 @@ class Reader:
             if note and note not in r.notes:
                 r.notes.append(note)
         if "literal" in results and all(
-            _same(a, b) for a, b in zip(results["step"], results["literal"], strict=True)
+            same(a, b) for a, b in zip(results["step"], results["literal"], strict=True)
         ):
             del r.formulas["literal"]
-
-
-def chain_break(reader: Reader, r: Reading, rest: list) -> str | None:
-    """The first member of the chain whose value differs from the readable one before it."""
-    if r.status != "read" or len(rest) < 2 or r.entry is not None:
-        return None
-    previous = None
-    d = gradient_of(r.chain.members[0].node)
-    w = written(d.wrt)
-    read = 0
-    for member, node in rest:
-        if isinstance(node, Unreadable):
-            continue
-        try:
-            f = reader._formula(r.quantity, w, node, reader.symbols["step"], "step", d, [])
-            values = [f(q) for q in reader.probes]
-        except Unreadable:
-            continue
-        read += 1
-        if previous is not None and not all(
-            np.shape(a) == np.shape(b) and _same(a, b)
-            for a, b in zip(previous, values, strict=True)
-        ):
-            r.lines = read
-            return f"line {member.row}: the equality breaks here"
-        previous = values
-    r.lines = read
-    return None
-
-
-def table_problems() -> list[str]:
-    return list(TABLES)
 
 
 def probes_for(problem: Problem) -> list[types.SimpleNamespace]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handgrad.checks.report.latex import Name, Node, Scripted, Unreadable, _strip_fonts
+from handgrad.checks.report.latex import Name, Node, Scripted, Unreadable, strip_fonts
 
 INDEX_LETTERS = frozenset("ijkl")
 
@@ -30,7 +30,7 @@ class Written:
 
 def label(sub: str) -> str:
     """A subscript as a label: ``2\text{B}`` → ``2B``, ``\text{BN}^*`` → ``BN*``."""
-    s = _strip_fonts(sub)
+    s = strip_fonts(sub)
     s = re.sub(r"\^\{?\s*(\*|\\ast)\s*\}?", "*", s)
     s = s.replace("\\oplus", "oplus").replace("\\", "")
     return re.sub(r"[{}\s]", "", s)
