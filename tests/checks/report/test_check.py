@@ -223,3 +223,15 @@ def test_a_jacobian_half_alone_is_not_guessed_and_a_kronecker_delta_is_read():
     whole = "# Softmax\n\n" + r"$$\frac{\partial y_i}{\partial x_j} = y_i(\delta_{ij} - y_j)$$"
     (row,) = check_report(whole).rows
     assert row.verdict.status == "ok"
+
+
+def test_a_gradient_written_entry_by_entry_is_read_per_entry():
+    _, rows = _rows(
+        r"$$\frac{\partial L}{\partial z_{2B,j}^i} = \frac{1}{m}(\hat{y}_{B,j}^i - y_{B,j}^i)"
+        r" \tag{1}$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial z_{2B,j}^i} = \frac{1}{m}\hat{y}_{B,j}^i \tag{2}$$"
+    )
+    assert rows["eq. (1)"].verdict.status == "ok"
+    assert rows["eq. (2)"].verdict.status == "wrong"
+    assert any("entry by entry" in n for n in rows["eq. (1)"].reading.notes)

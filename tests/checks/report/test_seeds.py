@@ -125,6 +125,8 @@ def test_000_every_formula_passes_with_sgn_read_as_the_step(check000):
         ("softmax", "J"),
     } <= set(judged)
     assert check000.exit_code == 0
+    unread = [r.reading.where for r in check000.rows if r.reading.status == "unreadable"]
+    assert unread == []  # every formula read (∂L/∂ŷB, ∂L/∂xBN*: not quantities the doctor checks)
 
 
 def test_000_exactly_the_sgn_formulas_fail_when_sgn_is_read_literally(check000):

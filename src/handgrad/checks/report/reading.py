@@ -37,7 +37,7 @@ from handgrad.checks.report.evaluate import (
 )
 from handgrad.checks.report.latex import Name, Node, Product, Scripted, Sum, Unreadable
 from handgrad.checks.report.notation import GROUPS, KEYWORDS
-from handgrad.checks.report.symbols import INDEX_LETTERS, pretty, show, written
+from handgrad.checks.report.symbols import INDEX_LETTERS, label, pretty, show, written
 
 
 @dataclass
@@ -101,6 +101,14 @@ def split_lhs(chain: Chain) -> tuple[list[tuple[Derivative, str]], list]:
         else:
             rest.append((member, node))
     return lhs, rest
+
+
+def _entry_and_sample(node: Node) -> bool:
+    """``z_{2B,j}^i``: one index in the subscript (the entry), one in the superscript."""
+    if not isinstance(node, Scripted) or not node.sub or not node.sup:
+        return False
+    sub = [p for p in label(node.sub).split(",") if p in INDEX_LETTERS]
+    return len(sub) == 1 and label(node.sup).strip("()") in INDEX_LETTERS
 
 
 def _short(d: Derivative) -> str:
@@ -168,12 +176,9 @@ class Reader:
         except Unreadable:
             r.status, r.reason = "unreadable", "the variable of the derivative is not one symbol"
             return r
-        if len(w.indices) > 1:
+        if len(w.indices) > 2 or (len(w.indices) == 2 and not _entry_and_sample(d.wrt)):
             r.status = "unreadable"
-            r.reason = (
-                f"∂L/∂{pretty(w.key)} is written one entry at a time (indices "
-                f"{', '.join(w.indices)}); only gradients written as whole vectors are read"
-            )
+            r.reason = f"∂L/∂{pretty(w.key)} has indices {', '.join(w.indices)}: which is which?"
             return r
         binding = base.bindings.get(w.key)
         if binding is None:
@@ -289,6 +294,14 @@ class Reader:
         indices = list(w.indices)
         if local:
             indices += written(d.top).indices
+        entry = None
+        if len(w.indices) == 2 and per_row:  # ∂L/∂z_{2B,j}^i: entry j of sample i
+            entry, indices = w.indices[0], [w.indices[1]]
+            if mode == "step":
+                notes.append(
+                    f"∂L/∂{pretty(w.key)} is written entry by entry: {entry} the entry, "
+                    f"{indices[0]} the sample"
+                )
         lhs_index = next((i for i in indices if i in INDEX_LETTERS), None)
         letter = None
         if per_row:
@@ -315,12 +328,25 @@ class Reader:
         def value(q, sample: int | None, trace: Trace):
             bound = {k: sample for k in (lhs_index, letter) if k} if sample is not None else {}
 
-            def make(convention):
-                e = Evaluator(q, symbols, convention, mode, bound, sample, trace.notes, trace.used)
-                e.learned = learned
-                return e
+            def at(component: int | None):
+                def make(convention):
+                    e = Evaluator(
+                        q, symbols, convention, mode, bound, sample, trace.notes, trace.used
+                    )
+                    e.learned = learned
+                    if component is not None:
+                        e.components = {entry: component}
+                    return e
 
-            v = np.asarray(evaluate_all(make, node), dtype=np.float64)
+                return np.asarray(evaluate_all(make, node), dtype=np.float64)
+
+            if entry is not None:
+                width = np.shape(getattr(q, name))[1]
+                parts = [at(c) for c in range(width)]
+                if any(p.size != 1 for p in parts):
+                    raise Unreadable(f"entry {entry} of the right side is not a number")
+                return np.array([float(p.reshape(())) for p in parts])
+            v = at(None)
             if local:
                 dy = np.asarray(getattr(q, up[1]))
                 row = dy[sample] if sample is not None else dy
