@@ -61,14 +61,13 @@ class ReportReading:
 
 
 def _source(source: str | Path) -> Document:
-    if isinstance(source, Path) or (
-        isinstance(source, str)
-        and "\n" not in source
-        and Path(source).suffix
-        and len(source) < 4096
-    ):
+    """A path (a `Path`, or one line without math that names a file) or Markdown text."""
+    if isinstance(source, Path):
         return read_document(source)
-    return read_text(str(source), ".md", "report")
+    one_line = len(source) < 1024 and not any(c in source for c in "\n$\\")
+    if one_line and (Path(source).suffix or Path(source).exists()):
+        return read_document(source)
+    return read_text(source, ".md", "report")
 
 
 def read_report(
