@@ -235,3 +235,12 @@ def test_a_gradient_written_entry_by_entry_is_read_per_entry():
     assert rows["eq. (1)"].verdict.status == "ok"
     assert rows["eq. (2)"].verdict.status == "wrong"
     assert any("entry by entry" in n for n in rows["eq. (1)"].reading.notes)
+
+
+def test_row_vectors_with_weights_stored_in_out_are_not_called_a_transpose():
+    _, rows = _rows(
+        r"$$\frac{\partial L}{\partial W_{2B}} = \frac{1}{m}\sum_{i=1}^m (x_\oplus^i)^T"
+        r"(\hat{y}_B^i - y_B^i) \tag{1}$$"
+    )
+    row = rows["eq. (1)"]
+    assert row.verdict is None and "(in, out)" in row.reading.reason

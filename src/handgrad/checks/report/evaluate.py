@@ -513,6 +513,11 @@ def evaluate_all(make: Callable[[str], Evaluator], node: Node) -> Value:
     ``make(convention)`` builds the evaluator. Vector results are compared flattened;
     two readings that fit and disagree make the node `Unreadable`.
     """
+    return evaluate_fit(make, node)[0]
+
+
+def evaluate_fit(make: Callable[[str], Evaluator], node: Node) -> tuple[Value, tuple[str, ...]]:
+    """`evaluate_all`'s value and the conventions ("col", "row") whose shapes fit."""
     results, reasons = [], []
     for convention in ("col", "row"):
         try:
@@ -530,7 +535,7 @@ def evaluate_all(make: Callable[[str], Evaluator], node: Node) -> Value:
             raise Unreadable(
                 "it means different things with column and with row vectors; add transposes"
             )
-    return results[0][1]
+    return results[0][1], tuple(c for c, _ in results)
 
 
 def _agree(a: Value, b: Value) -> bool:

@@ -31,6 +31,7 @@ from handgrad.checks.report.evaluate import (
     Evaluator,
     Symbols,
     evaluate_all,
+    evaluate_fit,
     has_kronecker,
     same,
     sample_sum,
@@ -324,6 +325,7 @@ class Reader:
             )
         up = symbols.upstream
         learned = self.learned_before(name)
+        fits: list[str] = []  # the vector conventions the last evaluation fitted
 
         def value(q, sample: int | None, trace: Trace):
             bound = {k: sample for k in (lhs_index, letter) if k} if sample is not None else {}
@@ -338,7 +340,9 @@ class Reader:
                         e.components = {entry: component}
                     return e
 
-                return np.asarray(evaluate_all(make, node), dtype=np.float64)
+                value_, fit = evaluate_fit(make, node)
+                fits[:] = list(fit)
+                return np.asarray(value_, dtype=np.float64)
 
             if entry is not None:
                 width = np.shape(getattr(q, name))[1]
@@ -361,6 +365,13 @@ class Reader:
                 return np.sum([value(q, s, trace).ravel() for s in range(int(q.m))], axis=0)
             v = value(q, None, trace)
             want = np.shape(getattr(q, name))
+            if len(want) == 2 and v.shape == want[::-1] and fits == ["row"]:
+                # x W + b with W stored (in, out): right for that storage, not a transpose
+                raise Unreadable(
+                    f"with row vectors ∂L/∂{pretty(w.key)} comes out {v.shape}: right if the "
+                    f"weights are stored (in, out), a transpose if (out, in) as the problem "
+                    f"stores them {want}; not judged"
+                )
             return v.ravel() if len(want) == 1 else v
 
         formula.__name__ = f"grad_{name}"
