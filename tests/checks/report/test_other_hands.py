@@ -85,3 +85,38 @@ def test_an_mlp_report_is_read_and_its_mistake_named():
     }
     assert rows["eq. (3)"].verdict.mistake == "no_relu_grad"
     assert rows["eq. (4)"].verdict.inherits == "z1"
+
+
+VAE = r"""
+# The VAE with a Gaussian decoder
+
+$$\frac{\partial L}{\partial \hat{x}_{\mu}^i}
+= \frac{1}{m}(\hat{x}_{\mu}^i - x^i) \odot \exp(-\hat{x}_v^i) \tag{1}$$
+
+$$\frac{\partial L}{\partial \hat{x}_v^i}
+= \frac{1}{2m}\left(1 - (x^i - \hat{x}_{\mu}^i)^2 \odot \exp(-\hat{x}_v^i)\right) \tag{2}$$
+
+$$\frac{\partial L}{\partial z^i}
+= W_d^T \frac{\partial L}{\partial \hat{x}_{\mu}^i}
++ W_s^T \frac{\partial L}{\partial \hat{x}_v^i} \tag{3}$$
+
+$$\frac{\partial L}{\partial \mu^i} = \frac{\partial L}{\partial z^i} \tag{4}$$
+
+$$\frac{\partial L}{\partial \sigma^i}
+= \frac{\partial L}{\partial z^i} \odot \epsilon^i \tag{5}$$
+
+$$\frac{\partial L}{\partial \log\sigma_i^2}
+= \frac{1}{2}\frac{\partial L}{\partial \sigma^i} \odot \sigma^i
++ \frac{1}{2m}\left((\sigma^i)^2 - 1\right) \tag{6}$$
+
+$$\frac{\partial L}{\partial W_{\mu}}
+= \sum_{i=1}^m \frac{\partial L}{\partial \mu^i} (x^i)^T \tag{7}$$
+"""
+
+
+def test_a_vae_report_reads_log_sigma_squared_and_names_the_missing_kl_term():
+    rows = {r.reading.where: r for r in check_report(VAE).rows}
+    assert rows["eq. (6)"].reading.quantity == "logvar"
+    wrong = {k: r.verdict for k, r in rows.items() if r.verdict.status == "wrong"}
+    assert set(wrong) == {"eq. (4)", "eq. (7)"}
+    assert wrong["eq. (4)"].mistake == "no_kl_term" and wrong["eq. (7)"].inherits == "mu"

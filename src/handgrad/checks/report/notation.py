@@ -49,6 +49,23 @@ from handgrad.errors import HandgradError
 _THETA = {rf"{w}_{{{k}}}": f"theta{k}" for w in (r"\theta", "W") for k in ("1A", "2A", "1B", "2B")}
 _BIAS = {f"b_{{{k}}}": f"b{k}" for k in ("1A", "2A", "1B", "2B")}
 
+_ENCODER = {
+    "x": "x",
+    "z": "z",
+    r"\mu": "mu",
+    r"\sigma": "sigma",
+    r"\log\sigma^2": "logvar",
+    r"\epsilon": "eps",
+    r"\varepsilon": "eps",
+    r"W_{\mu}": "Wmu",
+    r"b_{\mu}": "bmu",
+    "W_v": "Wv",
+    "b_v": "bv",
+    "W_d": "Wd",
+    "b_d": "bd",
+    "m": "m",
+}
+
 #: The usual spellings of each problem's quantities, as LaTeX → the name in ``q``.
 TABLES: dict[str, dict[str, str]] = {
     "multitask": {
@@ -98,6 +115,14 @@ TABLES: dict[str, dict[str, str]] = {
     "dropout": {"x": "x", "y": "y", "M": "M", "r": "r", "p": "p", "m": "m"},
     "softmax": {"x": "z", "z": "z", "y": "y", "y_{soft}": "y", "m": "m"},
     "softmax_ce": {"z": "z", r"\hat{y}": "p", "p": "p", "y": "y", "m": "m"},
+    "vae_gauss": {
+        **_ENCODER,
+        r"\hat{x}_{\mu}": "xmu",
+        r"\hat{x}_v": "xlogvar",
+        "W_s": "Ws",
+        "b_s": "bs",
+    },
+    "vae_bernoulli": {**_ENCODER, "l": "logits"},
     "mlp": {
         "x": "x",
         "y": "y",
@@ -121,9 +146,12 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "softmax": ("softmax",),
     "softmax_ce": ("cross-entropy", "cross entropy"),
     "mlp": ("mlp", "multilayer perceptron", "multi-layer perceptron"),
+    "vae_gauss": ("gaussian decoder",),
+    "vae_bernoulli": ("bernoulli",),
     "blockone": ("block one",),
+    "vae": ("vae", "variational auto"),
 }
-GROUPS = {"blockone": ("batchnorm", "dropout", "softmax")}
+GROUPS = {"blockone": ("batchnorm", "dropout", "softmax"), "vae": ("vae_gauss", "vae_bernoulli")}
 
 
 @dataclass(frozen=True)

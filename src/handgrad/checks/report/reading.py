@@ -79,8 +79,11 @@ def context_problems(chain: Chain) -> list[str]:
     for text in texts:
         low = text.lower()
         hits = [p for p, words in KEYWORDS.items() if any(w in low for w in words)]
+        named = [p for p in hits if p not in GROUPS]  # a layer named beats a block named
+        if named:
+            return named
         if hits:
-            return [q for p in hits for q in GROUPS.get(p, (p,))]
+            return list(dict.fromkeys(q for p in hits for q in GROUPS[p]))
     return []
 
 
@@ -101,6 +104,10 @@ def split_lhs(chain: Chain) -> tuple[list[tuple[Derivative, str]], list]:
             lhs.append((d, member.tex))
         else:
             rest.append((member, node))
+    if not rest and len(lhs) > 1:  # ∂L/∂μ = ∂L/∂z: the last gradient is the right side
+        last = chain.members[len(lhs) - 1]
+        lhs.pop()
+        rest.append((last, last.node))
     return lhs, rest
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handgrad.checks.report.latex import Name, Node, Scripted, Unreadable, strip_fonts
+from handgrad.checks.report.latex import Func, Name, Node, Scripted, Unreadable, strip_fonts
 
 INDEX_LETTERS = frozenset("ijkl")
 
@@ -43,6 +43,11 @@ def name_key(node: Name) -> str:
 
 def written(node: Node) -> Written:
     """The `Written` form of a symbol node (a `Name`, maybe `Scripted`); else `Unreadable`."""
+    if isinstance(node, Func) and node.name == "log" and len(node.args) == 1:
+        inner = written(node.args[0])  # log σ², a quantity of its own (the VAE's logvar)
+        if inner.power == "2" and not inner.transpose:
+            return Written(f"log {inner.key}^2", inner.indices)
+        raise Unreadable("not a symbol")
     sub = sup = None
     if isinstance(node, Scripted):
         node, sub, sup = node.node, node.sub, node.sup
@@ -84,6 +89,8 @@ def key_of(tex: str) -> str:
 
 def show(key: str) -> str:
     r"""A key as LaTeX: ``hat y_B`` → ``\hat{y}_{B}``, ``theta_2B`` → ``\theta_{2B}``."""
+    if key.startswith("log "):
+        return "\\log " + show(key[4:])
     deco, _, rest = key.rpartition(" ")
     power = None
     if "^" in rest:
@@ -92,7 +99,9 @@ def show(key: str) -> str:
     base = f"\\{base}" if len(base) > 1 and base.isalpha() else base
     text = f"\\{deco}{{{base}}}" if deco else base
     if lab:
-        text += f"_{{{lab.replace('oplus', chr(92) + 'oplus')}}}"
+        names = {*_GREEK, "oplus"}
+        lab = ",".join(f"\\{p}" if p in names else p for p in lab.split(","))
+        text += f"_{{{lab}}}"
     return text + (f"^{power}" if power else "")
 
 
@@ -107,9 +116,14 @@ _GREEK = dict(
 
 def pretty(key: str) -> str:
     """A key in the doctor's style: ``hat y_B`` → ``ŷB``, ``theta_2B`` → ``θ2B``."""
+    if key.startswith("log "):
+        return "log " + pretty(key[4:]).replace("^2", "²")
     deco, _, rest = key.rpartition(" ")
     base, _, lab = rest.partition("_")
+    power = ""
+    if "^" in base:
+        base, power = base.split("^", 1)
     base = _GREEK.get(base, base)
     if deco == "hat":
         base += "\u0302"
-    return base + lab.replace("oplus", "⊕")
+    return base + lab.replace("oplus", "⊕") + (f"^{power}" if power else "")
