@@ -97,8 +97,8 @@ $$\frac{\partial L}{\partial \hat{x}_v^i}
 = \frac{1}{2m}\left(1 - (x^i - \hat{x}_{\mu}^i)^2 \odot \exp(-\hat{x}_v^i)\right) \tag{2}$$
 
 $$\frac{\partial L}{\partial z^i}
-= W_d^T \frac{\partial L}{\partial \hat{x}_{\mu}^i}
-+ W_s^T \frac{\partial L}{\partial \hat{x}_v^i} \tag{3}$$
+= W_d^T \frac{\partial L}{\partial \hat{x}_{\mu}^i} +
+W_s^T \frac{\partial L}{\partial \hat{x}_v^i} \tag{3}$$
 
 $$\frac{\partial L}{\partial \mu^i} = \frac{\partial L}{\partial z^i} \tag{4}$$
 
@@ -106,8 +106,8 @@ $$\frac{\partial L}{\partial \sigma^i}
 = \frac{\partial L}{\partial z^i} \odot \epsilon^i \tag{5}$$
 
 $$\frac{\partial L}{\partial \log\sigma_i^2}
-= \frac{1}{2}\frac{\partial L}{\partial \sigma^i} \odot \sigma^i
-+ \frac{1}{2m}\left((\sigma^i)^2 - 1\right) \tag{6}$$
+= \frac{1}{2}\frac{\partial L}{\partial \sigma^i} \odot \sigma^i +
+\frac{1}{2m}\left((\sigma^i)^2 - 1\right) \tag{6}$$
 
 $$\frac{\partial L}{\partial W_{\mu}}
 = \sum_{i=1}^m \frac{\partial L}{\partial \mu^i} (x^i)^T \tag{7}$$
