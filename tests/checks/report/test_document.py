@@ -74,3 +74,10 @@ def test_unusable_files_are_one_line_errors(tmp_path, name, text, message):
         path.write_text(text)
     with pytest.raises(HandgradError, match=message):
         read_document(path)
+
+
+def test_a_display_over_lines_that_look_like_markdown_stays_one_equation():
+    text = "# T\n\n$$\na = b\n- c\n+ d\n\\tag{1}\n$$\n\nafter $x = y$\n"
+    maths = read_text(text).maths
+    assert [(m.number, m.line) for m in maths] == [("1", 3), (None, 10)]
+    assert maths[0].tex.split() == ["a", "=", "b", "-", "c", "+", "d"]

@@ -68,7 +68,9 @@ def _prose(text: str) -> str:
 def _markdown(text: str, cell: int | None = None, start: int = 0) -> list[Math]:
     from markdown_it import MarkdownIt
 
-    tokens = MarkdownIt("commonmark").parse(text)
+    md = MarkdownIt("commonmark")
+    text, displays = _displays(text, md)
+    tokens = md.parse(text)
     lines = text.splitlines()
     maths: list[Math] = []
     headings: list[tuple[int, str]] = []
@@ -83,10 +85,37 @@ def _markdown(text: str, cell: int | None = None, start: int = 0) -> list[Math]:
         elif tok.type == "paragraph_open" and tok.map:
             paragraph += 1
             first = tok.map[0]
-            source = "\n".join(lines[tok.map[0] : tok.map[1]])
+            source = _PLACEHOLDER.sub(
+                lambda m: displays[int(m.group(1))], "\n".join(lines[tok.map[0] : tok.map[1]])
+            )
             maths += _spans(source, first, cell, tuple(h for _, h in headings), prose, paragraph)
             prose.append(_prose(source))
     return maths
+
+
+_PLACEHOLDER = re.compile(r"\$\$\x00(\d+)\$\$")
+
+
+def _displays(text: str, md) -> tuple[str, list[str]]:
+    """``text`` with every ``$$…$$`` outside code replaced by a one-line placeholder (and
+    as many newlines), so that Markdown cannot break a display at a line starting with
+    ``-``, ``+`` or ``#``; the displays, to put back in each paragraph's source."""
+    code = set()
+    for tok in md.parse(text):
+        if tok.type in ("fence", "code_block") and tok.map:
+            code.update(range(tok.map[0], tok.map[1]))
+    displays: list[str] = []
+
+    def keep(m: re.Match) -> str:
+        line = text.count("\n", 0, m.start())
+        body = m.group(0)
+        if line in code or "\n" not in body:
+            return body
+        displays.append(body.replace("\n", " "))
+        # each line the display took stays a (non-blank) line: line numbers and paragraphs keep
+        return f"$$\x00{len(displays) - 1}$$" + "\n\u00a0" * body.count("\n")
+
+    return re.sub(r"\$\$.+?\$\$", keep, text, flags=re.S), displays
 
 
 def _spans(source, first, cell, headings, prose, paragraph) -> list[Math]:
