@@ -22,18 +22,18 @@ from handgrad.checks.doctor.problems import PROBLEMS
 from handgrad.checks.doctor.source import SourceError, run_code
 from handgrad.checks.doctor.verdict import Report, Verdict
 from handgrad.checks.report.document import Document, read_document, read_text
-from handgrad.checks.report.equations import chains_of
+from handgrad.checks.report.equations import chains_of, joined, paired
 from handgrad.checks.report.notation import (
-    TABLES,
     NotationFile,
     build_symbols,
     definitions_in,
     read_notation,
 )
 from handgrad.checks.report.reading import (
+    LATER,
     Reader,
     Reading,
-    context_problems,
+    in_context,
     jacobians,
     probes_for,
     split_lhs,
@@ -93,7 +93,7 @@ def read_report(
             f"unknown problem {problem!r}; choose one of {', '.join(PROBLEMS)} "
             "(handgrad check formulas --list)"
         )
-    chains = _joined([c for m in doc.maths for c in chains_of(m)])
+    chains = joined([c for m in doc.maths for c in chains_of(m)])
     definitions = definitions_in(chains)
     uses_sgn = any(re.search(r"\\(text|operatorname|mathrm)\{\s*sgn", m.tex) for m in doc.maths)
     readers: dict[str, Reader] = {}
@@ -108,118 +108,19 @@ def read_report(
         return readers[name]
 
     readings: list[Reading] = []
-    for chain in _paired(chains):
+    for chain in paired(chains):
         lhs, rest = split_lhs(chain)
         if not lhs or not rest:
             continue  # no equation, or a derivative only mentioned in the prose
         for d, tex in lhs:
-            readings.append(_in_context(chain, d, tex, rest, problem, reader))
+            readings.append(in_context(chain, d, tex, rest, problem, reader))
     for k, r in enumerate(readings):  # once more, now that every equation has been read
         if r.status == "unreadable" and LATER in (r.reason or ""):
             lhs, rest = split_lhs(r.chain)
             d, tex = next((d, t) for d, t in lhs if t == r.lhs)
-            readings[k] = _in_context(r.chain, d, tex, rest, problem, reader)
+            readings[k] = in_context(r.chain, d, tex, rest, problem, reader)
     jacobians(readings)
     return ReportReading(doc, readings, _code(doc) if run_code else None)
-
-
-#: Words between "∂L/∂X" and an expression in one sentence that make it an equation.
-RESULT_WORDS = re.compile(r"\b(is|are|equals?|gives|results?)\b|=|结果|为|等于|是")
-
-
-LATER = "not given by an earlier equation"
-
-
-def _in_context(chain, d, tex: str, rest: list, problem: str | None, reader) -> Reading:
-    """Read for the problem named, else the problems the text around names, else (or when
-    those do not read it) the only problem whose symbols read it."""
-    if problem is not None:
-        return _read(chain, d, tex, rest, [reader(problem)])
-    named = context_problems(chain)
-    if named:
-        r = _read(chain, d, tex, rest, [reader(p) for p in named])
-        if r.status != "unreadable":
-            return r
-    others = [p for p in TABLES if p not in named]
-    other = _read(chain, d, tex, rest, [reader(p) for p in others])
-    if named and other.status == "read":
-        other.notes.append(
-            f"read as {other.problem}: the text around it names {', '.join(named)}, "
-            "whose symbols do not read it"
-        )
-    return other if other.status == "read" or not named else r
-
-
-def _read(chain, d, tex: str, rest: list, readers: list[Reader]) -> Reading:
-    """One left side read by the candidate problems' readers: the one that reads it."""
-    tries = [rd.read(chain, d, tex, rest[-1]) for rd in readers]
-    read = [t for t in tries if t.status == "read"]
-    if len(read) == 1:
-        r = read[0]
-        rd = readers[tries.index(r)]
-        broke = rd.chain_break(r, d, rest)
-        if broke:
-            r.notes.append(broke)
-        rd.learn(r)
-        return r
-    if len(read) > 1:
-        names = ", ".join(t.problem for t in read)
-        r = Reading(chain, tex, None, status="unreadable")
-        r.reason = f"it reads in several problems ({names}); name one with --problem"
-        return r
-    order = {"not_checked": 0, "not_a_quantity": 1, "unreadable": 2}
-    return min(tries, key=lambda t: order[t.status])
-
-
-def _joined(chains):
-    """A display that starts with "=" continues the chain of the display before it."""
-    out = []
-    for c in chains:
-        if c.continues and out and out[-1].math.display:
-            prev = out[-1]
-            prev.members += c.members
-            prev.wheres += c.wheres
-            continue
-        out.append(c)
-    return out
-
-
-def _paired(chains):
-    """The chains, with a bare ∂L/∂X followed in the same paragraph by a bare expression
-    joined into one equation (report 003: "∂L/∂b2B … 结果为 (1/m) Σ_i (ŷ_B^i − y_B^i)")."""
-    from handgrad.checks.report.equations import Chain, gradient_of
-
-    out, skip = [], set()
-    for k, c in enumerate(chains):
-        if k in skip:
-            continue
-        nxt = chains[k + 1] if k + 1 < len(chains) else None
-        if (
-            nxt is not None
-            and not c.math.display
-            and not nxt.math.display
-            and c.math.paragraph == nxt.math.paragraph
-            and len(c.members) == 1
-            and len(nxt.members) == 1
-        ):
-            try:
-                d = gradient_of(c.members[0].node)
-                value = nxt.members[0].node
-            except Exception:
-                d = None
-            words = nxt.math.prose[-1][len(c.math.prose[-1]) :].strip() if nxt.math.prose else ""
-            says = RESULT_WORDS.search(words.lower()) is not None
-            if d is not None and d.of_loss and gradient_of(value) is None and says:
-                joined = Chain(c.math, [c.members[0], nxt.members[0]])
-                joined.note = (
-                    f"`{c.members[0].tex}` and `{nxt.members[0].tex}` read as one equation "
-                    f"(the words between: “{words}”)"
-                )
-                out.append(joined)
-                skip.add(k + 1)
-                continue
-        out.append(c)
-    return out
 
 
 def code_source(doc: Document) -> str | None:

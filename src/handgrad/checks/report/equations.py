@@ -6,7 +6,9 @@ equations is a list of equations. A line that is a bracketed remark with an ``=`
 inside, and whatever follows ``\text{where}``, ``\text{其中}`` or ``,\quad``, are
 *where-clauses*: definitions, not members.
 
-`gradient_of(node)` recognises a gradient of the loss, ∂L/∂X (``\frac{\partial L}{\partial
+`joined` continues a chain in the next display (``$$= …$$``); `paired` joins a bare
+``∂L/∂X`` in a sentence to the next expression when the words between say so ("is",
+"=", "结果为"). `gradient_of(node)` recognises a gradient of the loss, ∂L/∂X (``\frac{\partial L}{\partial
 X}``, ``\partial L/\partial X``, ``\nabla_X L``, ``\delta_X`` with X a symbol), and a
 layer's own derivative ∂y/∂X.
 """
@@ -183,3 +185,56 @@ def gradient_of(node: Node) -> Derivative | None:
                 return None
             return Derivative(b, wrt)
     return None
+
+
+#: Words between "∂L/∂X" and an expression in one sentence that make it an equation.
+RESULT_WORDS = re.compile(r"\b(is|are|equals?|gives|results?)\b|=|结果|为|等于|是")
+
+
+def joined(chains):
+    """A display that starts with "=" continues the chain of the display before it."""
+    out = []
+    for c in chains:
+        if c.continues and out and out[-1].math.display:
+            prev = out[-1]
+            prev.members += c.members
+            prev.wheres += c.wheres
+            continue
+        out.append(c)
+    return out
+
+
+def paired(chains):
+    """The chains, with a bare ∂L/∂X followed in the same paragraph by a bare expression
+    joined into one equation (report 003: "∂L/∂b2B … 结果为 (1/m) Σ_i (ŷ_B^i − y_B^i)")."""
+    out, skip = [], set()
+    for k, c in enumerate(chains):
+        if k in skip:
+            continue
+        nxt = chains[k + 1] if k + 1 < len(chains) else None
+        if (
+            nxt is not None
+            and not c.math.display
+            and not nxt.math.display
+            and c.math.paragraph == nxt.math.paragraph
+            and len(c.members) == 1
+            and len(nxt.members) == 1
+        ):
+            try:
+                d = gradient_of(c.members[0].node)
+                value = nxt.members[0].node
+            except Exception:
+                d = None
+            words = nxt.math.prose[-1][len(c.math.prose[-1]) :].strip() if nxt.math.prose else ""
+            says = RESULT_WORDS.search(words.lower()) is not None
+            if d is not None and d.of_loss and gradient_of(value) is None and says:
+                joined = Chain(c.math, [c.members[0], nxt.members[0]])
+                joined.note = (
+                    f"`{c.members[0].tex}` and `{nxt.members[0].tex}` read as one equation "
+                    f"(the words between: “{words}”)"
+                )
+                out.append(joined)
+                skip.add(k + 1)
+                continue
+        out.append(c)
+    return out

@@ -33,7 +33,7 @@ import numpy as np
 
 from handgrad.checks.doctor import ops
 from handgrad.checks.doctor.graph import Problem
-from handgrad.checks.report.equations import depth_split, gradient_of
+from handgrad.checks.report.equations import Chain, depth_split, gradient_of
 from handgrad.checks.report.evaluate import (
     Binding,
     Evaluator,
@@ -436,8 +436,6 @@ def definitions_in(chains) -> list[Definition]:
 
 
 def _scope(chain) -> tuple[str, ...]:
-    from handgrad.checks.report.reading import context_problems
-
     return tuple(context_problems(chain))
 
 
@@ -449,3 +447,17 @@ def _add(found, lhs: str, rhs: str, chain) -> None:
         return
     if isinstance(a, (Name, Scripted, Func)) and not isinstance(b, Num):
         found.append(Definition(a, b, chain.math.where, _scope(chain)))
+
+
+def context_problems(chain: Chain) -> list[str]:
+    """The problems named by the nearest prose, else the nearest heading (module doc)."""
+    texts = [*reversed(chain.math.prose), *reversed(chain.math.headings)]
+    for text in texts:
+        low = text.lower()
+        hits = [p for p, words in KEYWORDS.items() if any(w in low for w in words)]
+        named = [p for p in hits if p not in GROUPS]  # a layer named beats a block named
+        if named:
+            return named
+        if hits:
+            return list(dict.fromkeys(q for p in hits for q in GROUPS[p]))
+    return []

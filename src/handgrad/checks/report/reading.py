@@ -37,7 +37,7 @@ from handgrad.checks.report.evaluate import (
     sample_sum,
 )
 from handgrad.checks.report.latex import Name, Node, Product, Scripted, Sum, Unreadable
-from handgrad.checks.report.notation import GROUPS, KEYWORDS
+from handgrad.checks.report.notation import TABLES, context_problems
 from handgrad.checks.report.symbols import INDEX_LETTERS, label, pretty, show, written
 
 
@@ -71,20 +71,6 @@ class Reading:
     @property
     def latex(self) -> str:
         return " = ".join(m.tex for m in self.chain.members)
-
-
-def context_problems(chain: Chain) -> list[str]:
-    """The problems named by the nearest prose, else the nearest heading (module doc)."""
-    texts = [*reversed(chain.math.prose), *reversed(chain.math.headings)]
-    for text in texts:
-        low = text.lower()
-        hits = [p for p, words in KEYWORDS.items() if any(w in low for w in words)]
-        named = [p for p in hits if p not in GROUPS]  # a layer named beats a block named
-        if named:
-            return named
-        if hits:
-            return list(dict.fromkeys(q for p in hits for q in GROUPS[p]))
-    return []
 
 
 def split_lhs(chain: Chain) -> tuple[list[tuple[Derivative, str]], list]:
@@ -456,3 +442,47 @@ def jacobians(readings: list[Reading]) -> None:
     for r in readings:
         if r.entry is not None and r.status == "read" and not r.formulas:
             r.status, r.reason = "unreadable", "this entry's partner equation is missing"
+
+
+LATER = "not given by an earlier equation"
+
+
+def in_context(chain, d, tex: str, rest: list, problem: str | None, reader) -> Reading:
+    """Read for the problem named, else the problems the text around names, else (or when
+    those do not read it) the only problem whose symbols read it."""
+    if problem is not None:
+        return read_one(chain, d, tex, rest, [reader(problem)])
+    named = context_problems(chain)
+    if named:
+        r = read_one(chain, d, tex, rest, [reader(p) for p in named])
+        if r.status != "unreadable":
+            return r
+    others = [p for p in TABLES if p not in named]
+    other = read_one(chain, d, tex, rest, [reader(p) for p in others])
+    if named and other.status == "read":
+        other.notes.append(
+            f"read as {other.problem}: the text around it names {', '.join(named)}, "
+            "whose symbols do not read it"
+        )
+    return other if other.status == "read" or not named else r
+
+
+def read_one(chain, d, tex: str, rest: list, readers: list[Reader]) -> Reading:
+    """One left side read by the candidate problems' readers: the one that reads it."""
+    tries = [rd.read(chain, d, tex, rest[-1]) for rd in readers]
+    read = [t for t in tries if t.status == "read"]
+    if len(read) == 1:
+        r = read[0]
+        rd = readers[tries.index(r)]
+        broke = rd.chain_break(r, d, rest)
+        if broke:
+            r.notes.append(broke)
+        rd.learn(r)
+        return r
+    if len(read) > 1:
+        names = ", ".join(t.problem for t in read)
+        r = Reading(chain, tex, None, status="unreadable")
+        r.reason = f"it reads in several problems ({names}); name one with --problem"
+        return r
+    order = {"not_checked": 0, "not_a_quantity": 1, "unreadable": 2}
+    return min(tries, key=lambda t: order[t.status])
