@@ -8,9 +8,9 @@ inside, and whatever follows ``\text{where}``, ``\text{其中}`` or ``,\quad``, 
 
 `joined` continues a chain in the next display (``$$= …$$``); `paired` joins a bare
 ``∂L/∂X`` in a sentence to the next expression when the words between say so ("is",
-"=", "结果为"). `gradient_of(node)` recognises a gradient of the loss, ∂L/∂X (``\frac{\partial L}{\partial
-X}``, ``\partial L/\partial X``, ``\nabla_X L``, ``\delta_X`` with X a symbol), and a
-layer's own derivative ∂y/∂X.
+"=", "结果为"). `gradient_of(node)` recognises a gradient of the loss, ∂L/∂X
+(``\frac{\partial L}{\partial X}``, ``\partial L/\partial X``, ``\nabla_X L``,
+``\delta_X`` with X a symbol), and a layer's own derivative ∂y/∂X.
 """
 
 from __future__ import annotations
