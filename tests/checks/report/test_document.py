@@ -81,3 +81,12 @@ def test_a_display_over_lines_that_look_like_markdown_stays_one_equation():
     maths = read_text(text).maths
     assert [(m.number, m.line) for m in maths] == [("1", 3), (None, 10)]
     assert maths[0].tex.split() == ["a", "=", "b", "-", "c", "+", "d"]
+
+
+def test_latex_environments_in_markdown_are_displays_too():
+    text = "# T\n\n\\begin{equation}\nu = v\n- w \\tag{7}\n\\end{equation}\n\n\\[p = q\\]\n"
+    maths = read_text(text).maths
+    assert [(m.tex.split(), m.number, m.line) for m in maths] == [
+        (["u", "=", "v", "-", "w"], "7", 3),
+        (["p", "=", "q"], None, 8),
+    ]

@@ -20,7 +20,12 @@ from pathlib import Path
 from handgrad.errors import HandgradError
 
 SUFFIXES = (".md", ".markdown", ".txt", ".tex", ".ipynb")
-_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<![\\$])\$([^$\n]+?)\$", re.S)
+_MATH = re.compile(
+    r"\$\$(?P<dd>.+?)\$\$|\\\[(?P<br>.+?)\\\]"
+    r"|\\begin\{(?P<env>equation|align|gather)(?P<star>\*?)\}(?P<body>.+?)\\end\{(?P=env)(?P=star)\}"
+    r"|(?<![\\$])\$(?P<inline>[^$\n]+?)\$",
+    re.S,
+)
 _NUMBER = re.compile(r"(?:\\tag\{([^{}]+)\}|(?:\\quad|\\qquad)\s*\((\d+[a-z]?)\))\s*$")
 
 
@@ -93,13 +98,17 @@ def _markdown(text: str, cell: int | None = None, start: int = 0) -> list[Math]:
     return maths
 
 
+_BLOCK = re.compile(
+    r"\$\$.+?\$\$|\\\[.+?\\\]|\\begin\{(equation|align|gather)(\*?)\}.+?\\end\{\1\2\}", re.S
+)
 _PLACEHOLDER = re.compile(r"\$\$\x00(\d+)\$\$")
 
 
 def _displays(text: str, md) -> tuple[str, list[str]]:
-    """``text`` with every ``$$…$$`` outside code replaced by a one-line placeholder (and
-    as many newlines), so that Markdown cannot break a display at a line starting with
-    ``-``, ``+`` or ``#``; the displays, to put back in each paragraph's source."""
+    """``text`` with every display (``$$…$$``, ``\\[…\\]``, ``equation``, ``align``) outside
+    code replaced by a one-line placeholder (and as many lines), so that Markdown cannot
+    break a display at a line starting with ``-``, ``+`` or ``#``; and the displays, to
+    put back in each paragraph's source."""
     code = set()
     for tok in md.parse(text):
         if tok.type in ("fence", "code_block") and tok.map:
@@ -115,14 +124,16 @@ def _displays(text: str, md) -> tuple[str, list[str]]:
         # each line the display took stays a (non-blank) line: line numbers and paragraphs keep
         return f"$$\x00{len(displays) - 1}$$" + "\n\u00a0" * body.count("\n")
 
-    return re.sub(r"\$\$.+?\$\$", keep, text, flags=re.S), displays
+    return _BLOCK.sub(keep, text), displays
 
 
 def _spans(source, first, cell, headings, prose, paragraph) -> list[Math]:
     found = []
     for m in _MATH.finditer(source):
-        tex = next(g for g in m.groups() if g is not None)
-        display = m.group(3) is None
+        display = m.group("inline") is None
+        tex = m.group("dd") or m.group("br") or m.group("inline") or m.group("body") or ""
+        if m.group("env") == "align":
+            tex = f"\\begin{{aligned}}{tex}\\end{{aligned}}"
         number = None
         if display:
             tex, number = _split_number(tex.strip())
