@@ -244,3 +244,15 @@ def test_row_vectors_with_weights_stored_in_out_are_not_called_a_transpose():
     )
     row = rows["eq. (1)"]
     assert row.verdict is None and "(in, out)" in row.reading.reason
+
+
+def test_a_layers_own_derivative_is_used_only_where_the_layer_is_elementwise():
+    text = (
+        "# Batch normalization\n\n"
+        r"$$\frac{\partial y_i}{\partial x_i} = \frac{\gamma}{\sqrt{\sigma_B^2 + \epsilon}}$$"
+        "\n\n"
+        r"$$\frac{\partial y_i}{\partial \gamma} = \hat{x}_i$$"
+    )
+    coupled, gamma = check_report(text).rows
+    assert coupled.verdict is None and "the samples are coupled" in coupled.reading.reason
+    assert gamma.verdict.status == "ok"

@@ -194,6 +194,14 @@ class Reader:
             )
             return r
         r.quantity = name
+        if local and not self.elementwise(name, base.upstream[0]):
+            r.status = "unreadable"
+            r.reason = (
+                f"∂y/∂{pretty(w.key)} alone does not give ∂L/∂{pretty(w.key)}: y's entries "
+                f"depend on other entries of {pretty(w.key)} too (the samples are coupled); "
+                f"write ∂L/∂{pretty(w.key)}"
+            )
+            return r
         if binding.note:
             r.notes.append(binding.note)
         if answer is None:
@@ -210,6 +218,35 @@ class Reader:
         except (Unreadable, ValueError) as e:
             r.status, r.reason, r.formulas = "unreadable", f"line {member.row}: {e}", {}
         return r
+
+    def elementwise(self, name: str, out: str) -> bool:
+        """Whether each entry of ``out`` depends on ``name`` only through the entry in the
+        same place (a per-sample quantity) or the same column (a parameter vector): then a
+        layer's own ∂y/∂X = D gives ∂L/∂X = ∂L/∂y ⊙ D (summed over the samples for a
+        parameter). Probed by bumping each entry of ``name`` on one random batch."""
+        problem = self.problem
+        rng = np.random.default_rng([0, 7])
+        leaves = {k: np.asarray(v, float) for k, v in problem.sample(rng, 3).items()}
+        base = problem.forward(leaves)
+        value = np.asarray(base[name], dtype=np.float64)
+        if value.ndim not in (1, 2):
+            return False
+        for idx in np.ndindex(value.shape):
+            bump = np.zeros_like(value)
+            bump[idx] = 1e-3
+            if name in problem.step_names:
+                moved = problem.forward(leaves, {name: bump})
+            else:
+                moved = problem.forward({**leaves, name: value + bump})
+            changed = np.abs(np.asarray(moved[out]) - np.asarray(base[out])) > 1e-12
+            allowed = np.zeros_like(changed)
+            if value.ndim == 2 and value.shape == changed.shape:
+                allowed[idx] = True
+            elif value.ndim == 1 and changed.ndim == 2 and changed.shape[1] == value.shape[0]:
+                allowed[:, idx[0]] = True
+            if (changed & ~allowed).any():
+                return False
+        return True
 
     def learned_before(self, name: str) -> dict[str, Callable]:
         return {k: f for k, f in self.learned.items() if k != name}
@@ -312,8 +349,8 @@ class Reader:
                 )
         if local and mode == "step":
             notes.append(
-                "a layer's own derivative ∂y/∂"
-                f"{pretty(w.key)} is read as elementwise: ∂L/∂{pretty(w.key)} = "
+                f"a layer's own derivative ∂y/∂{pretty(w.key)} (y depends on "
+                f"{pretty(w.key)} entry by entry): ∂L/∂{pretty(w.key)} = "
                 + ("∂L/∂y ⊙ (right side)" if per_row else "Σ_i ∂L/∂y_i ⊙ (right side)")
             )
         up = symbols.upstream
