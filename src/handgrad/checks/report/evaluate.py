@@ -44,6 +44,7 @@ from handgrad.checks.report.latex import (
     Sum,
     Unreadable,
     parse_one,
+    walk,
 )
 from handgrad.checks.report.symbols import INDEX_LETTERS, label, show, written
 
@@ -446,15 +447,9 @@ def _kronecker(node: Node) -> tuple[str, str] | None:
     return None
 
 
-def has_kronecker(node: object) -> bool:
+def has_kronecker(node: Node) -> bool:
     """Whether a tree contains a Kronecker delta ``\\delta_{ij}``."""
-    if isinstance(node, Node) and _kronecker(node):
-        return True
-    if isinstance(node, tuple):
-        return any(has_kronecker(n) for n in node)
-    if isinstance(node, Node):
-        return any(has_kronecker(getattr(node, f)) for f in node.__dataclass_fields__)
-    return False
+    return any(_kronecker(n) for n in walk(node))
 
 
 def _symbol_in(raw: str) -> Node | None:

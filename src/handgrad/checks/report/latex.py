@@ -429,6 +429,17 @@ def parse(tex: str) -> tuple[Node, ...]:
         raise
 
 
+def walk(node: object):
+    """Every `Node` in the tree under ``node`` (itself included), depth first."""
+    if isinstance(node, tuple):
+        for item in node:
+            yield from walk(item)
+    elif isinstance(node, Node):
+        yield node
+        for name in node.__dataclass_fields__:
+            yield from walk(getattr(node, name))
+
+
 def parse_one(tex: str) -> Node:
     """The one expression ``tex`` writes; `Unreadable` when it is not exactly one."""
     members = parse(tex)

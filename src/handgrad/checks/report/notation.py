@@ -42,7 +42,16 @@ from handgrad.checks.report.evaluate import (
     evaluate_all,
     same,
 )
-from handgrad.checks.report.latex import Func, Name, Node, Num, Scripted, Unreadable, parse_one
+from handgrad.checks.report.latex import (
+    Func,
+    Name,
+    Node,
+    Num,
+    Scripted,
+    Unreadable,
+    parse_one,
+    walk,
+)
 from handgrad.checks.report.symbols import key_of, pretty, show, written
 from handgrad.errors import HandgradError
 
@@ -322,7 +331,7 @@ def build_symbols(
             for d, index in defs:
                 try:
                     binding = _resolve(problem, symbols, key, d, index, table.get(key), sgn, probes)
-                except Unreadable as e:
+                except (Unreadable, ValueError) as e:
                     failures[key] = (str(e), d.where)
                     continue
                 symbols.bindings[key] = binding
@@ -377,21 +386,15 @@ def _resolve(problem, symbols, key, d: Definition, index, table: Binding | None,
             note=f"`{show(key)}` is defined ({d.where}) as something that is no quantity of "
             f"{problem.name}; read as {table.quantity} by the notation table",
         )
-    note = None if table is None else f"`{show(key)}` read literally, as defined ({d.where})"
     if table is None:
         note = f"`{show(key)}` is the report's own shorthand ({d.where}), evaluated as written"
-    gradient = table.quantity if table is not None else None
-    return Binding(key, expr=d.rhs, index=index, note=note, gradient=gradient)
+        return Binding(key, expr=d.rhs, index=index, note=note)
+    note = f"`{show(key)}` read literally, as defined ({d.where})"
+    return Binding(key, expr=d.rhs, index=index, note=note, gradient=table.quantity)
 
 
-def _has_sgn(node) -> bool:
-    if isinstance(node, Func) and node.name == "sgn":
-        return True
-    if isinstance(node, tuple):
-        return any(_has_sgn(n) for n in node)
-    if hasattr(node, "__dataclass_fields__"):
-        return any(_has_sgn(getattr(node, f)) for f in node.__dataclass_fields__)
-    return False
+def _has_sgn(node: Node) -> bool:
+    return any(isinstance(n, Func) and n.name == "sgn" for n in walk(node))
 
 
 def _eval_any(make, node, sample, index):
