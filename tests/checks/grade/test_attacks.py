@@ -389,6 +389,10 @@ def test_honest_grades_are_those_of_the_honest_class_alone(attacked) -> None:
         assert rows[name] == alone[name]
     assert rows["honest_right.py"]["total"] == "8"
     assert rows["invent_formulas.py"]["max"] == "8"
+    invented = json.loads(
+        (attacked["out"] / "submissions" / "invent_formulas.py" / "results.json").read_text()
+    )
+    assert "note: grad_bonus names no quantity of multitask; ignored" in invented["output"]
     header = next(csv.reader(open(attacked["out"] / "grades.csv")))
     assert header[1:9] == list(PARAMS)  # no invented column
 
