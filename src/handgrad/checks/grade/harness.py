@@ -153,8 +153,9 @@ def answer(namespace: dict, header: dict, arrays: dict) -> tuple[dict, dict]:
 
 
 def _returning(value):
-    """A stand-in formula that returns ``value`` (a true upstream gradient)."""
-    return lambda _q: value
+    """A stand-in formula that returns ``value`` (a true upstream gradient), a fresh
+    writable copy each call, as the learner's own formula would."""
+    return lambda _q: None if value is None else value.copy()
 
 
 def main(argv: list[str]) -> int:
