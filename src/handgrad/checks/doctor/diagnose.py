@@ -1,12 +1,11 @@
 """Naming the mistake in a wrong formula: exact matches only, unique or said to be ambiguous.
 
-For a wrong quantity Q, `GraphDoctor.diagnose` tries, in this order:
+For a wrong quantity Q (one that does not only inherit an upstream error: `judge` proves
+that first, see `inherit`), `GraphDoctor.diagnose` tries, in this order:
 
-1. inheritance: Q computed exactly from the learner's own wrong formula for a residual
-   R upstream of it (the nearest such R) → "inherits the error of ∂L/∂R";
-2. zero to the float tolerance on every batch → mistake "zero" (a batch-centred sum,
+1. zero to the float tolerance on every batch → mistake "zero" (a batch-centred sum,
    Σ_i (g_i − ḡ) = 0, is the usual cause; a zero candidate is never matched by name);
-3. each single catalogued mistake (`mistakes.catalogue`), then each pair of mistakes at
+2. each single catalogued mistake (`mistakes.catalogue`), then each pair of mistakes at
    different places. A candidate matches when it equals the formula, to the float
    tolerance, on every batch (several m, 1 included): the batches are what tell the
    candidates apart (at m = 1 every batch-coupling candidate coincides, so one batch
@@ -87,11 +86,8 @@ class GraphDoctor:
         )
 
     # --- the diagnosis ---------------------------------------------------------------------
-    def diagnose(self, name, user, batches, wrong_upstream) -> Diagnosis:
+    def diagnose(self, name, user, batches) -> Diagnosis:
         tol = tolerance(user)
-        inherited = self._inherits(name, user, wrong_upstream, tol)
-        if inherited is not None:
-            return inherited
         if all(
             np.abs(u).max(initial=0.0) <= tol * np.abs(b.truth[name]).max(initial=0.0)
             for u, b in zip(user, self.batches, strict=True)
@@ -148,24 +144,6 @@ class GraphDoctor:
         return Diagnosis(
             mid, " — or — ".join(t[0] for t in texts), " — or — ".join(t[1] for t in texts)
         )
-
-    def _inherits(self, name, user, wrong_upstream, tol) -> Diagnosis | None:
-        steps = self.problem.step_names
-        for up in reversed(list(wrong_upstream)):
-            if up not in steps or up == name or up in self.problem.jacobians:
-                continue
-            if name in self.problem.jacobians:
-                continue
-            ok = True
-            for bi in self.order:
-                got = self.backprops[bi].run(replace={up: wrong_upstream[up][bi]}).get(name)
-                if got is None or rel_error(user[bi], got) > tol:
-                    ok = False
-                    break
-            if ok:
-                sym = self.problem.grad_symbol(up)
-                return Diagnosis(None, f"inherits the error of {sym}", inherits=up)
-        return None
 
 
 def _text(combo: tuple[Mistake, ...]) -> tuple[str, str]:

@@ -2,8 +2,10 @@
 
 `judge(problem, formulas, batches)` evaluates every given formula on every batch (each
 call guarded by `call_formula`, so one bad formula never stops the others), compares it
-with the truth of that batch, and for a wrong one asks the problem's doctor for the
-exact mistake. Tolerances: a float64 result must agree to `RTOL64`, a float32 one to
+with the truth of that batch, and for a wrong one first tries to prove that it only
+inherits the error of a wrong formula upstream (`inherit`: called again with the true
+upstream value, it is right), else asks the problem's doctor for the exact mistake.
+Tolerances: a float64 result must agree to `RTOL64`, a float32 one to
 `RTOL32` (float32 rounding of a correct formula stays far below it; any real mistake
 found in the catalogue changes entries by far more).
 """
@@ -17,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from handgrad.checks.doctor.call import TIME_LIMIT_S, FormulaError, NotWritten, call_formula
+from handgrad.checks.doctor.inherit import right_with_true_upstream
 from handgrad.checks.doctor.verdict import NO_MATCH, Verdict
 
 RTOL64 = 1e-7
@@ -49,9 +52,7 @@ class Doctor(Protocol):
     def quantities(self) -> Sequence[tuple[str, str]]:
         """(name, display symbol) of every checkable quantity, in backward order."""
 
-    def diagnose(
-        self, name: str, user: list[np.ndarray], batches: list, wrong_upstream: dict
-    ) -> Diagnosis:
+    def diagnose(self, name: str, user: list[np.ndarray], batches: list) -> Diagnosis:
         """The exact mistake behind ``user`` (one array per batch), or mistake None."""
 
 
@@ -69,12 +70,13 @@ def judge(
     """One `Verdict` per quantity of ``doctor`` (in its backward order).
 
     ``batches`` each have ``m``, ``q`` (the namespace a formula receives) and ``truth``
-    (quantity name → true gradient). The wrong formulas met so far (upstream ones come
-    first) are handed to `Doctor.diagnose`, which may then say "inherits".
+    (quantity name → true gradient). A wrong formula "inherits" the error of a wrong
+    formula met before it (upstream ones come first) only when `right_with_true_upstream`
+    proves it; the nearest such upstream is named.
     """
     verdicts: dict[str, Verdict] = {}
     roots: dict[str, Verdict] = {}  # the first wrong residual behind an inherited error
-    wrong_upstream: dict[str, list[np.ndarray]] = {}
+    wrong_upstream: dict[str, Callable] = {}
     for name, symbol in doctor.quantities():
         f = formulas.get(name)
         if f is None:
@@ -88,15 +90,32 @@ def judge(
         except FormulaError as e:
             verdicts[name] = Verdict(name, symbol, "error", error=str(e))
             continue
-        verdict = _compare(doctor, name, symbol, user, batches, wrong_upstream)
+        heir_of = _proven_upstream(f, name, user, batches, wrong_upstream, time_limit_s)
+        verdict = _compare(doctor, name, symbol, user, batches, heir_of)
         if verdict.inherits is not None:
             up = verdicts[verdict.inherits]
             roots[name] = roots.get(up.name, up)
             _inherit(verdict, up, roots[name])
         if verdict.status == "wrong" and verdict.mistake != "transpose":
-            wrong_upstream[name] = user
+            wrong_upstream[name] = f
         verdicts[name] = verdict
     return list(verdicts.values())
+
+
+def _proven_upstream(f, name, user, batches, wrong_upstream, time_limit_s) -> str | None:
+    """The nearest wrong upstream formula whose true value makes ``f`` right, or None."""
+    truths = [b.truth[name] for b in batches]
+    if all(
+        u.shape == t.shape and rel_error(u, t) <= tolerance(user)
+        for u, t in zip(user, truths, strict=True)
+    ):
+        return None  # right as it is
+    for up in reversed(list(wrong_upstream)):
+        if right_with_true_upstream(
+            f, name, wrong_upstream[up], up, batches, tolerance(user), rel_error, time_limit_s
+        ):
+            return up
+    return None
 
 
 def _inherit(verdict: Verdict, up: Verdict, root: Verdict) -> None:
@@ -105,8 +124,8 @@ def _inherit(verdict: Verdict, up: Verdict, root: Verdict) -> None:
     verdict.mistake = root.mistake
     cause = root.explanation if root.mistake is not None else "no known mistake matches there"
     verdict.explanation = (
-        f"inherits the error of {up.symbol} (right given it); the first wrong one is "
-        f"{root.symbol}: {cause}"
+        f"inherits the error of {up.symbol} (re-run with the true {up.symbol}, it is right); "
+        f"the first wrong one is {root.symbol}: {cause}"
     )
     verdict.fix = f"fix {root.symbol}" + (f": {root.fix}" if root.fix else "")
 
@@ -140,7 +159,7 @@ def _compare(
     symbol: str,
     user: list[np.ndarray],
     batches: list,
-    wrong_upstream: dict,
+    heir_of: str | None = None,
 ) -> Verdict:
     truths = [b.truth[name] for b in batches]
     if any(u.shape != t.shape for u, t in zip(user, truths, strict=True)):
@@ -150,7 +169,10 @@ def _compare(
     worst = max(errs)
     if worst <= tolerance(user):
         return Verdict(name, symbol, "ok", worst, rel_error_by_m=by_m)
-    d = doctor.diagnose(name, user, batches, wrong_upstream)
+    if heir_of is not None:
+        d = Diagnosis(None, "", inherits=heir_of)
+    else:
+        d = doctor.diagnose(name, user, batches)
     big = max(range(len(batches)), key=lambda i: (batches[i].m, -i))
     diff = np.abs(user[big] - truths[big])
     scale = max(float(np.abs(truths[big]).max(initial=0.0)), 1e-300)
