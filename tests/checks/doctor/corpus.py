@@ -524,3 +524,41 @@ FAMILY_CASES = [
 ]
 
 CASES += FAMILY_CASES
+
+# --- generated from the graphs: every quantity of every problem times a factor ----------
+EXAMPLE_OF = {
+    "multitask": mt,
+    "batchnorm": bn,
+    "mlp": mlp,
+    "vae_gauss": vg,
+    "vae_bernoulli": vb,
+    "dropout": _example("dropout"),
+    "softmax": _example("softmax"),
+    "softmax_ce": _example("softmax_ce"),
+}
+# (factor id, f(m)); none of them is a catalogued slip or a pair of them
+FACTORS = (
+    ("factor:3/2", lambda m: 1.5),
+    ("factor:-1/3", lambda m: -1 / 3),
+    ("factor:(m-1)/m", lambda m: (m - 1) / m),
+    ("factor:2/3", lambda m: 2 / 3),
+    ("factor:m^2", lambda m: m * m),
+    ("factor:5/4", lambda m: 1.25),
+    ("factor:1/sqrt(m)", lambda m: m**-0.5),
+)
+
+
+def _scaled(example, quantity: str, f):
+    grad = getattr(example, f"grad_{quantity}")
+    return lambda q: f(q.m) * grad(q)
+
+
+def generated_factor_cases(problems) -> list[Case]:
+    """One factor per quantity (a learner's stray constant), cycling through `FACTORS`."""
+    out, k = [], 0
+    for name, problem in problems.items():
+        for quantity in problem.quantities:
+            mid, f = FACTORS[k % len(FACTORS)]
+            k += 1
+            out.append(Case(name, quantity, mid, _scaled(EXAMPLE_OF[name], quantity, f), mid))
+    return out

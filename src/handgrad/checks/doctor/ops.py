@@ -402,6 +402,14 @@ softmax = Op(
             "only {y}_i(1 − {y}_i) was kept",
             "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
         ),
+        Variant(
+            "softmax_offdiag_sign",
+            0,
+            lambda g, a, y, m: y * (g + (g * y).sum(axis=-1, keepdims=True)),
+            "the softmax Jacobian's off-diagonal terms with the sign flipped: +{y}_i {y}_k "
+            "instead of −{y}_i {y}_k",
+            "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
+        ),
     ),
     "softmax(z) (rows)",
 )
