@@ -76,7 +76,13 @@ def check_formulas(
     if not formulas:
         raise HandgradError(
             f"{where}: defines no grad_<quantity>(q) functions; "
-            "see examples/ or handgrad check formulas --template PROBLEM"
+            "start from handgrad check formulas --template PROBLEM"
+        )
+    declared = namespace.get("PROBLEM")
+    if problem is not None and isinstance(declared, str) and declared != problem:
+        raise HandgradError(
+            f"{where}: the problem {problem!r} asked for (--problem) conflicts with PROBLEM = "
+            f'"{declared}" in the file; drop one of the two'
         )
     graph = _resolve(namespace, formulas, problem, where)
     known = set(graph.quantities)
@@ -92,8 +98,27 @@ def check_formulas(
             batches = draw_batches(graph, seed)
         doctor = GraphDoctor(graph, batches)
         verdicts = judge(doctor, formulas, batches, time_limit_s=time_limit_s)
+    _something_checked(verdicts, formulas, unknown, graph.name, where)
     ms = ", ".join(str(b.m) for b in batches)
     return Report(graph.name, file, verdicts, f"random float64 batches, m = {ms}", warnings)
+
+
+def _something_checked(verdicts, formulas, unknown, problem: str, where: str) -> None:
+    """Raise (the CLI's exit 2) when no formula could be judged at all: every one still a
+    stub raising NotImplementedError (an untouched template), or none named for a
+    quantity of the problem."""
+    if any(v.status != "not_given" for v in verdicts):
+        return
+    if len(unknown) == len(formulas):
+        names = ", ".join(f"grad_{k}" for k in unknown[:4]) + (" …" if len(unknown) > 4 else "")
+        raise HandgradError(
+            f"{where}: nothing checked: {names} name no quantity of {problem}; "
+            "handgrad check formulas --list shows the quantities of each problem"
+        )
+    raise HandgradError(
+        f"{where}: no formula filled in: every grad_ function still raises "
+        "NotImplementedError (an untouched template); write at least one"
+    )
 
 
 def check_file(
