@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from handgrad.checks.doctor.call import TIME_LIMIT_S, FormulaError, NotWritten, call_formula
+from handgrad.checks.doctor.families import TRANSPOSE_FIX
 from handgrad.checks.doctor.inherit import right_with_true_upstream
 from handgrad.checks.doctor.verdict import NO_MATCH, Verdict
 
@@ -141,6 +142,9 @@ def _evaluate(f: Callable, batches: list, name: str, time_limit_s: float) -> lis
             raise FormulaError(f"grad_{name}(q) {e}") from None
         want = b.truth[name].shape
         if arr.shape != want and not (arr.shape == want[::-1] and len(want) == 2):
+            if _reduced_wrongly(name, arr, b) is not None:
+                out.append(arr)
+                continue
             hint = ""
             if len(want) == 1 and arr.ndim == 2 and arr.shape[1:] == want:
                 hint = "; a bias gradient sums over the rows of the batch: .sum(axis=0)"
@@ -163,7 +167,8 @@ def _compare(
 ) -> Verdict:
     truths = [b.truth[name] for b in batches]
     if any(u.shape != t.shape for u, t in zip(user, truths, strict=True)):
-        return _transposed(name, symbol, user, truths, batches)
+        misreduced = _misreduced(name, symbol, user, batches)
+        return misreduced or _transposed(name, symbol, user, truths, batches)
     errs = [rel_error(u, t) for u, t in zip(user, truths, strict=True)]
     by_m = {str(b.m): e for b, e in zip(batches, errs, strict=True)}
     worst = max(errs)
@@ -191,6 +196,47 @@ def _compare(
     )
 
 
+REDUCTIONS = (("sum", np.sum), ("mean", np.mean))
+
+
+def _reduced_wrongly(name: str, arr: np.ndarray, batch) -> tuple[str, str] | None:
+    """(id, text) when ``arr`` is a wrong reduction of the true ∂L/∂G of a quantity G of
+    shape (m, d) whose sum over the rows (axis 0) is the truth of ``name`` (a bias):
+    its sum or mean over axis 1, or over both axes."""
+    truth = batch.truth[name]
+    for g_name, g in batch.truth.items():
+        if g_name == name or np.ndim(g) != 2 or g.shape[0] != batch.m:
+            continue
+        if g.shape[1:] != truth.shape or rel_error(g.sum(axis=0), truth) > RTOL64:
+            continue
+        for op, fn in REDUCTIONS:
+            for axis, where in ((1, "axis 1 (the features)"), (None, "both axes")):
+                got = fn(g, axis=axis)
+                scale = tolerance([arr]) * float(np.abs(g).max(initial=0.0))
+                if np.shape(got) == arr.shape and np.abs(arr - got).max(initial=0.0) <= scale:
+                    tag = "axis_1" if axis == 1 else "all"
+                    return f"{op}_over_{tag}", f"the {op} of ∂L/∂{g_name} over {where}"
+    return None
+
+
+def _misreduced(name, symbol, user, batches) -> Verdict | None:
+    """A bias gradient reduced over the wrong axis on every batch, or None."""
+    found = {_reduced_wrongly(name, u, b) for u, b in zip(user, batches, strict=True)}
+    if len(found) != 1 or None in found:
+        return None
+    ((mid, text),) = found
+    return Verdict(
+        name,
+        symbol,
+        "wrong",
+        None,
+        mistake=mid,
+        explanation=f"{text}, shape {user[-1].shape}, where the sum over axis 0 (the batch "
+        f"rows) belongs: {symbol} has shape {batches[-1].truth[name].shape}",
+        fix=f"{symbol} = Σ_i over the rows: .sum(axis=0)",
+    )
+
+
 def _transposed(name, symbol, user, truths, batches) -> Verdict:
     """A 2-D formula returned with its axes swapped: 'transpose' if its transpose is right."""
     errs = [rel_error(u.T, t) for u, t in zip(user, truths, strict=True)]
@@ -203,7 +249,7 @@ def _transposed(name, symbol, user, truths, batches) -> Verdict:
             None,
             mistake="transpose",
             explanation=f"the transpose of the gradient: shape {user[0].shape}, expected {want}",
-            fix="weights are stored (out, in): write ∂L/∂zᵀ · input, not inputᵀ · ∂L/∂z",
+            fix=TRANSPOSE_FIX,
         )
     raise_msg = f"returned shape {user[0].shape}, expected {want}"
     return Verdict(name, symbol, "error", error=f"grad_{name}(q) {raise_msg}")
