@@ -9,8 +9,9 @@ Kinds of `Mistake` (ids in brackets; README, "Mistake ids"):
   ReLU, sin′ as sin, a mask missing or unscaled, a normalisation's batch coupling
   dropped or written as a factor, a Jacobian's off-diagonal dropped, … [the variant's id];
 - path terms: a variable used by several steps has one additive term per step; one of
-  them missing, with its sign flipped, or counted twice
-  [missing_term:<var>.<step>, flipped_term:<var>.<step>, double_term:<var>.<step>];
+  them missing, with its sign flipped, counted twice, or without (or with an extra) 1/m
+  [missing_term:, flipped_term:, double_term:, term_no_1_over_m:, term_extra_1_over_m:
+  each followed by <var>.<step>];
 - extra term: in a sum a + b, b also gets the terms a gets from its other steps
   [extra_term:<b>.<a>];
 - neighbour: the derivative of a step evaluated with a forward quantity replaced by a
@@ -138,10 +139,12 @@ def _rename(problem: Problem, mk: Mistake) -> Mistake:
     )
 
 
-TERM_SLIPS = (  # (id prefix, coefficient of the term, what happened to it)
-    ("missing_term", 0.0, "lacks its term through"),
-    ("flipped_term", -1.0, "has its term through {y} with the sign flipped"),
-    ("double_term", 2.0, "counts its term through {y} twice"),
+TERM_SLIPS = (  # (id prefix, coefficient of the term (m: the batch size), what happened)
+    ("missing_term", lambda m: 0.0, "lacks its term through"),
+    ("flipped_term", lambda m: -1.0, "has its term through {y} with the sign flipped"),
+    ("double_term", lambda m: 2.0, "counts its term through {y} twice"),
+    ("term_no_1_over_m", lambda m: float(m), "has its term through {y} without its 1/m"),
+    ("term_extra_1_over_m", lambda m: 1.0 / m, "has its term through {y} divided by m once more"),
 )
 
 
@@ -161,18 +164,19 @@ def _path_terms(problem: Problem) -> list[Mistake]:
         for s, i in users:
             term = f"(∂L/∂{sym(s.name)})(∂{sym(s.name)}/∂{sym(name)})"
             for prefix, coef, what in TERM_SLIPS:
+                dropped = prefix == "missing_term"
                 what = what.format(y=sym(s.name))
                 out.append(
                     Mistake(
                         f"{prefix}:{name}.{s.name}",
-                        "drop" if coef == 0.0 else "term",
-                        f"∂L/∂{sym(name)} {what if coef else what + ' ' + sym(s.name)}: "
+                        "drop" if dropped else "term",
+                        f"∂L/∂{sym(name)} {what + ' ' + sym(s.name) if dropped else what}: "
                         f"{sym(name)} is used by {len(users)} steps ({names}), so its "
                         f"gradient is a sum of {len(users)} terms, each once with a plus",
-                        f"add {term}" if coef == 0.0 else f"∂L/∂{sym(name)} has + {term} once",
+                        f"add {term}" if dropped else f"∂L/∂{sym(name)} has + {term} once",
                         s.name,
                         i,
-                        factor=lambda m, c=coef: c,
+                        factor=coef,
                     )
                 )
     return out

@@ -290,12 +290,15 @@ def _bn_vjp(
     diag_only: bool = False,
     eps: float = BN_EPS,
     power: int = 1,
+    xhat_eps: float | None = None,
 ):
     """(1/σ_B^power)(g_i − mean_term · mean_j g_j − var_term · x̂_i mean_j(g_j x̂_j)): the
-    true ∂L/∂x with coefficients (1, 1), ε in σ_B and power 1; each slip changes one."""
+    true ∂L/∂x with coefficients (1, 1), ε in σ_B (and in x̂: ``xhat_eps``, default ε)
+    and power 1; each slip changes one."""
 
     def vjp(g, a, y, m):
-        xhat, sigma = _bn_parts(a, eps)
+        _, sigma = _bn_parts(a, eps)
+        xhat, _ = _bn_parts(a, eps if xhat_eps is None else xhat_eps)
         if diag_only:
             return g * (1 - 1 / m - xhat * xhat / m) / sigma
         out = g - mean_term * g.mean(axis=0) - var_term * xhat * (g * xhat).mean(axis=0)
@@ -368,6 +371,15 @@ batchnorm = Op(
             "σ_B² where σ_B belongs: divided by σ_B² + ε instead of σ_B = √(σ_B² + ε) "
             "(the result is the truth times 1/σ_B per feature)",
             _BN_FIX + ", σ_B = √(σ_B² + ε)",
+        ),
+        Variant(
+            "bn_no_eps",
+            0,
+            _bn_vjp(1.0, 1.0, eps=0.0, xhat_eps=BN_EPS),
+            "ε dropped in σ_B: divided by √σ_B² with x̂ as given (the error is of order "
+            "ε/σ_B², e.g. 1e-6 relative at σ_B² ≈ 4; with m = 2 rows the true ∂L/∂{x} is "
+            "itself of order ε, so the error looks total there)",
+            _BN_FIX + ", σ_B = √(σ_B² + ε) with the forward pass's ε",
         ),
         Variant(
             "bn_no_eps",
