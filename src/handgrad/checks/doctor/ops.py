@@ -204,6 +204,13 @@ def dropout(p: float) -> Op:
                 )
             ),
             Variant(
+                "mask_scale_only",
+                0,
+                lambda g, a, y, m: g * scale,
+                "only the dropout mask's scale 1/(1 − p) was applied, not its 0/1 pattern 1[r ≥ p]",
+                "∂L/∂{x} = ∂L/∂{y} ⊙ M with M = 1[r ≥ p]/(1 − p), the forward pass's mask",
+            ),
+            Variant(
                 "mask_twice",
                 0,
                 lambda g, a, y, m: g * mask(a[1]) ** 2,
@@ -255,6 +262,14 @@ bn_star = Op(
             "the term through the batch mean has its sign flipped: g_i + (1/m) Σ_j g_j "
             "(g = ∂L/∂{y})",
             "∂L/∂{x}_i = g_i − (1/m) Σ_j g_j: the mean enters with a minus",
+        ),
+        Variant(
+            "bn_sum_for_mean",
+            0,
+            lambda g, a, y, m: g - g.sum(axis=0),
+            "the batch sum where the batch mean belongs: g_i − Σ_j g_j, without the 1/m "
+            "(g = ∂L/∂{y})",
+            "∂L/∂{x}_i = g_i − (1/m) Σ_j g_j, the mean over the batch of g",
         ),
         Variant(
             "bn_mean_term_twice",
@@ -412,6 +427,21 @@ softmax = Op(
             lambda g, a, y, m: g * y * (1 - y),
             "the softmax Jacobian's off-diagonal terms −{y}_i {y}_k were dropped: "
             "only {y}_i(1 − {y}_i) was kept",
+            "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
+        ),
+        Variant(
+            "softmax_no_diag",
+            0,
+            lambda g, a, y, m: -y * (g * y).sum(axis=-1, keepdims=True),
+            "the softmax Jacobian's diagonal term {y}_i δ_ik was dropped: only −{y}_i {y}_k "
+            "was kept",
+            "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
+        ),
+        Variant(
+            "softmax_sum_without_y",
+            0,
+            lambda g, a, y, m: y * (g - g.sum(axis=-1, keepdims=True)),
+            "Σ_i g_i where Σ_i g_i {y}_i belongs: {y}_k (g_k − Σ_i g_i) (g = ∂L/∂{y})",
             "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
         ),
         Variant(
