@@ -167,7 +167,8 @@ def _compare(
 ) -> Verdict:
     truths = [b.truth[name] for b in batches]
     if any(u.shape != t.shape for u, t in zip(user, truths, strict=True)):
-        misreduced = _misreduced(name, symbol, user, batches)
+        symbols = dict(doctor.quantities())
+        misreduced = _misreduced(name, symbol, user, batches, symbols)
         return misreduced or _transposed(name, symbol, user, truths, batches)
     errs = [rel_error(u, t) for u, t in zip(user, truths, strict=True)]
     by_m = {str(b.m): e for b, e in zip(batches, errs, strict=True)}
@@ -215,16 +216,17 @@ def _reduced_wrongly(name: str, arr: np.ndarray, batch) -> tuple[str, str] | Non
                 scale = tolerance([arr]) * float(np.abs(g).max(initial=0.0))
                 if np.shape(got) == arr.shape and np.abs(arr - got).max(initial=0.0) <= scale:
                     tag = "axis_1" if axis == 1 else "all"
-                    return f"{op}_over_{tag}", f"the {op} of ∂L/∂{g_name} over {where}"
+                    return f"{op}_over_{tag}", f"the {op} of {{{g_name}}} over {where}"
     return None
 
 
-def _misreduced(name, symbol, user, batches) -> Verdict | None:
+def _misreduced(name, symbol, user, batches, symbols: dict[str, str]) -> Verdict | None:
     """A bias gradient reduced over the wrong axis on every batch, or None."""
     found = {_reduced_wrongly(name, u, b) for u, b in zip(user, batches, strict=True)}
     if len(found) != 1 or None in found:
         return None
     ((mid, text),) = found
+    text = text.format(**symbols)
     return Verdict(
         name,
         symbol,
