@@ -156,3 +156,18 @@ def test_every_inherits_claim_holds_when_fed_the_true_upstream(tmp_path, which):
         assert report["x1B"].inherits is None  # wrong on its own too (the 1 − 1/m factor)
     else:
         assert heirs or which == "formulas_mistakes"
+
+
+def test_an_upstream_that_cannot_be_rebound_is_no_proof_and_no_crash(tmp_path):
+    path = tmp_path / "f.py"
+    path.write_text(
+        'PROBLEM = "softmax_ce"\n'
+        "import collections\n"
+        "def grad_p(q):\n    return -q.y / q.p\n"
+        'box = collections.namedtuple("Box", "dp")(grad_p)\n'
+        "def grad_z(q):\n    g = box.dp(q)\n"
+        "    return q.p * (g - (g * q.p).sum(axis=1, keepdims=True))\n"
+    )
+    report = check_file(path)  # grad_p itself is rebound; box.dp (read-only) is not
+    assert report["z"].status == "wrong" and report["z"].inherits is None
+    assert report["z"].mistake == "no_1_over_m"

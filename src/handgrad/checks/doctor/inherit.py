@@ -33,10 +33,12 @@ def _code_names(code: types.CodeType) -> set[str]:
 
 def _slots(f: Callable, target: Callable) -> list[tuple[str, object, object]]:
     """Where ``f``, or a function it reaches, looks ``target`` up: ("global", dict, key),
-    ("cell", cell, None) or ("attr", obj, name). Functions are followed through their
-    globals and closures (each once)."""
+    ("cell", cell, None) or ("attr", obj, name). Functions are followed through closures
+    and through globals of the learner's own namespace (that of ``f``), each once: never
+    into a library."""
     found: list[tuple[str, object, object]] = []
     seen: set[int] = set()
+    home = getattr(f, "__globals__", None)
     todo = [f]
     while todo:
         fn = todo.pop()
@@ -49,12 +51,12 @@ def _slots(f: Callable, target: Callable) -> list[tuple[str, object, object]]:
             if value is target:
                 found.append(("global", fn.__globals__, name))
             elif isinstance(value, types.FunctionType):
-                todo.append(value)
+                if value.__globals__ is home:
+                    todo.append(value)
             elif value is not None and not isinstance(value, type):
                 for attr in names:  # e.g. mine.grad_p(q) with mine a module or object
                     with contextlib.suppress(Exception):
-                        got = getattr(value, attr, None)
-                        if got is target:
+                        if getattr(value, attr, None) is target:
                             found.append(("attr", value, attr))
         for cell in fn.__closure__ or ():
             try:
@@ -111,11 +113,11 @@ def right_with_true_upstream(
         return False
     for b in batches:
         true_up = np.array(b.truth[up_name], copy=True)
-        with _bound(slots, lambda q, v=true_up: v.copy()):
-            try:
+        try:
+            with _bound(slots, lambda q, v=true_up: v.copy()):
                 got = call_formula(f, b.q, time_limit_s=time_limit_s)
-            except FormulaError:
-                return False
+        except (FormulaError, AttributeError, TypeError):  # a slot that cannot be bound
+            return False
         if got.shape != b.truth[name].shape or rel_error(got, b.truth[name]) > tol:
             return False
     return True
