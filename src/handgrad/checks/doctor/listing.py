@@ -89,38 +89,31 @@ of the same shape. q holds every input, parameter and step by name, and q.m.
 
 import autograd.numpy as np
 
-INPUTS = {"x": ("m", 3), "y": ("m", 2, "binary")}
-PARAMS = {"W1": (4, 3), "b1": (4,), "W2": (2, 4), "b2": (2,)}
+INPUTS = {"x": ("m", 4), "y": ("m", 2)}
+PARAMS = {"W": (2, 4), "b": (2,)}
 STEPS = {
-    "z1": lambda x, W1, b1: x @ W1.T + b1,
-    "h1": lambda z1: np.tanh(z1),
-    "z2": lambda h1, W2, b2: h1 @ W2.T + b2,
-    "p": lambda z2: 1 / (1 + np.exp(-z2)),
-    "L": lambda p, y: -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)) / p.shape[0],
+    "z": lambda x, W, b: x @ W.T + b,
+    "h": lambda z: np.tanh(z),
+    "L": lambda h, y: 0.5 * np.sum((h - y) ** 2) / h.shape[0],
 }
 
 
-def grad_z2(q):
-    """∂L/∂z2, shape (m, 2)."""
-    raise NotImplementedError("write ∂L/∂z2")
+def grad_h(q):
+    """∂L/∂h, shape (m, 2)."""
+    raise NotImplementedError("write ∂L/∂h")
 
 
-def grad_W2(q):
-    """∂L/∂W2, shape (2, 4)."""
-    raise NotImplementedError("write ∂L/∂W2")
+def grad_z(q):
+    """∂L/∂z, shape (m, 2)."""
+    raise NotImplementedError("write ∂L/∂z")
 
 
-def grad_b2(q):
-    """∂L/∂b2, shape (2,)."""
-    raise NotImplementedError("write ∂L/∂b2")
+def grad_W(q):
+    """∂L/∂W, shape (2, 4)."""
+    raise NotImplementedError("write ∂L/∂W")
 
 
-def grad_z1(q):
-    """∂L/∂z1, shape (m, 4)."""
-    raise NotImplementedError("write ∂L/∂z1")
-
-
-def grad_W1(q):
-    """∂L/∂W1, shape (4, 3)."""
-    raise NotImplementedError("write ∂L/∂W1")
+def grad_b(q):
+    """∂L/∂b, shape (2,)."""
+    raise NotImplementedError("write ∂L/∂b")
 '''
