@@ -52,7 +52,15 @@ def test_a_problem_asked_for_against_the_files_problem_is_unusable(capsys):
     path = EXAMPLES / "formulas_mlp.py"
     assert main(["check", "formulas", str(path), "--problem", "multitask"]) == 2
     err = capsys.readouterr().err
-    assert "conflicts with PROBLEM" in err and err.count("\n") == 1
+    assert "nothing checked" in err and "conflicts with PROBLEM" in err and err.count("\n") == 1
+    # something checked: judged as asked, with a warning
+    assert (
+        main(
+            ["check", "formulas", str(EXAMPLES / "formulas_softmax_ce.py"), "--problem", "softmax"]
+        )
+        == 1
+    )
+    assert '--problem softmax overrides PROBLEM = "softmax_ce"' in capsys.readouterr().out
 
 
 def test_formulas_for_no_quantity_of_the_problem_are_unusable(tmp_path, capsys):

@@ -78,12 +78,6 @@ def check_formulas(
             f"{where}: defines no grad_<quantity>(q) functions; "
             "start from handgrad check formulas --template PROBLEM"
         )
-    declared = namespace.get("PROBLEM")
-    if problem is not None and isinstance(declared, str) and declared != problem:
-        raise HandgradError(
-            f"{where}: the problem {problem!r} asked for (--problem) conflicts with PROBLEM = "
-            f'"{declared}" in the file; drop one of the two'
-        )
     graph = _resolve(namespace, formulas, problem, where)
     known = set(graph.quantities)
     unknown = sorted(set(formulas) - known)
@@ -98,17 +92,32 @@ def check_formulas(
             batches = draw_batches(graph, seed)
         doctor = GraphDoctor(graph, batches)
         verdicts = judge(doctor, formulas, batches, time_limit_s=time_limit_s)
-    _something_checked(verdicts, formulas, unknown, graph.name, where)
+    declared = namespace.get("PROBLEM")
+    conflict = isinstance(declared, str) and problem is not None and declared != problem
+    _something_checked(
+        verdicts, formulas, unknown, graph.name, where, declared if conflict else None
+    )
+    if conflict:
+        warnings.insert(0, f'--problem {graph.name} overrides PROBLEM = "{declared}" in the file')
     ms = ", ".join(str(b.m) for b in batches)
     return Report(graph.name, file, verdicts, f"random float64 batches, m = {ms}", warnings)
 
 
-def _something_checked(verdicts, formulas, unknown, problem: str, where: str) -> None:
+def _something_checked(
+    verdicts, formulas, unknown, problem: str, where: str, declared: str | None
+) -> None:
     """Raise (the CLI's exit 2) when no formula could be judged at all: every one still a
     stub raising NotImplementedError (an untouched template), or none named for a
-    quantity of the problem."""
+    quantity of the problem, for instance because the problem asked for (``--problem``)
+    is not the file's ``PROBLEM`` (``declared``)."""
     if any(v.status != "not_given" for v in verdicts):
         return
+    if declared is not None and len(unknown) == len(formulas):
+        raise HandgradError(
+            f"{where}: nothing checked: the problem asked for (--problem {problem}) "
+            f'conflicts with PROBLEM = "{declared}" in the file, whose grad_ names are '
+            "not its quantities; drop one of the two"
+        )
     if len(unknown) == len(formulas):
         names = ", ".join(f"grad_{k}" for k in unknown[:4]) + (" …" if len(unknown) > 4 else "")
         raise HandgradError(
