@@ -459,6 +459,20 @@ FAMILY_CASES = [
         lambda q: _mt_x1B(q, -1.0).T @ q.x,
         "BN* mean with + in θ1B",
     ),
+    Case(
+        "batchnorm",
+        "x",
+        "bn_var_term_sum",
+        lambda q: _bn_x(q, var_c=q.m),
+        "Σ_j g_j x̂_j where the mean belongs",
+    ),
+    Case(
+        "vae_bernoulli",
+        "logits",
+        "factor:p(1-p)",
+        lambda q: (q.p - q.x) * q.p * (1 - q.p) / q.m,
+        "σ′ multiplied in on top of σ(l) − x",
+    ),
     # the VAE: σ where σ² belongs and back
     Case(
         "vae_gauss",

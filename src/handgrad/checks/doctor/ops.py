@@ -300,23 +300,25 @@ def _bn_parts(a, eps: float = BN_EPS):
 
 
 def _bn_vjp(
-    mean_term: float,
-    var_term: float,
+    mean_term: float | Callable[[int], float],
+    var_term: float | Callable[[int], float],
     diag_only: bool = False,
     eps: float = BN_EPS,
     power: int = 1,
     xhat_eps: float | None = None,
 ):
     """(1/σ_B^power)(g_i − mean_term · mean_j g_j − var_term · x̂_i mean_j(g_j x̂_j)): the
-    true ∂L/∂x with coefficients (1, 1), ε in σ_B (and in x̂: ``xhat_eps``, default ε)
-    and power 1; each slip changes one."""
+    true ∂L/∂x with coefficients (1, 1) (a coefficient may be a function of m), ε in σ_B
+    (and in x̂: ``xhat_eps``, default ε) and power 1; each slip changes one."""
 
     def vjp(g, a, y, m):
         _, sigma = _bn_parts(a, eps)
         xhat, _ = _bn_parts(a, eps if xhat_eps is None else xhat_eps)
         if diag_only:
             return g * (1 - 1 / m - xhat * xhat / m) / sigma
-        out = g - mean_term * g.mean(axis=0) - var_term * xhat * (g * xhat).mean(axis=0)
+        cm = mean_term(m) if callable(mean_term) else mean_term
+        cv = var_term(m) if callable(var_term) else var_term
+        out = g - cm * g.mean(axis=0) - cv * xhat * (g * xhat).mean(axis=0)
         return out / sigma**power
 
     return vjp
@@ -326,13 +328,18 @@ _BN_FIX = "∂L/∂{x}_i = (1/σ_B)(g_i − mean_j g_j − x̂_i mean_j(g_j x̂_
 
 
 def _bn_term_slips() -> tuple[Variant, ...]:
-    """One of the two batch-coupling terms with its sign flipped or counted twice."""
+    """One of the two batch-coupling terms with its sign flipped, counted twice, or with a
+    sum over the batch where the mean belongs."""
     out = []
     for term, what, coeffs in (
         ("mean", "μ_B, −(1/σ_B) mean_j g_j", lambda c: (c, 1.0)),
         ("var", "σ_B², −(1/σ_B) x̂_i mean_j(g_j x̂_j)", lambda c: (1.0, c)),
     ):
-        for tag, c, how in (("sign", -1.0, "its sign flipped"), ("twice", 2.0, "counted twice")):
+        for tag, c, how in (
+            ("sign", -1.0, "its sign flipped"),
+            ("twice", 2.0, "counted twice"),
+            ("sum", float, "a sum over the batch where the mean belongs (its 1/m lost)"),
+        ):
             out.append(
                 Variant(
                     f"bn_{term}_term_{tag}",
