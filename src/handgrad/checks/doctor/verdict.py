@@ -120,7 +120,8 @@ class Report:
         left = [v.name for v in self.verdicts if v not in self.shown]
         if not left:
             return ""
-        return f"{len(left)} more quantities not given: {', '.join(left)}"
+        noun = "quantity" if len(left) == 1 else "quantities"
+        return f"{len(left)} more {noun} not given: {', '.join(left)}"
 
     @property
     def summary(self) -> str:
