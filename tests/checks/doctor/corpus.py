@@ -634,3 +634,17 @@ def generated_factor_cases(problems) -> list[Case]:
             k += 1
             out.append(Case(name, quantity, mid, _scaled(EXAMPLE_OF[name], quantity, f), mid))
     return out
+
+
+# other spellings of a mistake already in the corpus: the same name, whichever is written
+SPELLINGS = [
+    Case("batchnorm", "x", "bn_var_for_sigma", lambda q: bn.grad_x(q) * q.sigma / q.var, "÷ σ²"),
+    Case(
+        "batchnorm",
+        "x",
+        "bn_no_eps",
+        lambda q: _bn_x(q, sigma=np.sqrt(q.var)),
+        "√σ² with x̂ as given",
+    ),
+    Case("dropout", "x", "mask_twice", lambda q: q.dy * q.M * q.M, "M ⊙ M"),
+]

@@ -11,7 +11,7 @@ from handgrad.checks.doctor.graph import draw_batches
 from handgrad.checks.doctor.judge import judge
 from handgrad.checks.doctor.problems import PROBLEMS
 
-from .corpus import CASES, generated_factor_cases, mlp, mt
+from .corpus import CASES, SPELLINGS, generated_factor_cases, mlp, mt
 
 ALL_CASES = CASES + generated_factor_cases(PROBLEMS)
 
@@ -125,3 +125,8 @@ def test_two_mistakes_that_give_the_same_values_are_reported_as_ambiguous():
     doctor = GraphDoctor(half, batches)
     (v,) = judge(doctor, {"x": lambda q: q.dy * (q.r >= 0.5)}, batches)
     assert v.mistake is None and v.explanation.startswith("ambiguous: 2 known mistakes")
+
+
+def test_other_spellings_of_a_mistake_get_the_same_name():
+    for case in SPELLINGS:
+        assert _diagnose(case).mistake == case.expected, case.what

@@ -395,6 +395,13 @@ batchnorm = Op(
             _BN_FIX + ", σ_B = √(σ_B² + ε)",
         ),
         Variant(
+            "bn_var_for_sigma",
+            0,
+            _bn_vjp(1.0, 1.0, power=2, eps=0.0, xhat_eps=BN_EPS),
+            "σ_B² where σ_B belongs: divided by σ_B² (without ε) instead of σ_B = √(σ_B² + ε)",
+            _BN_FIX + ", σ_B = √(σ_B² + ε)",
+        ),
+        Variant(
             "bn_no_eps",
             0,
             _bn_vjp(1.0, 1.0, eps=0.0, xhat_eps=BN_EPS),
