@@ -176,3 +176,13 @@ def test_a_bias_reduced_over_the_wrong_axis_is_named_with_the_axis(tmp_path, bod
     v = check_file(path, "multitask")["b2A"]
     assert v.status == "wrong" and v.mistake == mistake, v
     assert said in v.explanation and "axis 0" in v.explanation
+
+
+def test_a_bias_averaged_over_the_batch_says_the_axis_and_the_sum(tmp_path):
+    path = _file(tmp_path, "def grad_b2B(q):\n    return ((q.yhatB - q.yB) / q.m).mean(axis=0)\n")
+    v = check_file(path)["b2B"]
+    assert v.mistake == "extra_1_over_m"
+    assert "the mean over axis 0 (the batch rows) of ∂L/∂z2B, where their sum belongs" in (
+        v.explanation
+    )
+    assert ".sum(axis=0)" in v.fix

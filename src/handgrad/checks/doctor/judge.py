@@ -179,6 +179,8 @@ def _compare(
         d = Diagnosis(None, "", inherits=heir_of)
     else:
         d = doctor.diagnose(name, user, batches)
+        if d.mistake == "extra_1_over_m":
+            d = _mean_for_sum(d, name, batches, dict(doctor.quantities()))
     big = max(range(len(batches)), key=lambda i: (batches[i].m, -i))
     diff = np.abs(user[big] - truths[big])
     scale = max(float(np.abs(truths[big]).max(initial=0.0)), 1e-300)
@@ -200,16 +202,26 @@ def _compare(
 REDUCTIONS = (("sum", np.sum), ("mean", np.mean))
 
 
+def _row_sums(name: str, batch) -> list[str]:
+    """The quantities G of shape (m, d) whose true ∂L/∂G summed over the rows (axis 0)
+    is the truth of ``name`` (``name`` is then a bias of G's step)."""
+    truth = batch.truth[name]
+    return [
+        g_name
+        for g_name, g in batch.truth.items()
+        if g_name != name
+        and np.ndim(g) == 2
+        and g.shape[0] == batch.m
+        and g.shape[1:] == truth.shape
+        and rel_error(g.sum(axis=0), truth) <= RTOL64
+    ]
+
+
 def _reduced_wrongly(name: str, arr: np.ndarray, batch) -> tuple[str, str] | None:
     """(id, text) when ``arr`` is a wrong reduction of the true ∂L/∂G of a quantity G of
-    shape (m, d) whose sum over the rows (axis 0) is the truth of ``name`` (a bias):
-    its sum or mean over axis 1, or over both axes."""
-    truth = batch.truth[name]
-    for g_name, g in batch.truth.items():
-        if g_name == name or np.ndim(g) != 2 or g.shape[0] != batch.m:
-            continue
-        if g.shape[1:] != truth.shape or rel_error(g.sum(axis=0), truth) > RTOL64:
-            continue
+    `_row_sums`: its sum or mean over axis 1, or over both axes."""
+    for g_name in _row_sums(name, batch):
+        g = batch.truth[g_name]
         for op, fn in REDUCTIONS:
             for axis, where in ((1, "axis 1 (the features)"), (None, "both axes")):
                 got = fn(g, axis=axis)
@@ -218,6 +230,21 @@ def _reduced_wrongly(name: str, arr: np.ndarray, batch) -> tuple[str, str] | Non
                     tag = "axis_1" if axis == 1 else "all"
                     return f"{op}_over_{tag}", f"the {op} of {{{g_name}}} over {where}"
     return None
+
+
+def _mean_for_sum(d: Diagnosis, name: str, batches, symbols: dict[str, str]) -> Diagnosis:
+    """A bias whose result is 1/m of the truth is exactly the mean over the batch rows of
+    the true ∂L/∂G where their sum belongs: say so, with the axis."""
+    sources = set.intersection(*(set(_row_sums(name, b)) for b in batches))
+    if not sources:
+        return d
+    g = symbols.get(min(sources), min(sources))
+    return Diagnosis(
+        d.mistake,
+        f"{d.explanation}: exactly the mean over axis 0 (the batch rows) of {g}, where "
+        "their sum belongs",
+        f"{symbols.get(name, name)} = Σ_i over the rows: .sum(axis=0), not .mean(axis=0)",
+    )
 
 
 def _misreduced(name, symbol, user, batches, symbols: dict[str, str]) -> Verdict | None:
