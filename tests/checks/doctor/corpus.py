@@ -496,6 +496,13 @@ FAMILY_CASES = [
         "(μ − x)/σ",
     ),
     Case(
+        "vae_gauss",
+        "xlogvar",
+        "nll_sigma_for_variance",
+        lambda q: 0.5 * (1 - (q.x - q.xmu) ** 2 / np.exp(0.5 * q.xlogvar)) / q.m,
+        "(x − μ)²/σ",
+    ),
+    Case(
         "vae_bernoulli",
         "bv",
         "kl_sigma_for_variance",

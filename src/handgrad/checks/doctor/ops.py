@@ -546,6 +546,13 @@ gaussian_nll = Op(
         ),
         Variant(
             "nll_sigma_for_variance",
+            2,
+            lambda g, a, y, m: g * 0.5 * (1 - (a[0] - a[1]) ** 2 * np.exp(-0.5 * a[2])) / m,
+            "σ where σ² belongs in ∂NLL/∂log σ²: ½(1 − (x − μ)²/σ) instead of ½(1 − (x − μ)²/σ²)",
+            "∂NLL/∂log σ² = ½(1 − (x − μ)²/σ²) per entry, σ² = exp(x̂v)",
+        ),
+        Variant(
+            "nll_sigma_for_variance",
             1,
             lambda g, a, y, m: g * (a[1] - a[0]) * np.exp(-0.5 * a[2]) / m,
             "σ where σ² belongs in ∂NLL/∂μ: (μ − x)/σ instead of (μ − x)/σ²",
