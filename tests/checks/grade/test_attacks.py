@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -442,3 +443,51 @@ def load_rubric_text(text: str):
     from handgrad.checks.grade.rubric import parse_rubric
 
     return parse_rubric(tomllib.loads(text))
+
+
+USER_PYTHON = f"/usr/bin/python3.{sys.version_info.minor}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the user isolation runs submissions as root")
+@pytest.mark.skipif(
+    not os.access(USER_PYTHON, os.X_OK), reason=f"no world-readable {USER_PYTHON} to run as"
+)
+def test_the_user_isolation_holds_too(tmp_path, monkeypatch) -> None:
+    """Gradescope's containers refuse namespaces: the same attacks, as another user."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    _honest_class(subs)
+    paths = {
+        "classmate": str(subs / "honest_right.py"),
+        "csv": str(out / "grades.csv"),
+        "outcome": str(out / "submissions" / "honest_right.py" / "outcome.json"),
+        "rubric": str(tmp_path / "rubric.toml"),
+        "pwned": str(tmp_path / "pwned"),
+        "table": {},
+        "port": 1,
+    }
+    attacks = _attacks(paths)
+    for name in ("daemon.py", "write_outside.py", "kill_parent.py", "leak.py", "steal_frames.py"):
+        (subs / name).write_text(attacks[name])
+    os.chmod(tmp_path, 0o755)  # as a class folder would be: readable, but not by submissions
+    before = (subs / "honest_right.py").read_bytes()
+    monkeypatch.setenv("HANDGRAD_SANDBOX_PYTHON", USER_PYTHON)
+    rubric = dataclasses.replace(load_rubric_text('problem = "multitask"'), limits=LIMITS)
+    result = grade_class(subs, out, rubric=rubric, isolation="user")
+    time.sleep(2)
+    rows = _rows(out)
+    assert "unprivileged user" in result.isolation
+    assert rows["honest_right.py"]["total"] == "8"
+    assert (
+        rows["honest_slip.py"]["total"] == _rows_alone(tmp_path, rubric)["honest_slip.py"]["total"]
+    )
+    for name in ("daemon.py", "write_outside.py", "kill_parent.py", "leak.py", "steal_frames.py"):
+        assert rows[name]["total"] == "0", rows[name]
+    assert (subs / "honest_right.py").read_bytes() == before
+    assert not (tmp_path / "pwned").exists()
+    assert _processes_with(MARKER) == []
+
+
+def _rows_alone(tmp_path: Path, rubric) -> dict[str, dict[str, str]]:
+    _honest_class(tmp_path / "alone")
+    grade_class(tmp_path / "alone", tmp_path / "out_alone", rubric=rubric, isolation="none")
+    return _rows(tmp_path / "out_alone")

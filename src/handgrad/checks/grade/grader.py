@@ -85,16 +85,16 @@ def grade_class(
     outcomes = {s.name: cached_outcome(out, s.name, keys[s.name]) for s in subs}
     todo = [s for s in subs if outcomes[s.name] is None]
     with tempfile.TemporaryDirectory(prefix="handgrad-sandbox-") as root:
-        box = sandbox.prepare(isolation, Path(root) / "run", rubric.allow_imports) if todo else None
-        checking = _check_all(
-            todo, keys, box, rubric, problem, jobs or default_jobs(), progress, log
-        )
+        box = sandbox.prepare(isolation, Path(root), rubric.allow_imports) if todo else None
+        # one at a time as the sandbox user: two of its processes could signal each other
+        jobs = 1 if isolation == "user" else jobs or default_jobs()
+        checking = _check_all(todo, keys, box, rubric, problem, jobs, progress, log)
         for outcome in checking:
             save_outcome(out, outcome)  # at once: an interrupted run keeps what it finished
             outcomes[outcome.name] = outcome
     ordered = [outcomes[s.name] for s in subs]
     summary = score_class(ordered, rubric, problem)
-    csv = write_grades(out, summary.grades, summary.formulas, summary.symbols)
+    csv = write_grades(out, summary.grades, summary.formulas, summary.symbols, rubric)
     report = write_class_report(out, summary)
     said = box.describe() if box else sandbox.DESCRIPTIONS[isolation]
     return ClassResult(summary, csv, report, len(todo), len(subs) - len(todo), said)

@@ -32,6 +32,7 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
+from handgrad.checks.grade.rubric import Rubric
 from handgrad.checks.grade.runner import Outcome
 from handgrad.checks.grade.scoring import SubmissionGrade
 from handgrad.checks.grade.session import clean
@@ -133,8 +134,13 @@ def csv_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def gradescope_results(grade: SubmissionGrade, symbols: dict[str, str]) -> dict:
-    """One submission's results.json in Gradescope's autograder format."""
+def gradescope_results(
+    grade: SubmissionGrade, symbols: dict[str, str], rubric: Rubric | None = None
+) -> dict:
+    """One submission's results.json in Gradescope's autograder format: one test per
+    formula with its points, ``status`` (passed: full points) and the rubric's
+    ``visibility`` (every key is one Gradescope documents)."""
+    rubric = rubric or Rubric()
     summary = f"{points_text(grade.total)} / {points_text(grade.max_score)} points"
     if grade.reason:
         summary += f"; could not be graded: {grade.reason}"
@@ -142,6 +148,9 @@ def gradescope_results(grade: SubmissionGrade, symbols: dict[str, str]) -> dict:
         "score": round(grade.total, 6),
         "execution_time": round(grade.seconds, 3),
         "output": summary,
+        "output_format": "text",
+        "visibility": rubric.visibility,
+        "stdout_visibility": "hidden",
         "tests": [
             {
                 "name": f"{m.name}: {symbols[m.name]}"
@@ -149,7 +158,10 @@ def gradescope_results(grade: SubmissionGrade, symbols: dict[str, str]) -> dict:
                 else m.name,
                 "score": round(m.score, 6),
                 "max_score": m.max_score,
+                "status": "passed" if m.score >= m.max_score else "failed",
                 "output": m.output,
+                "output_format": "text",
+                "visibility": rubric.test_visibility.get(m.name, rubric.visibility),
             }
             for m in grade.marks
         ],
@@ -161,10 +173,12 @@ def write_grades(
     grades: Sequence[SubmissionGrade],
     formulas: Sequence[str],
     symbols: dict[str, str],
+    rubric: Rubric | None = None,
 ) -> Path:
     """Write every results.json and grades.csv; returns the path of grades.csv."""
     for g in grades:
-        _write_json(submission_dir(out, g.name) / RESULTS_NAME, gradescope_results(g, symbols))
+        results = gradescope_results(g, symbols, rubric)
+        _write_json(submission_dir(out, g.name) / RESULTS_NAME, results)
     path = out / CSV_NAME
     with atomic_write(path, "w") as f:
         f.write(grades_csv(grades, formulas))

@@ -12,7 +12,8 @@ Three isolations (`ISOLATIONS`), chosen once per grading run by `prepare`:
     rubric, no home folder. ``--die-with-parent`` and the PID namespace end every
     descendant with the harness: nothing outlives its grade.
 ``user`` — for containers that refuse namespaces (Gradescope's): the harness runs as a
-    separate unprivileged user (`SANDBOX_USER`, else ``nobody``) in its own session, with
+    separate unprivileged user (`SANDBOX_USER`, else ``nobody``; its interpreter
+    `SANDBOX_PYTHON`, else the grader's, must be readable by that user) in its own session, with
     a private HOME/TMPDIR, NumPy copied to a folder of its own (so the grader's
     site-packages need not be readable), and every process of that user killed after
     each submission. The grader must run as root and keep what it owns unreadable to
@@ -54,6 +55,7 @@ DESCRIPTIONS = {
     "none": "trusted: no sandbox (--trusted)",
 }
 SANDBOX_USER = "HANDGRAD_SANDBOX_USER"
+SANDBOX_PYTHON = "HANDGRAD_SANDBOX_PYTHON"
 TMPFS_BYTES = 64 * 1024 * 1024
 SUBMISSION = "/submission"
 
@@ -78,11 +80,12 @@ class Sandbox:
 
 
 def prepare(isolation: str, root: Path, allowed: tuple[str, ...] = ()) -> Sandbox:
-    """Set up ``isolation`` for a run in the private folder ``root`` (one line if it can't)."""
+    """Set up ``isolation`` for a run in ``root``, an empty folder only the grader can
+    write (one line if it can't)."""
     if isolation not in ISOLATIONS:
         raise HandgradError(f"unknown isolation {isolation!r}; choose one of bwrap, user, none")
     harness = root / "harness"
-    harness.mkdir(parents=True)
+    harness.mkdir()
     for name, module in HARNESS_FILES.items():
         shutil.copyfile(importlib.util.find_spec(module).origin, harness / name)
     python = os.path.realpath(sys.executable)
@@ -101,9 +104,12 @@ def prepare(isolation: str, root: Path, allowed: tuple[str, ...] = ()) -> Sandbo
         site = root / "site"
         for d in dirs:
             shutil.copytree(d, site / d.name, symlinks=True)
-        for path in (root, harness, site):
+        os.chmod(root, 0o711)  # the sandbox user may pass through, not list
+        for path in (harness, site):
             os.chmod(path, 0o755)
         _readable(root)
+        python = os.environ.get(SANDBOX_PYTHON) or python
+        _check_user_python(python, site)
         sandbox = Sandbox(isolation, root, python, site, allowed)
     else:
         site = root / "site"
@@ -299,6 +305,35 @@ def launch(sb: Sandbox, scratch: Path, file: Path, args: list[str]) -> Launch:
     _readable(work)
     os.chmod(work, 0o755)
     return Launch(argv, environment(str(home)), str(home), uid, gid)
+
+
+def _check_user_python(python: str, site: Path) -> None:
+    """One line, before anything runs, if the sandbox user cannot run Python with NumPy."""
+    uid, gid = sandbox_user()
+    code = f"import sys; sys.path.insert(0, {str(site)!r}); import numpy"
+    try:
+        run = subprocess.run(
+            [python, "-I", "-S", "-c", code],
+            user=uid,
+            group=gid,
+            extra_groups=[],
+            cwd="/",
+            env=environment("/"),
+            capture_output=True,
+            timeout=60,
+        )
+        said = (
+            run.stderr.decode(errors="replace").strip().splitlines()[-1:] if run.returncode else []
+        )
+        ok = run.returncode == 0
+    except (OSError, subprocess.SubprocessError) as e:
+        ok, said = False, [str(e)]
+    if not ok:
+        raise HandgradError(
+            f"the sandbox user (uid {uid}) cannot run {python} with NumPy "
+            f"({' '.join(said) or 'failed'}); install Python where every user can read it, "
+            f"or name such an interpreter in {SANDBOX_PYTHON}"
+        )
 
 
 def sandbox_user() -> tuple[int, int]:

@@ -106,6 +106,11 @@ def discover(folder: str | Path, max_bytes: int = MAX_BYTES) -> list[Submission]
     return [_submission(name, p, max_bytes) for name, p in zip(names, entries, strict=True)]
 
 
+def single(path: str | Path, name: str, max_bytes: int = MAX_BYTES) -> Submission:
+    """One learner's file or folder as a submission (Gradescope's /autograder/submission)."""
+    return _submission(name, Path(path), max_bytes)
+
+
 def content_hash(sub: Submission) -> str:
     """sha256 of the submission's files (names and bytes), so any edit changes it.
 

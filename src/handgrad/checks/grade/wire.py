@@ -44,7 +44,8 @@ def encode(header: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) 
     arrays = arrays or {}
     listing, payload = [], []
     for name, value in arrays.items():
-        arr = np.ascontiguousarray(value)
+        arr = np.asarray(value)
+        arr = arr if arr.flags.c_contiguous else arr.copy(order="C")  # 0-d stays 0-d
         dtype = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
         if dtype.str not in DTYPES:
             raise WireError(f"array {name!r} has dtype {arr.dtype}, which does not travel")
