@@ -129,7 +129,7 @@ class GraphDoctor:
         for tier in (
             lambda: families.neighbour_gradients(self.problem, self.batches, name, self._true),
             lambda: families.closed_form_factors(self.problem, self.batches, name),
-            lambda: families.constant_factors(self.problem, self.batches, name, user),
+            lambda: families.constant_factors(self.problem, self.batches, name, user, tol),
         ):
             found = self._whole(tier(), user, tol)
             if found is not None:

@@ -212,10 +212,11 @@ def _forward_value_factors(problem, batches, name, sign, pre, neg) -> list[Whole
 
 
 def constant_factors(
-    problem: Problem, batches: list[Batch], name: str, user: list[np.ndarray]
+    problem: Problem, batches: list[Batch], name: str, user: list[np.ndarray], tol: float
 ) -> list[Whole]:
     """The truth times one number read off the largest entry (tier 4): a rational with a
-    denominator ≤ 12 if one fits to 1e-12, else the number itself."""
+    denominator ≤ 12 if one fits to the float tolerance ``tol`` of the result (float32
+    results are read to 1e-3), else the number itself."""
     big = max(range(len(batches)), key=lambda i: batches[i].m)
     truth = batches[big].truth[name]
     if not np.abs(truth).max(initial=0.0) > 0:
@@ -225,7 +226,7 @@ def constant_factors(
     if not np.isfinite(c) or c == 0.0:
         return []
     frac = Fraction(c).limit_denominator(12)
-    if frac not in (0, 1) and abs(float(frac) - c) <= 1e-12 * abs(c):
+    if frac not in (0, 1) and abs(float(frac) - c) <= tol * abs(c):
         form = str(frac)
         text, what = form.replace("-", "−"), ""
         k = float(frac)
