@@ -402,6 +402,34 @@ FAMILY_CASES = [
         "∂L/∂p through the off-diagonal only: p/m",
     ),
     Case("multitask", "x1B", "bn_sum_for_mean", lambda q: _mt_x1B(q, q.m), "g − Σ g"),
+    Case(
+        "multitask",
+        "theta1B",
+        "bn_mean_over_axis_1",
+        lambda q: (mt.grad_xBN(q) - mt.grad_xBN(q).mean(axis=1, keepdims=True)).T @ q.x,
+        "mean over the features",
+    ),
+    Case(
+        "softmax",
+        "z",
+        "softmax_sum_over_axis_0",
+        lambda q: q.y * (q.dy - (q.dy * q.y).sum(axis=0, keepdims=True)),
+        "Σ over the batch",
+    ),
+    Case(
+        "batchnorm",
+        "x",
+        "bn_mean_over_axis_1",
+        lambda q: (
+            (
+                bn.grad_xhat(q)
+                - bn.grad_xhat(q).mean(axis=1, keepdims=True)
+                - q.xhat * (bn.grad_xhat(q) * q.xhat).mean(axis=1, keepdims=True)
+            )
+            / q.sigma
+        ),
+        "axis=1 in both means",
+    ),
     # batch norm: a coupling term with its sign flipped or twice, σ² for σ, ε dropped
     Case("batchnorm", "x", "bn_mean_term_sign", lambda q: _bn_x(q, mean_c=-1.0), "+ mean g"),
     Case("batchnorm", "x", "bn_var_term_sign", lambda q: _bn_x(q, var_c=-1.0), "+ x̂ mean(g x̂)"),

@@ -272,6 +272,14 @@ bn_star = Op(
             "∂L/∂{x}_i = g_i − (1/m) Σ_j g_j, the mean over the batch of g",
         ),
         Variant(
+            "bn_mean_over_axis_1",
+            0,
+            lambda g, a, y, m: g - g.mean(axis=1, keepdims=True),
+            "the mean of g taken over axis 1 (the features of each row) instead of axis 0 "
+            "(the batch): g_i − mean_k g_ik (g = ∂L/∂{y})",
+            "∂L/∂{x}_i = g_i − (1/m) Σ_j g_j, the mean over the batch: .mean(axis=0)",
+        ),
+        Variant(
             "bn_mean_term_twice",
             0,
             lambda g, a, y, m: g - 2 * g.mean(axis=0),
@@ -387,6 +395,21 @@ batchnorm = Op(
         ),
         *_bn_term_slips(),
         Variant(
+            "bn_mean_over_axis_1",
+            0,
+            lambda g, a, y, m: (
+                (
+                    g
+                    - g.mean(axis=1, keepdims=True)
+                    - _bn_parts(a)[0] * (g * _bn_parts(a)[0]).mean(axis=1, keepdims=True)
+                )
+                / _bn_parts(a)[1]
+            ),
+            "the means over the batch taken over axis 1 (the features of each row) "
+            "instead of axis 0 (the batch)",
+            _BN_FIX + ": mean_j over the rows, .mean(axis=0)",
+        ),
+        Variant(
             "bn_var_for_sigma",
             0,
             _bn_vjp(1.0, 1.0, power=2),
@@ -457,6 +480,15 @@ softmax = Op(
             lambda g, a, y, m: y * (g - g.sum(axis=-1, keepdims=True)),
             "Σ_i g_i where Σ_i g_i {y}_i belongs: {y}_k (g_k − Σ_i g_i) (g = ∂L/∂{y})",
             "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
+        ),
+        Variant(
+            "softmax_sum_over_axis_0",
+            0,
+            lambda g, a, y, m: y * (g - (g * y).sum(axis=0, keepdims=True)),
+            "Σ_i g_i {y}_i summed over axis 0 (the batch rows) instead of axis 1 (the "
+            "classes of each row)",
+            "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), the sum over each row: "
+            ".sum(axis=1, keepdims=True)",
         ),
         Variant(
             "softmax_offdiag_sign",
