@@ -5,6 +5,9 @@ find the problem, draw its random batches, judge every formula and return a `Rep
 The problem is, in this order: the one named (``problem=`` / ``--problem``), the file's
 ``PROBLEM = "name"``, the file's own network (``STEPS``), else the known problem whose
 quantities the ``grad_`` names fit best (unique, or an error asking to name it).
+A check that judges nothing at all (every formula still a template stub, or none named
+for a quantity of the problem) raises `HandgradError` (the CLI's exit 2) instead of
+returning an empty report.
 """
 
 from __future__ import annotations
