@@ -39,7 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--list", action="store_true", help="list the problems, their quantities and shapes"
     )
     parser.add_argument(
-        "--template", metavar="PROBLEM", help="write a formula file to start from and exit"
+        "--template",
+        metavar="PROBLEM",
+        help="write a formula file to start from and exit (a problem of --list, or own: "
+        "a network of your own)",
     )
     parser.add_argument(
         "--out",
