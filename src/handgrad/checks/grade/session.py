@@ -163,7 +163,12 @@ class Session:
         def f(q: types.SimpleNamespace) -> np.ndarray:
             return self.call(name, q)
 
+        def with_upstream(q: types.SimpleNamespace, up: str, value: np.ndarray) -> np.ndarray:
+            """The doctor's proof of "inherits": evaluated with grad_<up> returning value."""
+            return self.call(name, q, replace={up: value})
+
         f.__name__ = f"grad_{name}"
+        f.with_upstream = with_upstream
         return f
 
     def _send(self, data: bytes) -> None:
