@@ -19,6 +19,7 @@ about comes from ``--problem``, else from the nearest heading or prose that name
 
 from __future__ import annotations
 
+import contextvars
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,11 @@ from handgrad.checks.report.evaluate import (
 from handgrad.checks.report.latex import Name, Node, Product, Scripted, Sum, Unreadable
 from handgrad.checks.report.notation import TABLES, context_problems
 from handgrad.checks.report.symbols import INDEX_LETTERS, label, pretty, show, written
+
+#: ∂L/∂R values standing in for the report's own formulas during `with_upstream`.
+_UPSTREAM: contextvars.ContextVar[dict[str, np.ndarray] | None] = contextvars.ContextVar(
+    "report_upstream", default=None
+)
 
 
 @dataclass
@@ -140,6 +146,11 @@ class Reader:
         formulas = dict(r.formulas)
 
         def value(q, sgn: str) -> np.ndarray:
+            given = _UPSTREAM.get() or {}
+            if r.quantity in given:  # the doctor's proof of inheritance (`with_upstream`)
+                return given[r.quantity]
+            if given:
+                return formulas.get(sgn, formulas["step"])(q)
             key = (id(q), sgn)
             if key not in cache:
                 cache[key] = (q, formulas.get(sgn, formulas["step"])(q))
@@ -404,7 +415,18 @@ class Reader:
                 )
             return v.ravel() if len(want) == 1 else v
 
+        def with_upstream(q, up_name: str, value: np.ndarray) -> np.ndarray:
+            """The formula's value with the report's ∂L/∂``up_name`` replaced by ``value``
+            wherever it is used, directly or through other equations (the doctor's hook
+            for proving that an error is only inherited)."""
+            token = _UPSTREAM.set({**(_UPSTREAM.get() or {}), up_name: np.asarray(value)})
+            try:
+                return formula(q)
+            finally:
+                _UPSTREAM.reset(token)
+
         formula.__name__ = f"grad_{name}"
+        formula.with_upstream = with_upstream
         return formula
 
     def _probe(self, r: Reading) -> None:
