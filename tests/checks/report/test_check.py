@@ -118,7 +118,8 @@ def test_cli_text_json_html_and_exit_codes(capsys, tmp_path):
     assert doc["schema"] == "handgrad.report/1"
     assert {e["status"] for e in doc["equations"]} == {"ok", "wrong"}
     assert main(["check", "report", str(path), "--format", "html"]) == 1
-    assert "<math" in capsys.readouterr().out
+    page = capsys.readouterr().out
+    assert "<math" in page and page.count("<svg") == 2  # a heatmap per wrong equation
     assert main(["check", "report", str(tmp_path / "none.md")]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1

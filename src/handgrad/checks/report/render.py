@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 
-from handgrad.checks.doctor.verdict import _page, _where
+from handgrad.checks.doctor.verdict import _page, _where, heatmap_svg
 
 SCHEMA = "handgrad.report/1"
 
@@ -150,6 +150,8 @@ def html_table(check) -> str:
         cell = html.escape(_diagnosis(row))
         if row.verdict is not None and row.verdict.status == "wrong" and _where(row.verdict):
             cell += f"<br><small>where: {html.escape(_where(row.verdict))}</small>"
+            if row.verdict.heatmap is not None:
+                cell += "<br>" + heatmap_svg(row.verdict.heatmap)
         if _literal(row):
             cell += f"<br><small>{html.escape(_literal(row))}</small>"
         for note in r.notes:
