@@ -41,6 +41,9 @@ from handgrad.checks.report.latex import Name, Node, Product, Scripted, Sum, Unr
 from handgrad.checks.report.notation import TABLES, context_problems
 from handgrad.checks.report.symbols import INDEX_LETTERS, label, pretty, show, written
 
+#: Names some write the loss with; the problems' loss is L (or \mathcal{L}).
+LOSS_NAMES = frozenset({"J", "E", "C", "ell", "l"})
+
 #: ∂L/∂R values standing in for the report's own formulas during `with_upstream`.
 _UPSTREAM: contextvars.ContextVar[dict[str, np.ndarray] | None] = contextvars.ContextVar(
     "report_upstream", default=None
@@ -174,7 +177,12 @@ class Reader:
             except Unreadable:
                 top = None
             if up is None or top != up[0]:
-                r.status, r.reason = "not_checked", "a step of the chain rule, not a gradient of L"
+                r.status = "not_checked"
+                r.reason = "a step of the chain rule, not a gradient of the loss L"
+                if top in LOSS_NAMES:
+                    r.reason = (
+                        f"{top} is not the loss L here: write the loss as L or \\mathcal{{L}}"
+                    )
                 return r
         try:
             w = written(d.wrt)
