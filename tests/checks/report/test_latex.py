@@ -11,10 +11,8 @@ from handgrad.checks.report.latex import (
     Scripted,
     Sum,
     Unreadable,
-    normalize,
     parse,
 )
-from handgrad.checks.report.symbols import key_of, show
 
 
 def test_sizes_spacing_and_fonts_do_not_change_the_reading():
@@ -52,11 +50,3 @@ def test_functions_by_any_spelling():
 def test_what_is_not_read_says_why(tex, reason):
     with pytest.raises(Unreadable, match=reason):
         parse(tex)
-
-
-def test_symbol_keys_ignore_fonts_and_keep_labels():
-    assert key_of(r"\hat{\mathbf{y}}_{B,k}^i") == key_of(r"\hat y_B") == "hat y_B"
-    assert key_of(r"\mathbf{x}_{\text{BN}^*}") == key_of("x_{BN*}")
-    assert key_of(r"\sigma_B^2") == "sigma_B^2"
-    assert show("theta_2B") == r"\theta_{2B}"
-    assert normalize(r"\left[ a \right] &= b \quad") == "[ a ] = b"
