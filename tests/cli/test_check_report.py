@@ -17,6 +17,7 @@ def test_cli_text_json_html_and_exit_codes(capsys, tmp_path):
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema"] == "handgrad.report/1"
     assert {e["status"] for e in doc["equations"]} == {"ok", "wrong"}
+    assert doc["problems"]["multitask"]["schema"] == "handgrad.formulas/1"
     assert main(["check", "report", str(path), "--format", "html"]) == 1
     page = capsys.readouterr().out
     assert "<math" in page and page.count("<svg") == 2  # a heatmap per wrong equation

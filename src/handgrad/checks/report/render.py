@@ -11,6 +11,7 @@ JSON::
                     "verdict": {…handgrad.formulas/1 row…} | null,
                     "sgn_literal": {…} | null}, …],
      "counts": {"ok": …, "wrong": …, "error": …, "unreadable": …, "not_checked": …},
+     "problems": {"multitask": {…handgrad.formulas/1 of the equations read…}, …},
      "code": {…handgrad.formulas/1…} | null}
 """
 
@@ -128,6 +129,7 @@ def as_json(check) -> dict:
         "file": check.file,
         "equations": rows,
         "counts": check.counts,
+        "problems": {name: rep.to_json() for name, rep in check.reports.items()},
         "code": check.code.to_json() if check.code is not None else None,
     }
 
