@@ -16,6 +16,12 @@ A reading that is not certain never becomes a verdict: an equation is either jud
 reported as unreadable with its reason.
 """
 
-from handgrad.checks.report.check import ReportCheck, ReportReading, check_report, read_report
+from handgrad.checks.report.check import (
+    ReportCheck,
+    ReportReading,
+    check_report,
+    code_source,
+    read_report,
+)
 
-__all__ = ["ReportCheck", "ReportReading", "check_report", "read_report"]
+__all__ = ["ReportCheck", "ReportReading", "check_report", "code_source", "read_report"]
