@@ -54,30 +54,36 @@ def test_gradients_match_finite_differences(decoder: str, beta: float) -> None:
         assert check.passed, f"{decoder} ∂L/∂{name}: rel err {check.max_rel_err:.2e}"
 
 
-def _reference_loss(vae: VAE, x, eps, *params):
-    """−ELBO written directly in autograd.numpy, independently of handgrad's backward."""
-    it = iter(params)
+def reference_mlp(layers, h, params):
+    """The Linear/ReLU stack ``layers`` in autograd.numpy, its weights taken from the
+    iterator ``params`` (weight, bias per Linear)."""
+    linears = [layer for layer in layers if isinstance(layer, Linear)]
+    for i, _ in enumerate(linears):
+        w, b = next(params), next(params)
+        h = anp.dot(h, w.T) + b
+        if i < len(linears) - 1:
+            h = anp.maximum(h, 0.0)
+    return h
 
-    def mlp(layers, h):
-        linears = [layer for layer in layers if isinstance(layer, Linear)]
-        for i, _ in enumerate(linears):
-            w, b = next(it), next(it)
-            h = anp.dot(h, w.T) + b
-            if i < len(linears) - 1:
-                h = anp.maximum(h, 0.0)
-        return h
 
-    k, d = vae.latent, vae.x_dim
-    stats = mlp(vae.encoder.layers, x)
-    mu, logvar = stats[:, :k], stats[:, k:]
-    z = mu + anp.exp(0.5 * logvar) * eps
-    out = mlp(vae.decoder.layers, z)
+def reference_nll(vae: VAE, x, out):
+    """−log p(x | z) per row from the decoder's output ``out``, in autograd.numpy."""
+    d = vae.x_dim
     if vae.decoder_kind == "gaussian":
         c = vae.clamp.limit
         lv = c * anp.tanh(out[:, d:] / c)
-        nll = 0.5 * anp.sum(anp.log(2 * anp.pi) + lv + (x - out[:, :d]) ** 2 / anp.exp(lv), axis=1)
-    else:
-        nll = anp.sum(anp.logaddexp(0.0, out) - x * out, axis=1)
+        return 0.5 * anp.sum(anp.log(2 * anp.pi) + lv + (x - out[:, :d]) ** 2 / anp.exp(lv), axis=1)
+    return anp.sum(anp.logaddexp(0.0, out) - x * out, axis=1)
+
+
+def _reference_loss(vae: VAE, x, eps, *params):
+    """−ELBO written directly in autograd.numpy, independently of handgrad's backward."""
+    it = iter(params)
+    k = vae.latent
+    stats = reference_mlp(vae.encoder.layers, x, it)
+    mu, logvar = stats[:, :k], stats[:, k:]
+    z = mu + anp.exp(0.5 * logvar) * eps
+    nll = reference_nll(vae, x, reference_mlp(vae.decoder.layers, z, it))
     kl = 0.5 * anp.sum(mu**2 + anp.exp(logvar) - 1 - logvar, axis=1)
     return anp.mean(nll + vae.beta * kl)
 
@@ -190,7 +196,7 @@ def test_decoder_logvar_is_soft_clamped() -> None:
     vae = VAE(2, 1, (4,), rng=0, dtype=np.float64, logvar_limit=3.0)
     last = vae.decoder.layers[-1]
     last.bias.data[2:] = 1e6  # raw logσ² head output far out of range
-    _, logvar = vae._decoder_params(np.zeros((1, 1)))
+    _, logvar = vae.decoder_params(np.zeros((1, 1)))
     assert np.all(logvar <= 3.0) and np.all(logvar > 2.99)
 
 

@@ -40,9 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", metavar="PATH", help="where --template writes (default: formulas_PROBLEM.py)"
     )
-    parser.add_argument(
-        "--seed", type=types.non_negative_int, default=0, help="seed of the random batches"
-    )
+    types.add_seed(parser, what="the random batches")
     parser.add_argument(
         "--time-limit",
         type=types.positive_float,

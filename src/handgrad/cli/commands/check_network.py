@@ -14,9 +14,7 @@ HELP = "check every gradient of the multi-task network against finite difference
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--seed", type=types.non_negative_int, default=0, help="seed of the random batches"
-    )
+    types.add_seed(parser, what="the random batches")
     parser.add_argument(
         "--rtol", type=types.positive_float, default=1e-6, help="largest relative error that passes"
     )

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=types.positive_int,
         help="submissions checked at once (default: one per available core)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    types.add_no_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from handgrad.checks.grade.outputs import points_text
 
     rubric = load_rubric(args.rubric) if args.rubric else Rubric()
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = types.show_progress(args)
     result = grade_class(
         args.submissions,
         args.out,
