@@ -26,13 +26,13 @@ __all__ = [
     "add_out",
     "add_seed",
     "default_run_dir",
-    "show_progress",
     "int_list",
     "non_negative_float",
     "non_negative_int",
     "positive_float",
     "positive_int",
     "probability",
+    "show_progress",
 ]
 
 

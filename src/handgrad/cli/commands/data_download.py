@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from handgrad.cli import args as types
-
 from handgrad.cli.commands.data_info import add_dataset_arguments, selected
 from handgrad.data.mnist import default_destination, download_dataset
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 from handgrad.cli import args
@@ -112,8 +113,9 @@ def _runner(experiment: Experiment) -> Callable[[argparse.Namespace], int]:
         names = {f.name for f in dataclasses.fields(experiment.config)}
         given = {k: v for k, v in vars(ns).items() if k in names}
         if ns.resume:
-            for flag, value in (("--out", ns.out), ("--overwrite", ns.overwrite)):
-                if value:
+            moved = ns.out is not None and Path(ns.out).resolve() != Path(ns.resume).resolve()
+            for flag, wrong in (("--out", moved), ("--overwrite", ns.overwrite)):
+                if wrong:
                     raise HandgradError(
                         f"{flag} cannot be used with --resume: a resumed run stays in "
                         f"{ns.resume}; leave {flag} out"
