@@ -26,7 +26,7 @@ from handgrad.cli import main
 LIMITS = Limits(wall_seconds=60, cpu_seconds=2, memory_mb=1024, output_kb=256)
 REASONS = {  # what each broken kind's reason must say
     "syntax_error": [":1:"],
-    "import_error": ["ModuleNotFoundError", "numpy_but_misspelled"],
+    "import_error": ["imports numpy_but_misspelled", "remove the import"],
     "endless_loop": ["limit of", "an endless loop"],  # CPU time, or wall time on a busy machine
     "os_exit": ["os._exit"],
     "huge_allocation": ["MemoryError"],
@@ -133,7 +133,7 @@ def test_cli(graded, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rubric.write_text("[points]\nthetaX = 1\n" + rubric.read_text())
     assert main(["grade", str(root / "subs"), "--out", str(out), "--rubric", str(rubric)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "points.thetaX" in err and "theta1A" in err
+    assert err.count("\n") == 1 and "points.thetaX" in err and "did you mean" in err
     assert main(["grade", str(root / "subs"), "--out", str(root / "subs" / "o")]) == 2
     assert "inside the submissions folder" in capsys.readouterr().err
 

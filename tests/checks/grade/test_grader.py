@@ -9,7 +9,7 @@ from tests.conftest import one_line_error
 from handgrad.checks.grade.class_report import write_class_report
 from handgrad.checks.grade.grader import score_class
 from handgrad.checks.grade.outputs import write_grades
-from handgrad.checks.grade.rubric import Rubric, parse_rubric
+from handgrad.checks.grade.rubric import Rubric, check_rubric, parse_rubric
 from handgrad.checks.grade.runner import Outcome
 from handgrad.errors import HandgradError
 
@@ -29,23 +29,26 @@ def _outcomes() -> list[Outcome]:
     ]
 
 
-def test_the_class_problem_and_its_answered_formulas() -> None:
+PARAMETERS = ("b2B", "theta2B", "b1B", "theta1B", "b2A", "theta2A", "b1A", "theta1A")
+
+
+def test_the_class_problem_and_its_parameters() -> None:
     s = score_class(_outcomes(), Rubric(), None)
     assert s.problem == "multitask"  # what most submissions are
-    assert s.formulas == ("b2B", "theta2A")  # nobody answered b2A: not graded by default
+    assert s.formulas == PARAMETERS  # by default, the problem's parameters, whoever answered
     grades = {g.name: g for g in s.grades}
     assert (grades["ann.py"].total, grades["bob.py"].total, grades["dee.py"].total) == (1, 2, 0)
     assert grades["cy.py"].status == "failed"
     assert "checked as problem 'batchnorm'" in grades["cy.py"].reason
     assert "CPU-time" in grades["dee.py"].reason
-    assert s.full_marks == 1 and (s.checked, s.failed) == (2, 2)
+    assert s.full_marks == 0 and (s.checked, s.failed) == (2, 2)
     (mistake,) = s.mistakes
     assert (mistake.mistake, mistake.submissions, mistake.fraction) == (
         "no_task_b_term", ("ann.py",), 0.5,
     )  # fmt: skip
     assert mistake.formulas == ("theta2A",) and "task-B term" in mistake.explanation
-    wrong_most = s.formula_counts[0]
-    assert wrong_most.name == "theta2A" and wrong_most.counts["wrong"] == 1
+    counts = {c.name: c.counts for c in s.formula_counts}
+    assert counts["theta2A"]["wrong"] == 1 and counts["theta2B"]["not_given"] == 2
 
 
 def test_rubric_points_choose_the_formulas() -> None:
@@ -53,8 +56,19 @@ def test_rubric_points_choose_the_formulas() -> None:
     assert s.formulas == ("b2A", "b2B")
     assert [g.max_score for g in s.grades] == [4, 4, 4, 4]
     with pytest.raises(HandgradError) as e:
-        score_class(_outcomes(), parse_rubric({"points": {"thetaX": 1}}), None)
-    one_line_error(e, "points.thetaX", "b2B, theta2A, b2A")
+        check_rubric(parse_rubric({"points": {"thetaX": 1}}), "multitask")
+    one_line_error(e, "points.thetaX", "did you mean 'theta2B'?", "theta1A")
+
+
+def test_a_submission_cannot_change_the_maximum_by_defining_more_formulas() -> None:
+    extra = [entry(q, "wrong") for q in ("z2B", "xplus", "xBN", "x1B", "yhatA", "xDP")]
+    cheat = Outcome("zed.py", "", document(entry("b2B"), *extra))
+    honest = score_class(_outcomes(), Rubric(), "multitask")
+    with_cheat = score_class([*_outcomes(), cheat], Rubric(), "multitask")
+    assert with_cheat.formulas == honest.formulas
+    before = {g.name: (g.total, g.max_score) for g in honest.grades}
+    after = {g.name: (g.total, g.max_score) for g in with_cheat.grades if g.name in before}
+    assert after == before
 
 
 def test_a_class_where_nothing_ran_still_gets_its_files(tmp_path) -> None:

@@ -8,13 +8,11 @@ A ``grad_`` name that is no quantity of the problem is a warning, not an error.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from handgrad.checks.doctor.call import user_line
+from handgrad.checks.doctor.source import SourceError, run_source
 from handgrad.errors import HandgradError
 
 PREFIX = "grad_"
@@ -32,27 +30,9 @@ def run_file(path: str | Path) -> dict[str, object]:
             f"{path}: file not found; give a Python file of grad_<quantity>(q) functions"
         )
     try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise HandgradError(f"{path}: cannot read the file as Python text ({e})") from None
-    try:
-        code = compile(source, str(path), "exec")
-    except (SyntaxError, ValueError) as e:
-        line = getattr(e, "lineno", None)
-        msg = getattr(e, "msg", str(e))
-        raise HandgradError(f"{path}:{line or '?'}: not valid Python: {msg}") from None
-    namespace: dict[str, object] = {"__name__": "handgrad_user_formulas", "__file__": str(path)}
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            exec(code, namespace)
-    except SystemExit:
-        raise HandgradError(f"{path}: the file calls exit() when run; remove that") from None
-    except Exception as e:
-        line = user_line(e, types.FunctionType(code, {})).removeprefix(" (line ").rstrip(")")
-        raise HandgradError(
-            f"{path}:{line or '?'}: running the file raised {type(e).__name__}: {e}"
-        ) from None
-    return namespace
+        return run_source(path)
+    except SourceError as e:
+        raise HandgradError(str(e)) from None
 
 
 def formulas_of(

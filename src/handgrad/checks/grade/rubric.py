@@ -21,6 +21,15 @@ Format (TOML, every table optional)::
     [hints.text]                 # your own wording of a mistake (default: `DEFAULT_HINTS`
     no_task_b_term = "x2A feeds two losses: look again at ∂L/∂ŷA"   # , else the doctor's)
 
+    [sandbox]
+    allow_imports = ["scipy"]    # packages a submission may import besides NumPy (default
+                                 #  none; a gradient library here lets learners skip the work)
+
+    [gradescope]                 # the Gradescope bundle's results.json (`gradescope`)
+    visibility = "visible"       # visible | hidden | after_due_date | after_published
+    [gradescope.tests]           # per formula, overriding visibility
+    theta1B = "after_published"
+
     [limits]                     # per submission (see `handgrad.checks.grade.limits`)
     wall_seconds = 120
     cpu_seconds = 60
@@ -28,11 +37,13 @@ Format (TOML, every table optional)::
     output_kb = 1024
     write_mb = 16
 
-Every problem is a one-line `HandgradError` naming the file and the key.
+Every problem is a one-line `HandgradError` naming the file and the key. `check_rubric`
+checks the names against the problem (formulas, mistake ids) before any submission runs.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -43,7 +54,8 @@ from handgrad.checks.grade.limits import Limits
 from handgrad.errors import HandgradError
 from handgrad.io import read_toml
 
-TOP_KEYS = ("problem", "points", "partial", "hints", "limits")
+TOP_KEYS = ("problem", "points", "partial", "hints", "limits", "sandbox", "gradescope")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 HINT_LEVELS = {
     "none": "only right or wrong",
     "where": "and where: the relative error, the worst entries, the upstream error inherited",
@@ -77,6 +89,9 @@ class Rubric:
     hint_text: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HINTS))
     problem: str | None = None
     limits: Limits = field(default_factory=Limits)
+    allow_imports: tuple[str, ...] = ()
+    visibility: str = "visible"
+    test_visibility: dict[str, str] = field(default_factory=dict)
 
     def credit(self, mistake: str | None, inherits: str | None) -> float:
         """The fraction of the points a wrong formula earns (0 unless the rubric says)."""
@@ -137,7 +152,77 @@ def parse_rubric(data: dict[str, Any], source: str = "rubric") -> Rubric:
         }
     )
     hint_text = DEFAULT_HINTS | {k: v.strip() for k, v in text.items()}
-    return Rubric(points, partial, level, hint_text, problem, limits)
+    box = _table(data, "sandbox", fail)
+    _known(box, ("allow_imports",), "sandbox.", fail)
+    allow = box.get("allow_imports", [])
+    if not isinstance(allow, list) or not all(
+        isinstance(a, str) and a.isidentifier() for a in allow
+    ):
+        fail("sandbox.allow_imports", f"expected a list of package names, got {allow!r}")
+    gs = _table(data, "gradescope", fail)
+    _known(gs, ("visibility", "tests"), "gradescope.", fail)
+    visibility = gs.get("visibility", "visible")
+    tests = _table(gs, "tests", fail, "gradescope.")
+    for key, v in {"visibility": visibility, **{f"tests.{k}": v for k, v in tests.items()}}.items():
+        if v not in VISIBILITIES:
+            fail(f"gradescope.{key}", f"expected one of {', '.join(VISIBILITIES)}, got {v!r}")
+    return Rubric(
+        points, partial, level, hint_text, problem, limits, tuple(allow), visibility, dict(tests)
+    )
+
+
+def check_problem(problem: str | None) -> str | None:
+    """``problem`` if the doctor knows it (None stays None), else a one-line error."""
+    from handgrad.checks.doctor.problems import PROBLEMS
+
+    if problem is None or problem in PROBLEMS:
+        return problem
+    close = difflib.get_close_matches(problem, list(PROBLEMS), n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    raise HandgradError(f"unknown problem {problem!r}; {guess}choose one of {', '.join(PROBLEMS)}")
+
+
+def check_rubric(rubric: Rubric, problem: str | None, source: str = "rubric") -> None:
+    """Check the rubric's formula names and mistake ids against ``problem`` (every known
+    problem when None): one line naming the first unknown key, before anything runs."""
+    from handgrad.checks.doctor.problems import PROBLEMS
+
+    problems = [PROBLEMS[problem]] if problem else list(PROBLEMS.values())
+    formulas = {q for p in problems for q in p.quantities}
+    named = f"problem {problem}" if problem else "any problem"
+    keys = [*(f"points.{k}" for k in rubric.points)]
+    keys += [f"gradescope.tests.{k}" for k in rubric.test_visibility]
+    for key in keys:
+        name = key.rsplit(".", 1)[1]
+        if name not in formulas:
+            close = difflib.get_close_matches(name, sorted(formulas), n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            listed = f"; its formulas: {', '.join(problems[0].quantities)}" if problem else ""
+            raise HandgradError(
+                f"{source}: {key}: {named} has no formula of that name{guess}{listed}"
+            )
+    keys = [("partial.", k) for k in rubric.partial]
+    keys += [("hints.text.", k) for k in rubric.hint_text if k not in DEFAULT_HINTS]
+    ids = mistake_ids(problems) | {INHERITS} if keys else set()
+    for prefix, key in keys:
+        unknown = [part for part in key.split("+") if part not in ids]
+        if unknown:
+            raise HandgradError(
+                f"{source}: {prefix}{key}: {unknown[0]!r} is no mistake id the doctor gives "
+                f"for {named}; see the README's list of mistake ids"
+            )
+
+
+def mistake_ids(problems) -> set[str]:
+    """Every mistake id the doctor can name for ``problems`` (its catalogue, generated)."""
+    from handgrad.checks.doctor.graph import draw_batches
+    from handgrad.checks.doctor.mistakes import catalogue
+
+    ids = {"transpose", "zero", *DEFAULT_HINTS}
+    for p in problems:
+        ids |= {mk.id for mk in catalogue(p, draw_batches(p, 0))}
+        ids |= {v[0] for v in getattr(p, "names", {}).values()}
+    return ids
 
 
 def _known(table: dict, keys: tuple[str, ...], prefix: str, fail) -> None:

@@ -1,30 +1,36 @@
-"""Check one submission in its own limited process, and say plainly what happened.
+"""Check one submission: its formulas evaluated in its sandbox, judged in the grader.
 
-`check_submission` copies the submission into a fresh scratch folder (removed after),
-runs the gradient doctor on it there in a child process (`handgrad.checks.grade.worker`,
-under the `Limits`), and returns an `Outcome`: the doctor's JSON document, or the
-reason there is none (a syntax error, the CPU-time limit, an output flood, …), in one
-line a learner can act on.
+`check_submission` copies the submission into a fresh private scratch folder (removed
+after), starts its sandboxed harness (`session.Session`), and hands the doctor
+(`handgrad.checks.doctor.check_formulas`) one function per ``grad_`` name the harness
+reports. Each such function only sends the namespace ``q`` into the sandbox and gets
+the learner's array back: the truth, the comparison, the diagnosis and the document
+are computed here, in the grader's process, where the submission's code never runs.
+The batches are drawn from a fresh secret seed for every submission, so a file cannot
+carry answers computed in advance for known inputs.
+
+It returns an `Outcome`: the doctor's JSON document, or the reason there is none (a
+syntax error, the CPU-time limit, a broken protocol, …) in one line a learner can act
+on. Whatever the submission does, the result is an `Outcome`, never an exception.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import sys
+import secrets
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from handgrad.checks.doctor.check import check_formulas
 from handgrad.checks.grade import doctor
-from handgrad.checks.grade.child import OUTPUT, WALL, ChildRun, run_limited
 from handgrad.checks.grade.limits import Limits
-from handgrad.checks.grade.submissions import Submission
-from handgrad.sweep.backends import thread_env
+from handgrad.checks.grade.sandbox import Sandbox
+from handgrad.checks.grade.session import Session, Stopped, clean
+from handgrad.checks.grade.submissions import Submission, safe_copy
+from handgrad.errors import HandgradError
 
-WORKER = "handgrad.checks.grade.worker"
+MAX_FORMULAS = 200
 
 
 @dataclass(frozen=True)
@@ -49,96 +55,52 @@ class Outcome:
 
 
 def check_submission(
-    sub: Submission, limits: Limits, problem: str | None, key: str = ""
+    sub: Submission, sandbox: Sandbox, limits: Limits, problem: str | None, key: str = ""
 ) -> Outcome:
-    """Run the doctor on ``sub`` in a limited child process (see the module doc)."""
+    """Evaluate ``sub`` in ``sandbox`` and judge it here (see the module doc)."""
     if sub.file is None:
         return Outcome(sub.name, key, None, sub.problem)
+    seconds = 0.0
     with tempfile.TemporaryDirectory(
         prefix="handgrad-grade-", ignore_cleanup_errors=True
     ) as scratch:
-        work = Path(scratch) / "submission"
         try:
-            file = _copy(sub, work)
-        except (OSError, shutil.Error) as e:
-            return Outcome(sub.name, key, None, f"cannot copy it into a scratch folder: {e}")
-        argv = [
-            sys.executable,
-            "-P",  # the submission's folder is appended to sys.path, never prepended
-            "-m",
-            WORKER,
-            *(str(v) for v in (limits.cpu_seconds, limits.memory_mb, limits.write_mb)),
-            "--path",
-            str(work / file.parent),
-            "--",
-            *doctor.command(file, problem),
-        ]
-        run = run_limited(
-            argv,
-            wall_seconds=limits.wall_seconds,
-            output_bytes=limits.output_bytes,
-            cwd=work,
-            env=child_environment(Path(scratch)),
+            file = safe_copy(sub, Path(scratch) / "submission")
+        except (OSError, ValueError) as e:
+            return Outcome(sub.name, key, None, clean(f"cannot copy it for grading: {e}"))
+        try:
+            with Session(sandbox, Path(scratch), file, limits) as session:
+                try:
+                    document = _judge(session, problem, file.name)
+                finally:
+                    seconds = session.seconds
+        except Stopped as e:
+            return Outcome(sub.name, key, None, clean(e.reason), round(seconds, 3))
+        except HandgradError as e:
+            return Outcome(sub.name, key, None, clean(str(e)), round(seconds, 3))
+    return Outcome(sub.name, key, document, "", round(seconds, 3))
+
+
+def _judge(session: Session, problem: str | None, shown: str) -> dict[str, Any]:
+    """The doctor's kept document for the formulas the session's harness reports."""
+    manifest = session.open()
+    if "error" in manifest:
+        raise HandgradError(str(manifest["error"]))
+    names = manifest.get("formulas")
+    if not isinstance(names, list) or len(names) > MAX_FORMULAS:
+        raise Stopped("the submission's process sent a malformed list of formulas")
+    names = [n for n in names if isinstance(n, str) and n.isidentifier() and len(n) <= 64]
+    declared = manifest.get("problem")
+    if problem is None and manifest.get("own_network"):
+        raise HandgradError(
+            f"{shown} defines its own network (STEPS); a class is graded on one problem: "
+            "name it with --problem or the rubric's problem"
         )
-        document, reason = interpret(run, limits, str(work) + os.sep)
-    return Outcome(sub.name, key, document, reason, round(run.seconds, 3))
-
-
-def _copy(sub: Submission, work: Path) -> Path:
-    """Copy the submission's files into ``work``; the file to check, relative to it."""
-    if sub.path.is_dir():
-        shutil.copytree(sub.path, work, symlinks=True)
-        return sub.file.relative_to(sub.path)
-    work.mkdir()
-    shutil.copyfile(sub.path, work / sub.path.name)
-    return Path(sub.path.name)
-
-
-def child_environment(scratch: Path) -> dict[str, str]:
-    """The grader's environment with one BLAS thread and home/temp in the scratch folder."""
-    env = dict(os.environ)
-    env.update(thread_env(1))
-    env.update(
-        HOME=str(scratch),
-        TMPDIR=str(scratch),
-        MPLBACKEND="Agg",
-        MPLCONFIGDIR=str(scratch),
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONIOENCODING="utf-8",
-    )
-    return env
-
-
-def interpret(run: ChildRun, limits: Limits, scratch_prefix: str = "") -> tuple[dict | None, str]:
-    """The doctor's validated document and "" , or None and the reason there is none."""
-    if run.stopped == WALL:
-        return None, (
-            f"stopped at the wall-time limit of {limits.wall_seconds:g} s "
-            "(an endless loop, or waiting for something?)"
-        )
-    if run.stopped == OUTPUT:
-        return None, (
-            f"printed more than the {limits.output_kb:g} KB allowed; stopped (a print in a loop?)"
-        )
-    if run.returncode < 0:
-        return None, _signal_reason(-run.returncode, limits)
-    stdout = run.stdout.replace(scratch_prefix.encode(), b"") if scratch_prefix else run.stdout
-    last = _last_line(run.stderr).replace(scratch_prefix, "") if scratch_prefix else ""
-    if run.returncode == doctor.UNUSABLE_INPUT:
-        return None, last.removeprefix("error: ") or "the checker found nothing to check"
-    try:
-        document = doctor.parse_report(stdout)
-    except doctor.DoctorOutputError as e:
-        said = f": {last}" if last else ""
-        if run.returncode in (0, 1) and "no JSON document" in str(e):
-            return None, (
-                f"the process ended (exit code {run.returncode}) before the check finished "
-                f"(sys.exit or os._exit in the file?){said}"
-            )
-        if "no JSON document" in str(e):
-            return None, f"the check failed (exit code {run.returncode}){said}"
-        return None, f"the checker's output was not understood ({e})"
-    return _document(document), ""
+    namespace: dict[str, object] = {f"grad_{n}": session.formula(n) for n in names}
+    if isinstance(declared, str) and declared.isidentifier():
+        namespace["PROBLEM"] = declared
+    report = check_formulas(namespace, problem, seed=secrets.randbits(63), file=shown)
+    return _document(doctor.from_document(report.to_json()))
 
 
 def _document(report: doctor.DoctorReport) -> dict[str, Any]:
@@ -151,22 +113,3 @@ def _document(report: doctor.DoctorReport) -> dict[str, Any]:
             for v in report.verdicts
         ],
     }
-
-
-def _signal_reason(number: int, limits: Limits) -> str:
-    if number == signal.SIGXCPU:
-        return f"stopped at the CPU-time limit of {limits.cpu_seconds:g} s (an endless loop?)"
-    if number == signal.SIGXFSZ:
-        return f"wrote a file larger than the {limits.write_mb:g} MB allowed; stopped"
-    try:
-        name = signal.Signals(number).name
-    except ValueError:
-        name = f"signal {number}"
-    if number == signal.SIGKILL:
-        return f"killed by {name} (out of memory?)"
-    return f"killed by {name}"
-
-
-def _last_line(data: bytes) -> str:
-    lines = [line.strip() for line in data.decode("utf-8", errors="replace").splitlines()]
-    return next((line for line in reversed(lines) if line), "")

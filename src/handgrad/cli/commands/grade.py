@@ -10,7 +10,7 @@ from handgrad.cli import args as types
 GROUP = None
 NAME = "grade"
 HELP = (
-    "grade a class: the gradient doctor on every submission, each in a limited process; "
+    "grade a class: the gradient doctor on every submission, each in its own sandbox; "
     "grades.csv, Gradescope results.json, class_report.html"
 )
 
@@ -33,6 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=types.positive_int,
         help="submissions checked at once (default: one per available core)",
     )
+    parser.add_argument(
+        "--isolation",
+        choices=("bwrap", "user", "auto"),
+        default="bwrap",
+        help="how each submission runs: a bubblewrap sandbox (default; Debian package "
+        "'bubblewrap'), a separate unprivileged user (needs root; for containers that refuse "
+        "namespaces), or auto (bwrap where it works, else user)",
+    )
+    parser.add_argument(
+        "--trusted",
+        action="store_true",
+        help="no sandbox: run submissions as yourself (only for files you trust)",
+    )
     types.add_no_progress(parser)
 
 
@@ -50,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         rubric=rubric,
         problem=args.problem,
         jobs=args.jobs,
+        isolation="none" if args.trusted else args.isolation,
         progress=progress,
         log=lambda line: print(line, file=sys.stderr),
     )
@@ -64,4 +78,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"full marks: {s.full_marks}; max {points_text(s.grades[0].max_score)} points")
     submissions = result.csv.parent / "submissions"
     print(f"wrote {result.csv}, {result.report} and {submissions}/*/results.json")
+    print(f"isolation: {result.isolation}")
     return 0
