@@ -5,17 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
+from tests.conftest import cli_error
 
 from handgrad.cli import main
 from handgrad.training.runs import read_json
-
-
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    return err
 
 
 def test_multitask_run(tmp_path: Path, capsys) -> None:
@@ -26,9 +19,9 @@ def test_multitask_run(tmp_path: Path, capsys) -> None:
     assert "task-B accuracy" in capsys.readouterr().out
     evaluation, summary = read_json(run / "evaluation.json"), read_json(run / "summary.json")
     assert evaluation["test_acc_b"] == summary["test_acc_b"]
-    assert "likelihood" in _error(capsys, ["evaluate", str(run), "--iwae", "10"])
+    cli_error(capsys, ["evaluate", str(run), "--iwae", "10"], 2, "likelihood")
     (run / "weights.npz").unlink()
-    assert "has no weights.npz" in _error(capsys, ["evaluate", str(run)])
+    cli_error(capsys, ["evaluate", str(run)], 2, "has no weights.npz")
 
 
 def test_vae_run_with_iwae(tmp_path: Path, capsys) -> None:

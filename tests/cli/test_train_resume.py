@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import cli_error
 
 from handgrad.cli import main
 from handgrad.training.runs import read_json, read_metrics
@@ -19,13 +20,6 @@ def _files(run: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and p.name != ".lock"}
 
 
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    return err
-
-
 def test_extend_then_refuse_then_override(tmp_path: Path, capsys) -> None:
     run = tmp_path / "run"
     assert main([*TRAIN, "--epochs", "2", "--out", str(run)]) == 0
@@ -34,15 +28,11 @@ def test_extend_then_refuse_then_override(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
 
     before = _files(run)
-    err = _error(capsys, [*TRAIN, "--resume", str(run), "--epochs", "5", "--lr", "0.1"])
-    assert "--lr 0.1 (the run has 0.5)" in err and "--override" in err
-    assert "already trained 4 epochs" in _error(
-        capsys, ["train", "logreg", "--resume", str(run), "--epochs", "3"]
-    )
-    assert "--overwrite cannot be used with --resume" in _error(
-        capsys, ["train", "logreg", "--resume", str(run), "--overwrite"]
-    )
-    assert "--override is for --resume" in _error(capsys, [*TRAIN, "--override"])
+    resume = ["train", "logreg", "--resume", str(run)]
+    cli_error(capsys, [*resume, "--epochs", "5", "--lr", "0.1"], 2, "--lr 0.1 (the run has 0.5)")
+    cli_error(capsys, [*resume, "--epochs", "3"], 2, "already trained 4 epochs")
+    cli_error(capsys, [*resume, "--overwrite"], 2, "--overwrite cannot be used with --resume")
+    cli_error(capsys, [*TRAIN, "--override"], 2, "--override is for --resume")
     assert _files(run) == before  # a refused command changes nothing
 
     assert main([*TRAIN, "--resume", str(run), "--epochs", "5", "--lr", "0.1", "--override"]) == 0

@@ -7,10 +7,17 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd import grad
-from tests.models.test_vae import DECODERS, _setup, reference_mlp, reference_nll
+from tests.models.test_vae import (
+    DECODERS,
+    _setup,
+    assert_matches_finite_differences,
+    hand_gradients,
+    reference_mlp,
+    reference_nll,
+)
 
 from handgrad.errors import HandgradError
-from handgrad.gradcheck import compare, numeric_gradient
+from handgrad.gradcheck import compare
 from handgrad.models.iwae import IWAE, log_likelihood
 from handgrad.models.vae import VAE
 
@@ -21,13 +28,6 @@ def _iwae_setup(decoder: str):
     vae, x, _ = _setup(decoder)
     eps = np.random.default_rng(12).standard_normal((x.shape[0], K, vae.latent))
     return vae, IWAE(vae, K), x, eps
-
-
-def _hand(iwae: IWAE, x, eps) -> dict[str, np.ndarray]:
-    iwae.zero_grad()
-    iwae.loss(x, eps=eps)
-    dx = iwae.loss_backward()
-    return {"x": dx} | {n: p.grad.copy() for n, p in iwae.named_parameters()}
 
 
 def logsumexp(a, axis):
@@ -53,12 +53,7 @@ def _reference(vae: VAE, x, eps, *params):
 @pytest.mark.parametrize("decoder", DECODERS)
 def test_gradients_match_finite_differences(decoder: str) -> None:
     _, iwae, x, eps = _iwae_setup(decoder)
-    hand = _hand(iwae, x, eps)
-    arrays = {"x": x} | {n: p.data for n, p in iwae.named_parameters()}
-    for name, array in arrays.items():
-        numeric = numeric_gradient(lambda: iwae.loss(x, eps=eps), array)
-        check = compare(name, hand[name], numeric, rtol=1e-6)
-        assert check.passed, f"{decoder} ∂L/∂{name}: rel err {check.max_rel_err:.2e}"
+    assert_matches_finite_differences(iwae, x, eps, f"IWAE {decoder}")
 
 
 @pytest.mark.parametrize("decoder", DECODERS)
@@ -66,7 +61,7 @@ def test_gradients_match_autograd(decoder: str) -> None:
     vae, iwae, x, eps = _iwae_setup(decoder)
     params = [p.data.copy() for _, p in iwae.named_parameters()]
     assert iwae.loss(x, eps=eps) == pytest.approx(float(_reference(vae, x, eps, *params)), 1e-12)
-    hand = _hand(iwae, x, eps)
+    hand = hand_gradients(iwae, x, eps)
     names = ["x"] + [n for n, _ in iwae.named_parameters()]
 
     def objective(*a):

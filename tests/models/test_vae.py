@@ -11,6 +11,7 @@ from handgrad.errors import HandgradError
 from handgrad.gradcheck import compare, numeric_gradient
 from handgrad.models.vae import VAE
 from handgrad.nn.linear import Linear
+from handgrad.nn.module import Module
 
 X_DIM, LATENT, HIDDEN, M = 3, 2, (5, 4), 6
 DECODERS = ["gaussian", "bernoulli"]
@@ -35,23 +36,30 @@ def _setup(decoder: str, beta: float = 1.0, activation: str = "relu"):
     return vae, x, eps
 
 
-def _hand_gradients(vae: VAE, x: np.ndarray, eps: np.ndarray) -> dict[str, np.ndarray]:
-    vae.zero_grad()
-    vae.loss(x, eps=eps)
-    dx = vae.loss_backward()
-    return {"x": dx} | {n: p.grad.copy() for n, p in vae.named_parameters()}
+def hand_gradients(model: VAE | Module, x: np.ndarray, eps: np.ndarray) -> dict[str, np.ndarray]:
+    """∂L/∂x and every parameter's gradient from the hand-derived backward of ``model``
+    (a VAE, or its IWAE bound: anything with ``loss(x, eps=…)`` and ``loss_backward``)."""
+    model.zero_grad()
+    model.loss(x, eps=eps)
+    dx = model.loss_backward()
+    return {"x": dx} | {n: p.grad.copy() for n, p in model.named_parameters()}
+
+
+def assert_matches_finite_differences(model, x: np.ndarray, eps: np.ndarray, label: str) -> None:
+    """`hand_gradients` of ``model`` against central finite differences of its loss."""
+    hand = hand_gradients(model, x, eps)
+    arrays = {"x": x} | {n: p.data for n, p in model.named_parameters()}
+    for name, array in arrays.items():
+        numeric = numeric_gradient(lambda: model.loss(x, eps=eps), array)
+        check = compare(name, hand[name], numeric, rtol=1e-6)
+        assert check.passed, f"{label} ∂L/∂{name}: rel err {check.max_rel_err:.2e}"
 
 
 @pytest.mark.parametrize("decoder", DECODERS)
 @pytest.mark.parametrize("beta", [1.0, 0.3])
 def test_gradients_match_finite_differences(decoder: str, beta: float) -> None:
     vae, x, eps = _setup(decoder, beta)
-    hand = _hand_gradients(vae, x, eps)
-    arrays = {"x": x} | {n: p.data for n, p in vae.named_parameters()}
-    for name, array in arrays.items():
-        numeric = numeric_gradient(lambda: vae.loss(x, eps=eps), array)
-        check = compare(name, hand[name], numeric, rtol=1e-6)
-        assert check.passed, f"{decoder} ∂L/∂{name}: rel err {check.max_rel_err:.2e}"
+    assert_matches_finite_differences(vae, x, eps, decoder)
 
 
 def reference_mlp(layers, h, params):
@@ -95,7 +103,7 @@ def test_gradients_match_autograd(decoder: str) -> None:
     args = [x] + [p.data.copy() for _, p in vae.named_parameters()]
     loss = vae.loss(x, eps=eps)
     assert loss == pytest.approx(float(_reference_loss(vae, x, eps, *args[1:])), rel=1e-12)
-    hand = _hand_gradients(vae, x, eps)
+    hand = hand_gradients(vae, x, eps)
 
     def objective(*a):
         return _reference_loss(vae, a[0], eps, *a[1:])
@@ -107,7 +115,7 @@ def test_gradients_match_autograd(decoder: str) -> None:
 
 def test_backward_without_input_grad_gives_the_same_parameter_gradients() -> None:
     vae, x, eps = _setup("gaussian")
-    hand = _hand_gradients(vae, x, eps)
+    hand = hand_gradients(vae, x, eps)
     vae.zero_grad()
     vae.loss(x, eps=eps)
     assert vae.loss_backward(input_grad=False) is None
