@@ -45,3 +45,22 @@ def test_a_run_records_the_engine_it_resolved_and_its_data(tmp_path: Path) -> No
     assert record["data"]["seed"] == 0 and record["data"]["n_samples"] == 200
     history = json.loads((tmp_path / "history.jsonl").read_text())
     assert history["event"] == "start" and history["provenance"] == record
+
+
+def test_evaluate_reads_the_folder_the_run_read_and_says_when_it_is_gone(tmp_path: Path) -> None:
+    import pytest
+
+    from handgrad.errors import HandgradError
+    from handgrad.training.experiment import EvaluateOptions
+    from handgrad.training.runs import write_json
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_json(
+        tmp_path / provenance.PROVENANCE_NAME, {"data": provenance.image_data("mnist", data)}
+    )
+    assert EvaluateOptions().data_folder(tmp_path) == str(data.resolve())
+    assert EvaluateOptions(data_dir="elsewhere").data_folder(tmp_path) == "elsewhere"
+    data.rmdir()
+    with pytest.raises(HandgradError, match="no longer exists; pass --data-dir"):
+        EvaluateOptions().data_folder(tmp_path)

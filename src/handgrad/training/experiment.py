@@ -131,8 +131,17 @@ class EvaluateOptions:
     limit: int = 0
 
     def data_folder(self, run_dir: str | Path) -> str | Path | None:
-        """``data_dir`` if given, else the folder the run read (None for an old run)."""
-        return self.data_dir if self.data_dir is not None else data_folder(run_dir)
+        """``data_dir`` if given, else the folder the run read (None for an old run);
+        one-line `HandgradError` if that folder is gone."""
+        if self.data_dir is not None:
+            return self.data_dir
+        folder = data_folder(run_dir)
+        if folder is not None and not Path(folder).is_dir():
+            raise HandgradError(
+                f"{run_dir} read its data from {folder}, which no longer exists; pass "
+                "--data-dir DIR naming a folder with the same files"
+            )
+        return folder
 
 
 class EvaluateFunction(Protocol):
