@@ -1,7 +1,8 @@
 """How many threads BLAS may use during training: only for speed.
 
-`blas_threads` changes how many threads compute a product, never what is computed
-(tests/fast/test_threads.py checks the products are the same).
+`blas_threads` changes how many threads compute a product; what is computed stays the
+same within float32 round-off, and to the bit under the same policy (on some CPUs a
+product rounds differently on two threads than on one: tests/fast/test_threads.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""Documents of schema handgrad.formulas/1, as ``check formulas --format json`` prints them."""
+"""Documents of schema handgrad.formulas/1, as the doctor's report writes them."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 SYMBOLS = {"b2B": "∂L/∂b₂B", "theta2A": "∂L/∂θ₂A", "b2A": "∂L/∂b₂A", "theta1B": "∂L/∂θ₁B"}
@@ -37,11 +36,6 @@ def document(*entries: dict[str, Any], problem: str = "multitask") -> dict[str, 
         "formulas": list(entries),
         "counts": counts,
     }
-
-
-def printed(doc: dict[str, Any], before: str = "", indent: int | None = 2) -> bytes:
-    """stdout of the doctor: what the submission printed, then the document."""
-    return (before + json.dumps(doc, indent=indent, ensure_ascii=False) + "\n").encode()
 
 
 NO_TASK_B = {

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from tests.checks.grade.conftest import NO_TASK_B, document, entry, printed
+from tests.checks.grade.conftest import NO_TASK_B, document, entry
 
-from handgrad.checks.grade.doctor import DoctorOutputError, command, parse_report
-
-
-def test_command_asks_for_json_and_the_problem() -> None:
-    assert command("a.py", None) == ["check", "formulas", "a.py", "--format", "json"]
-    assert command("a.py", "multitask")[-2:] == ["--problem", "multitask"]
+from handgrad.checks.grade.doctor import DoctorOutputError, from_document
 
 
-@pytest.mark.parametrize("indent", [None, 2])
-def test_document_after_the_submissions_prints(indent: int | None) -> None:
+def test_a_document_is_read_with_its_verdicts() -> None:
     doc = document(entry("b2B"), entry("theta2A", "wrong", **NO_TASK_B))
-    noise = "{not json\n{'a': 1}\n" + '{"schema": "fake"} and more\n'
-    report = parse_report(printed(doc, before=noise, indent=indent))
+    report = from_document(doc)
     assert report.problem == "multitask"
     assert [v.name for v in report.verdicts] == ["b2B", "theta2A"]
     wrong = report.verdict("theta2A")
@@ -27,7 +20,7 @@ def test_document_after_the_submissions_prints(indent: int | None) -> None:
 
 def test_a_pair_of_mistakes_is_two() -> None:
     doc = document(entry("theta1B", "wrong", mistake="bn_factor+relu_as_step"))
-    assert parse_report(printed(doc)).verdicts[0].mistakes == ("bn_factor", "relu_as_step")
+    assert from_document(doc).verdicts[0].mistakes == ("bn_factor", "relu_as_step")
 
 
 @pytest.mark.parametrize(
@@ -41,9 +34,4 @@ def test_a_pair_of_mistakes_is_two() -> None:
 )
 def test_a_document_off_the_schema_is_an_error(doc: dict, needle: str) -> None:
     with pytest.raises(DoctorOutputError, match=needle):
-        parse_report(printed(doc))
-
-
-def test_no_document_is_an_error() -> None:
-    with pytest.raises(DoctorOutputError, match="no JSON document"):
-        parse_report(b"hello\n{ broken\n")
+        from_document(doc)

@@ -25,6 +25,14 @@ def test_the_sandboxed_modules_import_nothing_of_handgrad_outside_if_packaged(mo
     when handgrad itself imports the harness)."""
     path = Path(importlib.util.find_spec(module).origin)
     tree = ast.parse(path.read_text())
+    guarded = {  # imports in a `try:` whose `except ImportError:` is the sandbox's way
+        id(n)
+        for t in ast.walk(tree)
+        if isinstance(t, ast.Try)
+        and any(getattr(h.type, "id", "") == "ImportError" for h in t.handlers)
+        for stmt in t.body
+        for n in ast.walk(stmt)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -35,7 +43,7 @@ def test_the_sandboxed_modules_import_nothing_of_handgrad_outside_if_packaged(mo
         for name in names:
             top = name.split(".")[0]
             if top == "handgrad":
-                assert path.name == "harness.py", f"{path.name} imports {name}"
+                assert path.name == "harness.py" or id(node) in guarded, f"{path.name}: {name}"
                 continue
             assert top in ALLOWED or top in sys.stdlib_module_names, f"{path.name}: {name}"
 

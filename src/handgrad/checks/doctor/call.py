@@ -19,6 +19,11 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+try:
+    from handgrad.checks.doctor.source import line_in
+except ImportError:  # inside the grader's sandbox, where handgrad is not importable
+    from source import line_in
+
 TIME_LIMIT_S = 2.0
 
 
@@ -63,13 +68,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 def user_line(error: BaseException, f: Callable) -> str:
     """' (line N)' of the deepest frame of ``error`` in the file where ``f`` was defined."""
     code = getattr(f, "__code__", None)
-    filename = code.co_filename if code is not None else None
-    line = None
-    tb = error.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
-        tb = tb.tb_next
+    line = line_in(error, code.co_filename) if code is not None else None
     return f" (line {line})" if line is not None else ""
 
 

@@ -68,12 +68,12 @@ def run_code(
     except Exception as e:
         msg = " ".join(str(e).split())[:300]
         raise SourceError(
-            f"{at(_line_in(e, filename))}: running the file raised {type(e).__name__}: {msg}", e
+            f"{at(line_in(e, filename))}: running the file raised {type(e).__name__}: {msg}", e
         ) from None
     return namespace
 
 
-def _line_in(error: BaseException, filename: str) -> int | None:
+def line_in(error: BaseException, filename: str) -> int | None:
     """The line of the deepest frame of ``error`` in ``filename``."""
     line = None
     tb = error.__traceback__

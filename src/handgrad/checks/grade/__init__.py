@@ -3,15 +3,18 @@
     from handgrad.checks.grade import grade_class, load_rubric
     result = grade_class("submissions/", "grades/", rubric=load_rubric("rubric.toml"))
 
-Every entry of the submissions folder is checked in its own limited process
-(`runner`, `child`, `limits`, `worker`) by ``handgrad check formulas --format json``
-(`doctor`, the one module that knows that document), scored with the rubric
-(`rubric`, `scoring`), and written out (`outputs`: grades.csv and a Gradescope
-results.json per submission; `class_report`, `charts`, `summary`: class_report.html).
-`grader.grade_class` ties them together; `demo` writes a class with known mistakes.
+Every learner of the submissions folder (`submissions`: LMS layouts, notebooks, safe
+bounded reads) is checked by `runner`: its formulas run in its own sandbox (`sandbox`:
+bubblewrap, or a separate user; `session` talks to it; `harness` is the only code that
+runs there, over the `wire` format, under the `limits`), while the doctor judges the
+arrays in the grader's process (`doctor`: the document it keeps). The outcomes are
+scored with the rubric (`rubric`, `scoring`) and written out (`outputs`: grades.csv, a
+Gradescope results.json per submission, the sealed cache; `class_report`, `charts`,
+`summary`: class_report.html). `grader.grade_class` ties them together; `gradescope`
+builds and runs a Gradescope autograder; `demo` writes a class with known mistakes;
+`child` keeps the register of running sandboxes.
 
-The names below are imported on first use, so that the child process of a submission
-(`worker`) loads none of the grader's own modules (tqdm, matplotlib, the report).
+The names below are imported on first use (importing the package loads nothing heavy).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The grader's one link to the gradient doctor: its command line and its JSON document.
+"""The grader's one link to the gradient doctor: the document it keeps of a check.
 
-A submission is checked by ``handgrad check formulas FILE --format json [--problem P]``
-(run in a limited child, `handgrad.checks.grade.worker`), which prints one JSON object
-of schema ``handgrad.formulas/1``::
+`runner` has the doctor judge a submission in the grader's own process; its report's
+``to_json()`` is a document of schema ``handgrad.formulas/1`` (as ``handgrad check
+formulas --format json`` prints it)::
 
     {"schema": "handgrad.formulas/1", "problem": "multitask", "file": "…",
      "formulas": [{"name", "symbol", "status": "ok" | "wrong" | "not_given" | "error",
@@ -10,34 +10,22 @@ of schema ``handgrad.formulas/1``::
                    "inherits", "error"}, …],
      "counts": {"ok": …, "wrong": …, "not_given": …, "error": …}}
 
-Exit code 0 or 1 with that document; 2 (unusable input: no formula, a syntax error)
-with a one-line message on stderr and no document. `parse_report` reads the document
-(the last JSON object on stdout: a submission's own prints may come before it) and
-checks it against the schema, so that a change of the doctor's output is a loud error,
-never a silently wrong grade.
+`from_document` checks a document against the schema and keeps what the grader uses
+(also when reading a cached outcome back), so that a change of the doctor's output is a
+loud error, never a silently wrong grade.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 SCHEMA = "handgrad.formulas/1"
 STATUSES = ("ok", "wrong", "not_given", "error")
-UNUSABLE_INPUT = 2
 
 
 class DoctorOutputError(ValueError):
     """The doctor's output does not follow the schema (one line: what is wrong)."""
-
-
-def command(file: str | Path, problem: str | None) -> list[str]:
-    """The handgrad arguments that check ``file`` (and print the JSON document)."""
-    args = ["check", "formulas", str(file), "--format", "json"]
-    return [*args, "--problem", problem] if problem else args
 
 
 @dataclass(frozen=True)
@@ -70,26 +58,6 @@ class DoctorReport:
 
     def verdict(self, name: str) -> Verdict | None:
         return next((v for v in self.verdicts if v.name == name), None)
-
-
-_START = re.compile(r"^[ \t]*\{", re.M)
-
-
-def parse_report(stdout: bytes) -> DoctorReport:
-    """The last JSON document on ``stdout``, checked against the schema.
-
-    Raises `DoctorOutputError` when there is none or it does not follow the schema.
-    """
-    text = stdout.decode("utf-8", errors="replace")
-    decoder = json.JSONDecoder()
-    for start in reversed([m.end() - 1 for m in _START.finditer(text)]):
-        try:
-            doc, end = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(doc, dict) and "schema" in doc and not text[end:].strip():
-            return from_document(doc)
-    raise DoctorOutputError("no JSON document on stdout")
 
 
 def from_document(doc: dict[str, Any]) -> DoctorReport:

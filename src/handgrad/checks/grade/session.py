@@ -81,7 +81,6 @@ class Session:
         self._flooded = False
         self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
         self._drain.start()
-        self._read = wire.reader(self.proc.stdout.fileno())
         self.manifest: dict[str, Any] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -175,19 +174,7 @@ class Session:
                 raise Stopped(self._ended()) from None
 
     def _receive(self, max_bytes: int) -> tuple[dict, dict]:
-        fd = self.proc.stdout.fileno()
-
-        def read(n: int) -> bytes:
-            chunks, left = [], n
-            while left:
-                self._wait_readable(fd)
-                chunk = os.read(fd, min(left, 1 << 20))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-            return b"".join(chunks)
-
+        read = wire.reader(self.proc.stdout.fileno(), wait=self._wait_readable)
         try:
             return wire.decode(read, max_bytes=max_bytes)
         except EOFError:

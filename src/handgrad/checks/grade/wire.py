@@ -125,12 +125,18 @@ def _exactly(read: Callable[[int], bytes], n: int) -> bytes:
     return data
 
 
-def reader(fd: int) -> Callable[[int], bytes]:
-    """``read(n)`` over a file descriptor: n bytes, or fewer only where the stream ends."""
+def reader(fd: int, wait: Callable[[int], None] | None = None) -> Callable[[int], bytes]:
+    """``read(n)`` over a file descriptor: n bytes, or fewer only where the stream ends.
+
+    ``wait(fd)``, if given, runs before each read (to wait for data under a deadline,
+    raising to give up).
+    """
 
     def read(n: int) -> bytes:
         chunks, left = [], n
         while left:
+            if wait is not None:
+                wait(fd)
             chunk = os.read(fd, min(left, 1 << 20))
             if not chunk:
                 break
