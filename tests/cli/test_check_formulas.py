@@ -22,17 +22,87 @@ def test_list_shows_every_problem_quantity_and_shape(capsys):
     assert "grad_theta2B(q) -> ∂L/∂θ2B  (6, 3)" in out and "grad_xBN(q) -> ∂L/∂xBN  (m, 3)" in out
 
 
-@pytest.mark.parametrize("name", sorted(PROBLEMS))
-def test_template_writes_a_file_that_checks_as_not_given(tmp_path, capsys, name):
+@pytest.mark.parametrize("name", [*sorted(PROBLEMS), "own"])
+def test_an_untouched_template_is_unusable_input(tmp_path, capsys, name):
     path = tmp_path / "f.py"
     assert main(["check", "formulas", "--template", name, "--out", str(path)]) == 0
     capsys.readouterr()
-    assert main(["check", "formulas", str(path), "--format", "json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert doc["problem"] == name
-    assert doc["counts"]["not_given"] == len(PROBLEMS[name].quantities)
+    assert main(["check", "formulas", str(path), "--format", "json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no formula filled in" in captured.err
+    assert captured.err.count("\n") == 1
     assert main(["check", "formulas", "--template", name, "--out", str(path)]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", [*sorted(PROBLEMS), "own"])
+def test_a_template_with_one_formula_written_is_checked(tmp_path, capsys, name):
+    path = tmp_path / "f.py"
+    assert main(["check", "formulas", "--template", name, "--out", str(path)]) == 0
+    capsys.readouterr()
+    text = path.read_text()
+    first = text.index("    raise NotImplementedError")
+    path.write_text(text[:first] + "    return 0.0 * q.m" + text[text.index("\n", first) :])
+    code = main(["check", "formulas", str(path), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code in (0, 1) and doc["counts"]["not_given"] < sum(doc["counts"].values())
+
+
+def test_a_problem_asked_for_against_the_files_problem_is_unusable(capsys):
+    path = EXAMPLES / "formulas_mlp.py"
+    assert main(["check", "formulas", str(path), "--problem", "multitask"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing checked" in err and "conflicts with PROBLEM" in err and err.count("\n") == 1
+    # something checked: judged as asked, with a warning
+    assert (
+        main(
+            ["check", "formulas", str(EXAMPLES / "formulas_softmax_ce.py"), "--problem", "softmax"]
+        )
+        == 1
+    )
+    assert '--problem softmax overrides PROBLEM = "softmax_ce"' in capsys.readouterr().out
+
+
+def test_formulas_for_no_quantity_of_the_problem_are_unusable(tmp_path, capsys):
+    path = tmp_path / "f.py"
+    path.write_text("def grad_W2(q):\n    return q.W2\n")
+    assert main(["check", "formulas", str(path), "--problem", "multitask"]) == 2
+    assert "nothing checked: grad_W2 name no quantity of multitask" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "html"])
+def test_out_writes_the_report_to_a_file(tmp_path, capsys, fmt):
+    out = tmp_path / f"report.{fmt}"
+    code = main(
+        [
+            "check",
+            "formulas",
+            str(EXAMPLES / "formulas_mistakes.py"),
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == "" and f"wrote {out}" in captured.err
+    text = out.read_text()
+    if fmt == "json":
+        assert json.loads(text)["counts"]["wrong"] == 6
+    elif fmt == "html":
+        assert text.startswith("<!DOCTYPE html>") and "start with" in text
+    else:
+        assert text.startswith("multitask: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # nothing else left
+
+
+def test_out_into_a_missing_folder_is_unusable_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "nope" / "r.html"
+    args = ["check", "formulas", str(EXAMPLES / "formulas_mlp.py"), "--format", "html"]
+    assert main([*args, "--out", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err and not out.parent.exists()
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("formulas_*.py")), ids=lambda p: p.stem)

@@ -85,3 +85,25 @@ def test_a_step_naming_an_unknown_value_is_unusable(tmp_path):
     )
     with pytest.raises(HandgradError, match="target"):
         check_file(path)
+
+
+SQUARE = NET.replace('("m", 2)', '("m", 3)').replace("(2, 3)", "(3, 3)").replace("(2,)", "(3,)")
+RIGHT_Z = "def grad_z(q):\n    return (q.h - q.y) / q.m * np.cos(q.z)\n"
+
+
+def test_a_transposed_square_weight_gradient_is_named_as_in_the_known_problems(tmp_path):
+    path = _file(tmp_path, SQUARE + RIGHT_Z + "def grad_W(q):\n    return q.x.T @ grad_z(q)\n")
+    report = check_file(path)
+    assert report["z"].status == "ok"
+    assert report["W"].status == "wrong" and report["W"].mistake == "transpose"
+    assert "square" in report["W"].explanation
+
+
+def test_the_own_network_table_lists_the_formulas_given_and_counts_the_rest(tmp_path):
+    path = _file(tmp_path, SQUARE + RIGHT_Z)
+    report = check_file(path)
+    text = str(report)
+    rows = [line.split()[0] for line in text.splitlines()[1:] if line and line[0] != " "]
+    assert "z" in rows and "W" not in rows and "not given" not in text.splitlines()[1]
+    assert "3 more quantities not given: h, b, W" in text
+    assert len(report.to_json()["formulas"]) == 4  # the JSON keeps every quantity

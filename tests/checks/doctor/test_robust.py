@@ -158,5 +158,31 @@ def test_dict_of_functions_from_python():
         {"b2B": lambda q: (q.yhatB - q.yB).sum(axis=0) / q.m}, problem="multitask"
     )
     assert report["b2B"].status == "ok" and report.file is None
-    assert "<table>" in report._repr_html_() and "b2B" in str(report)
+    assert "<table" in report._repr_html_() and "b2B" in str(report)
     assert np.isfinite(report["b2B"].rel_error)
+
+
+@pytest.mark.parametrize(
+    ("body", "mistake", "said"),
+    [
+        ("DY.sum(axis=1)", "sum_over_axis_1", "axis 1 (the features)"),
+        ("DY.mean(axis=1)", "mean_over_axis_1", "axis 1 (the features)"),
+        ("np.sum(DY)", "sum_over_all", "both axes"),
+    ],
+)
+def test_a_bias_reduced_over_the_wrong_axis_is_named_with_the_axis(tmp_path, body, mistake, said):
+    dy = "((q.yhatA - q.yA) / q.m + (q.yhatB - q.yB) @ q.theta2B / q.m)"
+    path = _file(tmp_path, f"def grad_b2A(q):\n    return {body.replace('DY', dy)}\n")
+    v = check_file(path, "multitask")["b2A"]
+    assert v.status == "wrong" and v.mistake == mistake, v
+    assert said in v.explanation and "axis 0" in v.explanation
+
+
+def test_a_bias_averaged_over_the_batch_says_the_axis_and_the_sum(tmp_path):
+    path = _file(tmp_path, "def grad_b2B(q):\n    return ((q.yhatB - q.yB) / q.m).mean(axis=0)\n")
+    v = check_file(path)["b2B"]
+    assert v.mistake == "extra_1_over_m"
+    assert "the mean over axis 0 (the batch rows) of ∂L/∂z2B, where their sum belongs" in (
+        v.explanation
+    )
+    assert ".sum(axis=0)" in v.fix

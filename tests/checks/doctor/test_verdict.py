@@ -29,7 +29,7 @@ def test_notebook_call_returns_a_report_with_text_json_and_html():
     assert rows["z2B"]["status"] == "ok"
     assert doc["counts"] == {"ok": 1, "wrong": 1, "not_given": 14, "error": 0}
     html = report._repr_html_()
-    assert "<table>" in html and html.count("<svg") == 1  # one heatmap, for the wrong formula
+    assert "<table" in html and html.count("<svg") == 1  # one heatmap, for the wrong formula
     text = str(report)
     assert "b2B" in text and "a factor m too large" in text and "right at m = 1" in text
 
@@ -74,3 +74,15 @@ def test_the_summary_names_every_formula_wrong_on_its_own():
     assert report["b2B"].inherits == "z2B" and report["b2A"].inherits == "yhatA"
     last = str(report).splitlines()[-1]
     assert last.endswith(f"fix {report['z2B'].symbol}, {report['yhatA'].symbol} first"), last
+
+
+def test_the_html_shows_the_warnings_the_advice_and_the_heatmap_scale():
+    report = handgrad.check_formulas({"b2B": _b2b, "grad_nope": lambda q: q.x}, problem="multitask")
+    html = report._repr_html_()
+    assert report.warnings and all(w.split(";")[0] in html for w in report.warnings)
+    assert report.advice and report.advice in html
+    assert "random float64 batches, m = 1, 2, 3, 5, 8" in html
+    assert "at m = 8: white 0 → red" in html
+    assert "text-align:left" in html and "text-align:center" not in html
+    page = report.html_page()
+    assert page.startswith("<!DOCTYPE html>") and report.advice in page

@@ -250,6 +250,41 @@ def grad_theta2B(q):
 """
         % ([paths["rubric"], paths["classmate"], "/proc/1/environ", "/etc/passwd"], paths["port"]),
         "=cmd|' calc'!A0.py": "import numpy as np\n" + ZEROS,
+        "fork_bomb.py": """
+import os, time
+children = 0
+for _ in range(5000):
+    try:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        children += 1
+    except OSError:
+        break
+import numpy as np
+
+def grad_b1A(q):
+    raise RuntimeError(f"forked {children}")
+"""
+        + ZEROS.replace("def grad_b1A", "def _unused_b1A"),
+        "fill_memory.py": """
+import os
+written = {}
+for folder in ("/dev/shm", "/dev", "/", "/tmp", "/submission"):
+    written[folder] = 0
+    for i in range(300):  # up to 3 GB in each
+        try:
+            with open(os.path.join(folder, f"fill{i}"), "wb") as f:
+                f.write(b"0" * 10**7)
+            written[folder] += 10
+        except OSError:
+            break
+import numpy as np
+
+def grad_b1A(q):
+    raise RuntimeError("written MB " + " ".join(f"{k}={v}" for k, v in written.items()))
+"""
+        + ZEROS.replace("def grad_b1A", "def _unused_b1A"),
     }
 
 
@@ -354,6 +389,10 @@ def test_honest_grades_are_those_of_the_honest_class_alone(attacked) -> None:
         assert rows[name] == alone[name]
     assert rows["honest_right.py"]["total"] == "8"
     assert rows["invent_formulas.py"]["max"] == "8"
+    invented = json.loads(
+        (attacked["out"] / "submissions" / "invent_formulas.py" / "results.json").read_text()
+    )
+    assert "note: grad_bonus names no quantity of multitask; ignored" in invented["output"]
     header = next(csv.reader(open(attacked["out"] / "grades.csv")))
     assert header[1:9] == list(PARAMS)  # no invented column
 
@@ -402,6 +441,18 @@ def test_nothing_leaks_into_feedback(attacked) -> None:
     leak = (out / "submissions" / "leak.py" / "results.json").read_text()
     assert "honest" not in leak and "/root" not in leak.replace('"/root"', "")
     assert "\x1b" not in everything and "\x07" not in everything
+
+
+def test_no_fork_bomb_and_no_tmpfs_fills_memory(attacked) -> None:
+    said = {}
+    for name in ("fork_bomb.py", "fill_memory.py"):
+        results = json.loads((attacked["out"] / "submissions" / name / "results.json").read_text())
+        said[name] = next(t["output"] for t in results["tests"] if t["name"].startswith("b1A"))
+    forked = int(said["fork_bomb.py"].split("forked ")[1].split()[0])
+    assert forked < 5000  # stopped by the process limit, long before the bomb's end
+    written = dict(kv.split("=") for kv in said["fill_memory.py"].split("written MB ")[1].split())
+    assert written["/dev/shm"] == written["/dev"] == written["/"] == written["/submission"] == "0"
+    assert int(written["/tmp"]) <= 64  # the sandbox's one writable place is capped
 
 
 def test_csv_cells_are_never_formulas(attacked) -> None:

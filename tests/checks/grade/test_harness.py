@@ -65,6 +65,7 @@ def _start(tmp_path: Path, source: str) -> subprocess.Popen:
             "10",
             "1024",
             "1",
+            "1000",
             str(tmp_path / "sub.py"),
         ],
         stdin=subprocess.PIPE,
@@ -106,6 +107,24 @@ def test_the_harness_answers_and_prints_never_reach_the_protocol(tmp_path: Path)
     proc.stdin.close()
     assert proc.wait(timeout=10) == 0
     assert b"hello" in proc.stderr.read()
+
+
+def test_helper_modules_named_like_the_harness_modules_are_the_learners(tmp_path: Path):
+    (tmp_path / "source.py").write_text("def twice(x):\n    return 2 * x\n")
+    (tmp_path / "wire.py").write_text("ONE = 1.0\n")
+    proc = _start(
+        tmp_path,
+        "from source import twice\nfrom wire import ONE\n"
+        "def grad_b2B(q):\n    return twice(q.b2B) + ONE\n",
+    )
+    manifest, _ = wire.decode(proc.stdout.read)
+    assert manifest.get("formulas") == ["b2B"], manifest
+    call = {"op": "call", "name": "b2B", "scalars": {"m": 1}, "replace": []}
+    proc.stdin.write(wire.encode(call, {"b2B": np.ones(2)}))
+    proc.stdin.close()
+    _, out = wire.decode(proc.stdout.read)
+    assert np.array_equal(out["value"], [3.0, 3.0])
+    proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize(

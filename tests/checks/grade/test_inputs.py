@@ -29,6 +29,7 @@ def _class(tmp_path: Path) -> Path:
         ([], 'problem = "multitask"\n[points]\nthetaX = 1', ["points.thetaX"]),
         ([], 'problem = "mlp"\n[hints.text]\nno_mask = "hm"\nno_task_x = "x"', ["no_task_x"]),
         ([], 'problem = "multitask"\n[gradescope.tests]\nb9 = "hidden"', ["gradescope.tests.b9"]),
+        ([], 'problem = "mlp"\n[partial]\n"grad_z9_for_z1" = 0.5', ["grad_z9_for_z1"]),
     ],
 )
 def test_bad_input_is_one_line_before_anything_runs(
@@ -68,3 +69,21 @@ def test_a_rubric_may_allow_named_imports(tmp_path: Path) -> None:
         assert f"{grade.total:g}" == total, grade.reason
         if not allow:
             assert "imports tqdm, which grading does not provide" in grade.reason
+
+
+def test_whole_result_family_ids_are_known_to_the_rubric() -> None:
+    from handgrad.checks.grade.rubric import check_rubric
+
+    rubric = parse_rubric(
+        {
+            "problem": "mlp",
+            "partial": {
+                "factor:1/sigma": 0.5,
+                "factor:3/2": 0.5,
+                "grad_z2_for_h1": 0.5,
+                "sum_over_axis_1": 0.25,
+                "no_1_over_m+factor:(m-1)/m": 0.1,
+            },
+        }
+    )
+    check_rubric(rubric, "mlp")  # no error

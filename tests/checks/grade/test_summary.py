@@ -16,7 +16,7 @@ def test_an_inherited_mistake_is_counted_and_explained_where_it_was_made() -> No
     heir = {
         "mistake": "no_task_b_term",
         "inherits": "theta2A",
-        "explanation": "inherits the error of ∂L/∂θ₂A (right given it)",
+        "explanation": "inherits the error of ∂L/∂θ₂A (re-run with the true ∂L/∂θ₂A, it is right)",
     }
     report = from_document(
         document(entry("theta2A", "wrong", **NO_TASK_B), entry("b2A", "wrong", **heir))

@@ -10,7 +10,8 @@ The flow, one module each::
     judge.py   every formula against the truth, in backward order, one Verdict each
     ops.py     the operations of the graphs and their catalogued wrong derivatives
     mistakes.py  the mistake catalogue generated from a graph; a backward pass that makes them
-    diagnose.py  the exact, unique match (or "no known mistake matches"); inheritance
+    inherit.py   "inherits the error of …", proven: the formula re-run with the true upstream
+    diagnose.py  the exact, unique match (or "no known mistake matches")
     verdict.py   Verdict and Report: text table, JSON (handgrad.formulas/1), HTML with heatmaps
     listing.py   --list and --template
     check.py     the entry points: check_file (the CLI) and check_formulas (Python, notebooks)

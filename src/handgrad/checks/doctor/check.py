@@ -5,6 +5,9 @@ find the problem, draw its random batches, judge every formula and return a `Rep
 The problem is, in this order: the one named (``problem=`` / ``--problem``), the file's
 ``PROBLEM = "name"``, the file's own network (``STEPS``), else the known problem whose
 quantities the ``grad_`` names fit best (unique, or an error asking to name it).
+A check that judges nothing at all (every formula still a template stub, or none named
+for a quantity of the problem) raises `HandgradError` (the CLI's exit 2) instead of
+returning an empty report.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ def check_formulas(
     if not formulas:
         raise HandgradError(
             f"{where}: defines no grad_<quantity>(q) functions; "
-            "see examples/ or handgrad check formulas --template PROBLEM"
+            "start from handgrad check formulas --template PROBLEM"
         )
     graph = _resolve(namespace, formulas, problem, where)
     known = set(graph.quantities)
@@ -92,8 +95,42 @@ def check_formulas(
             batches = draw_batches(graph, seed)
         doctor = GraphDoctor(graph, batches)
         verdicts = judge(doctor, formulas, batches, time_limit_s=time_limit_s)
+    declared = namespace.get("PROBLEM")
+    conflict = isinstance(declared, str) and problem is not None and declared != problem
+    _something_checked(
+        verdicts, formulas, unknown, graph.name, where, declared if conflict else None
+    )
+    if conflict:
+        warnings.insert(0, f'--problem {graph.name} overrides PROBLEM = "{declared}" in the file')
     ms = ", ".join(str(b.m) for b in batches)
     return Report(graph.name, file, verdicts, f"random float64 batches, m = {ms}", warnings)
+
+
+def _something_checked(
+    verdicts, formulas, unknown, problem: str, where: str, declared: str | None
+) -> None:
+    """Raise (the CLI's exit 2) when no formula could be judged at all: every one still a
+    stub raising NotImplementedError (an untouched template), or none named for a
+    quantity of the problem, for instance because the problem asked for (``--problem``)
+    is not the file's ``PROBLEM`` (``declared``)."""
+    if any(v.status != "not_given" for v in verdicts):
+        return
+    if declared is not None and len(unknown) == len(formulas):
+        raise HandgradError(
+            f"{where}: nothing checked: the problem asked for (--problem {problem}) "
+            f'conflicts with PROBLEM = "{declared}" in the file, whose grad_ names are '
+            "not its quantities; drop one of the two"
+        )
+    if len(unknown) == len(formulas):
+        names = ", ".join(f"grad_{k}" for k in unknown[:4]) + (" …" if len(unknown) > 4 else "")
+        raise HandgradError(
+            f"{where}: nothing checked: {names} name no quantity of {problem}; "
+            "handgrad check formulas --list shows the quantities of each problem"
+        )
+    raise HandgradError(
+        f"{where}: no formula filled in: every grad_ function still raises "
+        "NotImplementedError (an untouched template); write at least one"
+    )
 
 
 def check_file(

@@ -1,19 +1,24 @@
 """Naming the mistake in a wrong formula: exact matches only, unique or said to be ambiguous.
 
-For a wrong quantity Q, `GraphDoctor.diagnose` tries, in this order:
+For a wrong quantity Q (one that does not only inherit an upstream error: `judge` proves
+that first, see `inherit`), `GraphDoctor.diagnose` tries, in this order:
 
-1. inheritance: Q computed exactly from the learner's own wrong formula for a residual
-   R upstream of it (the nearest such R) → "inherits the error of ∂L/∂R";
-2. zero to the float tolerance on every batch → mistake "zero" (a batch-centred sum,
+1. zero to the float tolerance on every batch → mistake "zero" (a batch-centred sum,
    Σ_i (g_i − ḡ) = 0, is the usual cause; a zero candidate is never matched by name);
-3. each single catalogued mistake (`mistakes.catalogue`), then each pair of mistakes at
+   a square gradient transposed → "transpose";
+2. each single catalogued mistake (`mistakes.catalogue`), then each pair of mistakes at
    different places. A candidate matches when it equals the formula, to the float
    tolerance, on every batch (several m, 1 included): the batches are what tell the
    candidates apart (at m = 1 every batch-coupling candidate coincides, so one batch
    would not do). The first size with a match decides. A lost ½ that explains a bare
    "factor 2" (the Gaussian NLL's ½ in ∂L/∂x̂v) stands for it; any other coincidence
    (with p = 0.5 an unscaled dropout mask is exactly a factor ½) is not resolved by
-   guessing: matches with different ids are reported "ambiguous" (mistake None).
+   guessing: matches with different ids are reported "ambiguous" (mistake None), but
+   for two rules: a lost ½ also stands for its term counted twice, and an op's
+   catalogued slip stands for a generic neighbour substitution with the same values
+   (said beside it: "exactly the same values as …");
+3. the whole-result families of `families`, tier by tier: the gradient of a neighbouring
+   quantity, the truth times a closed-form factor, then times a rational or constant.
 
 Nothing matching exactly is said plainly: mistake None, "no known mistake matches".
 """
@@ -25,6 +30,7 @@ from functools import cached_property
 
 import numpy as np
 
+from handgrad.checks.doctor import families
 from handgrad.checks.doctor.graph import Batch, Problem
 from handgrad.checks.doctor.judge import Diagnosis, rel_error, tolerance
 from handgrad.checks.doctor.mistakes import Backprop, Mistake, catalogue
@@ -87,11 +93,8 @@ class GraphDoctor:
         )
 
     # --- the diagnosis ---------------------------------------------------------------------
-    def diagnose(self, name, user, batches, wrong_upstream) -> Diagnosis:
+    def diagnose(self, name, user, batches) -> Diagnosis:
         tol = tolerance(user)
-        inherited = self._inherits(name, user, wrong_upstream, tol)
-        if inherited is not None:
-            return inherited
         if all(
             np.abs(u).max(initial=0.0) <= tol * np.abs(b.truth[name]).max(initial=0.0)
             for u, b in zip(user, self.batches, strict=True)
@@ -102,6 +105,9 @@ class GraphDoctor:
                 "a sum over the batch of a batch-centred quantity, Σ_i (g_i − ḡ), is always 0: "
                 "subtract the batch mean only where the forward pass does",
             )
+        transposed = self._whole(families.transposed(self.problem, self.batches, name), user, tol)
+        if transposed is not None:
+            return transposed
         relevant = [  # the mistakes that change this quantity on some batch
             mk
             for mk in self.catalogue
@@ -120,7 +126,44 @@ class GraphDoctor:
         ]
         if pairs:
             return self._verdict(pairs)
+        for tier in (
+            lambda: families.neighbour_gradients(self.problem, self.batches, name, self._true),
+            lambda: families.closed_form_factors(self.problem, self.batches, name),
+            lambda: families.constant_factors(self.problem, self.batches, name, user, tol),
+        ):
+            found = self._whole(tier(), user, tol)
+            if found is not None:
+                return found
         return Diagnosis(None, NO_MATCH)
+
+    def _true(self, bi: int) -> dict[str, np.ndarray]:
+        """∂L/∂node of every node on batch ``bi`` (the candidates' true local derivatives)."""
+        return self._grads(bi, ())
+
+    def _whole(self, candidates: list[families.Whole], user, tol) -> Diagnosis | None:
+        """The one id among whole-result candidates that equals ``user`` on every batch;
+        several ids: ambiguous; none: None."""
+        hits: dict[str, families.Whole] = {}
+        for c in candidates:
+            if c.id in hits:
+                continue
+            with np.errstate(all="ignore"):
+                ok = all(
+                    np.shape(c.value(bi)) == np.shape(user[bi])
+                    and rel_error(user[bi], c.value(bi)) <= tol
+                    for bi in self.order
+                )
+            if ok:
+                hits[c.id] = c
+        if not hits:
+            return None
+        if len(hits) > 1:
+            listed = "; or ".join(c.explanation for c in hits.values())
+            return Diagnosis(
+                None, f"ambiguous: {len(hits)} known mistakes give exactly these values: {listed}"
+            )
+        (c,) = hits.values()
+        return Diagnosis(c.id, c.explanation, c.fix)
 
     def _verdict(self, found: list[tuple[Mistake, ...]]) -> Diagnosis:
         explained = {  # the factors that a matching lost-½ slip explains
@@ -129,14 +172,37 @@ class GraphDoctor:
             for mk in c
             if mk.variant is not None and mk.variant.factor is not None
         }
+        halved = {  # where a lost ½ was found: that term counted twice is the same slip
+            mk.location
+            for c in found
+            for mk in c
+            if mk.variant is not None and mk.variant.factor == 2.0
+        }
         found = [
             c
             for c in found
-            if not all(mk.kind == "output" and mk.factor(1) in explained for mk in c)
+            if not all(
+                (mk.kind == "output" and mk.factor(1) in explained)
+                or (mk.kind == "term" and mk.factor(1) == 2.0 and mk.location in halved)
+                for mk in c
+            )
         ]
         by_id: dict[str, list[tuple[Mistake, ...]]] = {}
         for combo in found:
             by_id.setdefault("+".join(sorted(mk.id for mk in combo)), []).append(combo)
+        same_as = ""
+        if len(by_id) > 1 and len(found[0]) == 1:
+            # an op's catalogued slip and a generic neighbour substitution with exactly
+            # the same values: the op's slip is named, the substitution said beside it
+            slips = {k: v for k, v in by_id.items() if v[0][0].kind == "variant"}
+            points = {k: v for k, v in by_id.items() if v[0][0].kind == "point"}
+            if len(slips) == 1 and len(slips) + len(points) == len(by_id):
+                same_as = (
+                    " (exactly the same values as: "
+                    + "; ".join(_text(v[0])[0] for v in points.values())
+                    + ")"
+                )
+                by_id = slips
         if len(by_id) > 1:
             listed = "; or ".join(_text(combos[0])[0] for combos in by_id.values())
             return Diagnosis(
@@ -146,26 +212,10 @@ class GraphDoctor:
         ((mid, combos),) = by_id.items()
         texts = list(dict.fromkeys(_text(c) for c in combos))  # one id at several places
         return Diagnosis(
-            mid, " — or — ".join(t[0] for t in texts), " — or — ".join(t[1] for t in texts)
+            mid,
+            " — or — ".join(t[0] for t in texts) + same_as,
+            " — or — ".join(t[1] for t in texts),
         )
-
-    def _inherits(self, name, user, wrong_upstream, tol) -> Diagnosis | None:
-        steps = self.problem.step_names
-        for up in reversed(list(wrong_upstream)):
-            if up not in steps or up == name or up in self.problem.jacobians:
-                continue
-            if name in self.problem.jacobians:
-                continue
-            ok = True
-            for bi in self.order:
-                got = self.backprops[bi].run(replace={up: wrong_upstream[up][bi]}).get(name)
-                if got is None or rel_error(user[bi], got) > tol:
-                    ok = False
-                    break
-            if ok:
-                sym = self.problem.grad_symbol(up)
-                return Diagnosis(None, f"inherits the error of {sym}", inherits=up)
-        return None
 
 
 def _text(combo: tuple[Mistake, ...]) -> tuple[str, str]:

@@ -2,8 +2,10 @@
 
 `judge(problem, formulas, batches)` evaluates every given formula on every batch (each
 call guarded by `call_formula`, so one bad formula never stops the others), compares it
-with the truth of that batch, and for a wrong one asks the problem's doctor for the
-exact mistake. Tolerances: a float64 result must agree to `RTOL64`, a float32 one to
+with the truth of that batch, and for a wrong one first tries to prove that it only
+inherits the error of a wrong formula upstream (`inherit`: called again with the true
+upstream value, it is right), else asks the problem's doctor for the exact mistake.
+Tolerances: a float64 result must agree to `RTOL64`, a float32 one to
 `RTOL32` (float32 rounding of a correct formula stays far below it; any real mistake
 found in the catalogue changes entries by far more).
 """
@@ -17,6 +19,8 @@ from typing import Protocol
 import numpy as np
 
 from handgrad.checks.doctor.call import TIME_LIMIT_S, FormulaError, NotWritten, call_formula
+from handgrad.checks.doctor.families import TRANSPOSE_FIX
+from handgrad.checks.doctor.inherit import right_with_true_upstream
 from handgrad.checks.doctor.verdict import NO_MATCH, Verdict
 
 RTOL64 = 1e-7
@@ -49,9 +53,7 @@ class Doctor(Protocol):
     def quantities(self) -> Sequence[tuple[str, str]]:
         """(name, display symbol) of every checkable quantity, in backward order."""
 
-    def diagnose(
-        self, name: str, user: list[np.ndarray], batches: list, wrong_upstream: dict
-    ) -> Diagnosis:
+    def diagnose(self, name: str, user: list[np.ndarray], batches: list) -> Diagnosis:
         """The exact mistake behind ``user`` (one array per batch), or mistake None."""
 
 
@@ -69,12 +71,13 @@ def judge(
     """One `Verdict` per quantity of ``doctor`` (in its backward order).
 
     ``batches`` each have ``m``, ``q`` (the namespace a formula receives) and ``truth``
-    (quantity name → true gradient). The wrong formulas met so far (upstream ones come
-    first) are handed to `Doctor.diagnose`, which may then say "inherits".
+    (quantity name → true gradient). A wrong formula "inherits" the error of a wrong
+    formula met before it (upstream ones come first) only when `right_with_true_upstream`
+    proves it; the nearest such upstream is named.
     """
     verdicts: dict[str, Verdict] = {}
     roots: dict[str, Verdict] = {}  # the first wrong residual behind an inherited error
-    wrong_upstream: dict[str, list[np.ndarray]] = {}
+    wrong_upstream: dict[str, Callable] = {}
     for name, symbol in doctor.quantities():
         f = formulas.get(name)
         if f is None:
@@ -88,15 +91,32 @@ def judge(
         except FormulaError as e:
             verdicts[name] = Verdict(name, symbol, "error", error=str(e))
             continue
-        verdict = _compare(doctor, name, symbol, user, batches, wrong_upstream)
+        heir_of = _proven_upstream(f, name, user, batches, wrong_upstream, time_limit_s)
+        verdict = _compare(doctor, name, symbol, user, batches, heir_of)
         if verdict.inherits is not None:
             up = verdicts[verdict.inherits]
             roots[name] = roots.get(up.name, up)
             _inherit(verdict, up, roots[name])
         if verdict.status == "wrong" and verdict.mistake != "transpose":
-            wrong_upstream[name] = user
+            wrong_upstream[name] = f
         verdicts[name] = verdict
     return list(verdicts.values())
+
+
+def _proven_upstream(f, name, user, batches, wrong_upstream, time_limit_s) -> str | None:
+    """The nearest wrong upstream formula whose true value makes ``f`` right, or None."""
+    truths = [b.truth[name] for b in batches]
+    if all(
+        u.shape == t.shape and rel_error(u, t) <= tolerance(user)
+        for u, t in zip(user, truths, strict=True)
+    ):
+        return None  # right as it is
+    for up in reversed(list(wrong_upstream)):
+        if right_with_true_upstream(
+            f, name, wrong_upstream[up], up, batches, tolerance(user), rel_error, time_limit_s
+        ):
+            return up
+    return None
 
 
 def _inherit(verdict: Verdict, up: Verdict, root: Verdict) -> None:
@@ -105,8 +125,8 @@ def _inherit(verdict: Verdict, up: Verdict, root: Verdict) -> None:
     verdict.mistake = root.mistake
     cause = root.explanation if root.mistake is not None else "no known mistake matches there"
     verdict.explanation = (
-        f"inherits the error of {up.symbol} (right given it); the first wrong one is "
-        f"{root.symbol}: {cause}"
+        f"inherits the error of {up.symbol} (re-run with the true {up.symbol}, it is right); "
+        f"the first wrong one is {root.symbol}: {cause}"
     )
     verdict.fix = f"fix {root.symbol}" + (f": {root.fix}" if root.fix else "")
 
@@ -122,6 +142,9 @@ def _evaluate(f: Callable, batches: list, name: str, time_limit_s: float) -> lis
             raise FormulaError(f"grad_{name}(q) {e}") from None
         want = b.truth[name].shape
         if arr.shape != want and not (arr.shape == want[::-1] and len(want) == 2):
+            if _reduced_wrongly(name, arr, b) is not None:
+                out.append(arr)
+                continue
             hint = ""
             if len(want) == 1 and arr.ndim == 2 and arr.shape[1:] == want:
                 hint = "; a bias gradient sums over the rows of the batch: .sum(axis=0)"
@@ -140,17 +163,24 @@ def _compare(
     symbol: str,
     user: list[np.ndarray],
     batches: list,
-    wrong_upstream: dict,
+    heir_of: str | None = None,
 ) -> Verdict:
     truths = [b.truth[name] for b in batches]
     if any(u.shape != t.shape for u, t in zip(user, truths, strict=True)):
-        return _transposed(name, symbol, user, truths, batches)
+        symbols = dict(doctor.quantities())
+        misreduced = _misreduced(name, symbol, user, batches, symbols)
+        return misreduced or _transposed(name, symbol, user, truths, batches)
     errs = [rel_error(u, t) for u, t in zip(user, truths, strict=True)]
     by_m = {str(b.m): e for b, e in zip(batches, errs, strict=True)}
     worst = max(errs)
     if worst <= tolerance(user):
         return Verdict(name, symbol, "ok", worst, rel_error_by_m=by_m)
-    d = doctor.diagnose(name, user, batches, wrong_upstream)
+    if heir_of is not None:
+        d = Diagnosis(None, "", inherits=heir_of)
+    else:
+        d = doctor.diagnose(name, user, batches)
+        if d.mistake == "extra_1_over_m":
+            d = _mean_for_sum(d, name, batches, dict(doctor.quantities()))
     big = max(range(len(batches)), key=lambda i: (batches[i].m, -i))
     diff = np.abs(user[big] - truths[big])
     scale = max(float(np.abs(truths[big]).max(initial=0.0)), 1e-300)
@@ -169,6 +199,73 @@ def _compare(
     )
 
 
+REDUCTIONS = (("sum", np.sum), ("mean", np.mean))
+
+
+def _row_sums(name: str, batch) -> list[str]:
+    """The quantities G of shape (m, d) whose true ∂L/∂G summed over the rows (axis 0)
+    is the truth of ``name`` (``name`` is then a bias of G's step)."""
+    truth = batch.truth[name]
+    return [
+        g_name
+        for g_name, g in batch.truth.items()
+        if g_name != name
+        and np.ndim(g) == 2
+        and g.shape[0] == batch.m
+        and g.shape[1:] == truth.shape
+        and rel_error(g.sum(axis=0), truth) <= RTOL64
+    ]
+
+
+def _reduced_wrongly(name: str, arr: np.ndarray, batch) -> tuple[str, str] | None:
+    """(id, text) when ``arr`` is a wrong reduction of the true ∂L/∂G of a quantity G of
+    `_row_sums`: its sum or mean over axis 1, or over both axes."""
+    for g_name in _row_sums(name, batch):
+        g = batch.truth[g_name]
+        for op, fn in REDUCTIONS:
+            for axis, where in ((1, "axis 1 (the features)"), (None, "both axes")):
+                got = fn(g, axis=axis)
+                scale = tolerance([arr]) * float(np.abs(g).max(initial=0.0))
+                if np.shape(got) == arr.shape and np.abs(arr - got).max(initial=0.0) <= scale:
+                    tag = "axis_1" if axis == 1 else "all"
+                    return f"{op}_over_{tag}", f"the {op} of {{{g_name}}} over {where}"
+    return None
+
+
+def _mean_for_sum(d: Diagnosis, name: str, batches, symbols: dict[str, str]) -> Diagnosis:
+    """A bias whose result is 1/m of the truth is exactly the mean over the batch rows of
+    the true ∂L/∂G where their sum belongs: say so, with the axis."""
+    sources = set.intersection(*(set(_row_sums(name, b)) for b in batches))
+    if not sources:
+        return d
+    g = symbols.get(min(sources), min(sources))
+    return Diagnosis(
+        d.mistake,
+        f"{d.explanation}: exactly the mean over axis 0 (the batch rows) of {g}, where "
+        "their sum belongs",
+        f"{symbols.get(name, name)} = Σ_i over the rows: .sum(axis=0), not .mean(axis=0)",
+    )
+
+
+def _misreduced(name, symbol, user, batches, symbols: dict[str, str]) -> Verdict | None:
+    """A bias gradient reduced over the wrong axis on every batch, or None."""
+    found = {_reduced_wrongly(name, u, b) for u, b in zip(user, batches, strict=True)}
+    if len(found) != 1 or None in found:
+        return None
+    ((mid, text),) = found
+    text = text.format(**symbols)
+    return Verdict(
+        name,
+        symbol,
+        "wrong",
+        None,
+        mistake=mid,
+        explanation=f"{text}, shape {user[-1].shape}, where the sum over axis 0 (the batch "
+        f"rows) belongs: {symbol} has shape {batches[-1].truth[name].shape}",
+        fix=f"{symbol} = Σ_i over the rows: .sum(axis=0)",
+    )
+
+
 def _transposed(name, symbol, user, truths, batches) -> Verdict:
     """A 2-D formula returned with its axes swapped: 'transpose' if its transpose is right."""
     errs = [rel_error(u.T, t) for u, t in zip(user, truths, strict=True)]
@@ -181,7 +278,7 @@ def _transposed(name, symbol, user, truths, batches) -> Verdict:
             None,
             mistake="transpose",
             explanation=f"the transpose of the gradient: shape {user[0].shape}, expected {want}",
-            fix="weights are stored (out, in): write ∂L/∂zᵀ · input, not inputᵀ · ∂L/∂z",
+            fix=TRANSPOSE_FIX,
         )
     raise_msg = f"returned shape {user[0].shape}, expected {want}"
     return Verdict(name, symbol, "error", error=f"grad_{name}(q) {raise_msg}")

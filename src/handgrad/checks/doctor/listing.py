@@ -36,7 +36,7 @@ def listing() -> str:
             lines.append(f"    grad_{q}(q) -> {p.grad_symbol(q)}  {sh[q]}")
     lines.append(
         "own: your network, from INPUTS, PARAMS and STEPS in the file "
-        "(see examples/formulas_own_network.py)"
+        "(handgrad check formulas --template own writes one to start from)"
     )
     return "\n".join(lines)
 
@@ -44,11 +44,14 @@ def listing() -> str:
 def template(name: str) -> str:
     """A formula file to start from: the problem, what ``q`` holds, one stub per quantity.
 
-    A stub raises NotImplementedError, which the doctor reports as "not given".
+    A stub raises NotImplementedError, which the doctor reports as "not given". ``own``
+    gives a small network of your own (`OWN_TEMPLATE`) to edit.
     """
+    if name == "own":
+        return OWN_TEMPLATE
     if name not in PROBLEMS:
         raise HandgradError(
-            f"unknown problem {name!r}; choose one of {', '.join(PROBLEMS)} "
+            f"unknown problem {name!r}; choose one of {', '.join(PROBLEMS)}, own "
             "(handgrad check formulas --list)"
         )
     p = PROBLEMS[name]
@@ -69,3 +72,48 @@ def template(name: str) -> str:
         '"""\n\nimport numpy as np  # noqa: F401\n\n'
         f'PROBLEM = "{p.name}"\n\n\n{stubs}\n'
     )
+
+
+OWN_TEMPLATE = '''"""Your own network: its forward pass as named steps, a loss, and your gradients.
+
+Check with: handgrad check formulas THIS_FILE.py
+
+INPUTS and PARAMS give shapes ("m" is the batch size; an input's last entry may say how
+it is drawn: "normal", "onehot", "binary", "uniform" or "positive"). STEPS is the
+forward pass in order, each step a function whose argument names are inputs,
+parameters or earlier steps; the last step is the scalar loss L. Write the steps with
+autograd's NumPy: the truth is autograd of STEPS, cross-checked by finite differences.
+Any parameter or step but L is a quantity: write grad_<name>(q) returning ∂L/∂<name>,
+of the same shape. q holds every input, parameter and step by name, and q.m.
+"""
+
+import autograd.numpy as np
+
+INPUTS = {"x": ("m", 4), "y": ("m", 2)}
+PARAMS = {"W": (2, 4), "b": (2,)}
+STEPS = {
+    "z": lambda x, W, b: x @ W.T + b,
+    "h": lambda z: np.tanh(z),
+    "L": lambda h, y: 0.5 * np.sum((h - y) ** 2) / h.shape[0],
+}
+
+
+def grad_h(q):
+    """∂L/∂h, shape (m, 2)."""
+    raise NotImplementedError("write ∂L/∂h")
+
+
+def grad_z(q):
+    """∂L/∂z, shape (m, 2)."""
+    raise NotImplementedError("write ∂L/∂z")
+
+
+def grad_W(q):
+    """∂L/∂W, shape (2, 4)."""
+    raise NotImplementedError("write ∂L/∂W")
+
+
+def grad_b(q):
+    """∂L/∂b, shape (2,)."""
+    raise NotImplementedError("write ∂L/∂b")
+'''

@@ -8,8 +8,10 @@ Kinds of `Mistake` (ids in brackets; README, "Mistake ids"):
 - variant: a wrong local derivative catalogued with an op (`ops.Variant`): ReLU′ as
   ReLU, sin′ as sin, a mask missing or unscaled, a normalisation's batch coupling
   dropped or written as a factor, a Jacobian's off-diagonal dropped, … [the variant's id];
-- missing term: a variable used by several steps gets only some of its terms
-  [missing_term:<var>.<step>];
+- path terms: a variable used by several steps has one additive term per step; one of
+  them missing, with its sign flipped, counted twice, or without (or with an extra) 1/m
+  [missing_term:, flipped_term:, double_term:, term_no_1_over_m:, term_extra_1_over_m:
+  each followed by <var>.<step>];
 - extra term: in a sum a + b, b also gets the terms a gets from its other steps
   [extra_term:<b>.<a>];
 - neighbour: the derivative of a step evaluated with a forward quantity replaced by a
@@ -39,7 +41,7 @@ class Mistake:
     """One catalogued slip: where it acts and what it is, in the derivation's words."""
 
     id: str
-    kind: str  # "output", "variant", "drop", "extra", "point"
+    kind: str  # "output", "variant", "drop", "term", "extra", "point"
     explanation: str
     fix: str
     step: str | None = None
@@ -94,7 +96,7 @@ def catalogue(problem: Problem, batches: list[Batch]) -> list[Mistake]:
                 )
             )
     out += _plain_elementwise(problem, batches)
-    out += _missing_terms(problem)
+    out += _path_terms(problem)
     out += _extra_terms(problem, batches)
     out += _neighbours(problem, batches)
     return [_rename(problem, mk) for mk in out]
@@ -137,7 +139,18 @@ def _rename(problem: Problem, mk: Mistake) -> Mistake:
     )
 
 
-def _missing_terms(problem: Problem) -> list[Mistake]:
+TERM_SLIPS = (  # (id prefix, coefficient of the term (m: the batch size), what happened)
+    ("missing_term", lambda m: 0.0, "lacks its term through"),
+    ("flipped_term", lambda m: -1.0, "has its term through {y} with the sign flipped"),
+    ("double_term", lambda m: 2.0, "counts its term through {y} twice"),
+    ("term_no_1_over_m", lambda m: float(m), "has its term through {y} without its 1/m"),
+    ("term_extra_1_over_m", lambda m: 1.0 / m, "has its term through {y} divided by m once more"),
+)
+
+
+def _path_terms(problem: Problem) -> list[Mistake]:
+    """A variable used by several steps has one additive term per step (its paths to L):
+    one of them missing, with its sign flipped, or counted twice."""
     out = []
     sym = problem.symbol
     steps = problem.step_names
@@ -149,18 +162,23 @@ def _missing_terms(problem: Problem) -> list[Mistake]:
             continue
         names = ", ".join(sym(s.name) for s, _ in users)
         for s, i in users:
-            out.append(
-                Mistake(
-                    f"missing_term:{name}.{s.name}",
-                    "drop",
-                    f"∂L/∂{sym(name)} lacks its term through {sym(s.name)}: {sym(name)} is "
-                    f"used by {len(users)} steps ({names}), so its gradient is a sum of "
-                    f"{len(users)} terms",
-                    f"add (∂L/∂{sym(s.name)})(∂{sym(s.name)}/∂{sym(name)})",
-                    s.name,
-                    i,
+            term = f"(∂L/∂{sym(s.name)})(∂{sym(s.name)}/∂{sym(name)})"
+            for prefix, coef, what in TERM_SLIPS:
+                dropped = prefix == "missing_term"
+                what = what.format(y=sym(s.name))
+                out.append(
+                    Mistake(
+                        f"{prefix}:{name}.{s.name}",
+                        "drop" if dropped else "term",
+                        f"∂L/∂{sym(name)} {what + ' ' + sym(s.name) if dropped else what}: "
+                        f"{sym(name)} is used by {len(users)} steps ({names}), so its "
+                        f"gradient is a sum of {len(users)} terms, each once with a plus",
+                        f"add {term}" if dropped else f"∂L/∂{sym(name)} has + {term} once",
+                        s.name,
+                        i,
+                        factor=coef,
+                    )
                 )
-            )
     return out
 
 
@@ -308,6 +326,8 @@ class Backprop:
                     contrib = self._vjp(s, i, point)(g)
                     if mk is not None and mk.kind == "extra" and before[mk.neighbour] is not None:
                         contrib = contrib + before[mk.neighbour]
+                    if mk is not None and mk.kind == "term":
+                        contrib = mk.factor(self.m) * contrib
                 grads[a] = grads[a] + contrib if a in grads else contrib
         return grads
 

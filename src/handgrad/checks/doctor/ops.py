@@ -189,6 +189,43 @@ def dropout(p: float) -> Op:
                 "max(r − p, 0)/(1 − p), not the step",
                 "M = 1[r ≥ p]/(1 − p): read sgn as the step function",
             ),
+            *(
+                Variant(
+                    f"mask_scale_{tag}",
+                    0,
+                    lambda g, a, y, m, k=k: g * (a[1] >= p) * k,
+                    f"the dropout mask's scale written as {text} instead of 1/(1 − p)",
+                    "∂L/∂{x} = ∂L/∂{y} ⊙ M with M = 1[r ≥ p]/(1 − p)",
+                )
+                for tag, k, text in (
+                    ("p", p, "p"),
+                    ("1_over_p", 1.0 / p, "1/p"),
+                    ("1_minus_p", 1.0 - p, "(1 − p)"),
+                )
+            ),
+            Variant(
+                "mask_scale_only",
+                0,
+                lambda g, a, y, m: g * scale,
+                "only the dropout mask's scale 1/(1 − p) was applied, not its 0/1 pattern 1[r ≥ p]",
+                "∂L/∂{x} = ∂L/∂{y} ⊙ M with M = 1[r ≥ p]/(1 − p), the forward pass's mask",
+            ),
+            Variant(
+                "mask_twice",
+                0,
+                lambda g, a, y, m: g * mask(a[1]) ** 2,
+                "the dropout mask applied twice: ∂L/∂{x} used ∂L/∂{y} ⊙ M ⊙ M (the scale "
+                "1/(1 − p) twice)",
+                "∂L/∂{x} = ∂L/∂{y} ⊙ M, once",
+            ),
+            Variant(
+                "mask_inverted",
+                0,
+                lambda g, a, y, m: g * (a[1] < p) * scale,
+                "the dropout mask inverted: the dropped units (r < p) kept and the kept ones "
+                "dropped",
+                "∂L/∂{x} = ∂L/∂{y} ⊙ M with M = 1[r ≥ p]/(1 − p), the forward pass's mask",
+            ),
         ),
         "x ⊙ M, M = 1[r ≥ p]/(1 − p)",
     )
@@ -218,6 +255,37 @@ bn_star = Op(
             "g_i − (1/m) Σ_j g_j (g = ∂L/∂{y}), not g_i",
             "subtract the batch mean of g: ∂L/∂{x}_i = g_i − (1/m) Σ_j g_j",
         ),
+        Variant(
+            "bn_mean_term_sign",
+            0,
+            lambda g, a, y, m: g + g.mean(axis=0),
+            "the term through the batch mean has its sign flipped: g_i + (1/m) Σ_j g_j "
+            "(g = ∂L/∂{y})",
+            "∂L/∂{x}_i = g_i − (1/m) Σ_j g_j: the mean enters with a minus",
+        ),
+        Variant(
+            "bn_sum_for_mean",
+            0,
+            lambda g, a, y, m: g - g.sum(axis=0),
+            "the batch sum where the batch mean belongs: g_i − Σ_j g_j, without the 1/m "
+            "(g = ∂L/∂{y})",
+            "∂L/∂{x}_i = g_i − (1/m) Σ_j g_j, the mean over the batch of g",
+        ),
+        Variant(
+            "bn_mean_over_axis_1",
+            0,
+            lambda g, a, y, m: g - g.mean(axis=1, keepdims=True),
+            "the mean of g taken over axis 1 (the features of each row) instead of axis 0 "
+            "(the batch): g_i − mean_k g_ik (g = ∂L/∂{y})",
+            "∂L/∂{x}_i = g_i − (1/m) Σ_j g_j, the mean over the batch: .mean(axis=0)",
+        ),
+        Variant(
+            "bn_mean_term_twice",
+            0,
+            lambda g, a, y, m: g - 2 * g.mean(axis=0),
+            "the term through the batch mean counted twice: g_i − (2/m) Σ_j g_j (g = ∂L/∂{y})",
+            "∂L/∂{x}_i = g_i − (1/m) Σ_j g_j: the mean's term once",
+        ),
     ),
     "x − mean_batch(x) + b",
 )
@@ -232,26 +300,64 @@ def _bn(x):
 BN_EPS = 1e-5
 
 
-def _bn_parts(a):
+def _bn_parts(a, eps: float = BN_EPS):
     x = a[0]
     mu = x.mean(axis=0)
-    sigma = np.sqrt(((x - mu) ** 2).mean(axis=0) + BN_EPS)
+    sigma = np.sqrt(((x - mu) ** 2).mean(axis=0) + eps)
     return (x - mu) / sigma, sigma
 
 
-def _bn_vjp(mean_term: bool, var_term: bool, diag_only: bool = False):
+def _bn_vjp(
+    mean_term: float | Callable[[int], float],
+    var_term: float | Callable[[int], float],
+    diag_only: bool = False,
+    eps: float = BN_EPS,
+    power: int = 1,
+    xhat_eps: float | None = None,
+):
+    """(1/σ_B^power)(g_i − mean_term · mean_j g_j − var_term · x̂_i mean_j(g_j x̂_j)): the
+    true ∂L/∂x with coefficients (1, 1) (a coefficient may be a function of m), ε in σ_B
+    (and in x̂: ``xhat_eps``, default ε) and power 1; each slip changes one."""
+
     def vjp(g, a, y, m):
-        xhat, sigma = _bn_parts(a)
+        _, sigma = _bn_parts(a, eps)
+        xhat, _ = _bn_parts(a, eps if xhat_eps is None else xhat_eps)
         if diag_only:
             return g * (1 - 1 / m - xhat * xhat / m) / sigma
-        out = g.copy()
-        if mean_term:
-            out = out - g.mean(axis=0)
-        if var_term:
-            out = out - xhat * (g * xhat).mean(axis=0)
-        return out / sigma
+        cm = mean_term(m) if callable(mean_term) else mean_term
+        cv = var_term(m) if callable(var_term) else var_term
+        out = g - cm * g.mean(axis=0) - cv * xhat * (g * xhat).mean(axis=0)
+        return out / sigma**power
 
     return vjp
+
+
+_BN_FIX = "∂L/∂{x}_i = (1/σ_B)(g_i − mean_j g_j − x̂_i mean_j(g_j x̂_j)), g = ∂L/∂x̂"
+
+
+def _bn_term_slips() -> tuple[Variant, ...]:
+    """One of the two batch-coupling terms with its sign flipped, counted twice, or with a
+    sum over the batch where the mean belongs."""
+    out = []
+    for term, what, coeffs in (
+        ("mean", "μ_B, −(1/σ_B) mean_j g_j", lambda c: (c, 1.0)),
+        ("var", "σ_B², −(1/σ_B) x̂_i mean_j(g_j x̂_j)", lambda c: (1.0, c)),
+    ):
+        for tag, c, how in (
+            ("sign", -1.0, "its sign flipped"),
+            ("twice", 2.0, "counted twice"),
+            ("sum", float, "a sum over the batch where the mean belongs (its 1/m lost)"),
+        ):
+            out.append(
+                Variant(
+                    f"bn_{term}_term_{tag}",
+                    0,
+                    _bn_vjp(*coeffs(c)),
+                    f"the term through {what}: {how}",
+                    _BN_FIX,
+                )
+            )
+    return tuple(out)
 
 
 batchnorm = Op(
@@ -261,31 +367,80 @@ batchnorm = Op(
         Variant(
             "bn_uncoupled",
             0,
-            _bn_vjp(False, False),
+            _bn_vjp(0.0, 0.0),
             "μ_B and σ_B² were treated as constants: the batch coupling of {y} is missing",
-            "∂L/∂{x}_i = (1/σ_B)(g_i − mean_j g_j − x̂_i mean_j(g_j x̂_j)), g = ∂L/∂x̂",
+            _BN_FIX,
         ),
         Variant(
             "bn_no_mean_term",
             0,
-            _bn_vjp(False, True),
+            _bn_vjp(0.0, 1.0),
             "the term through μ_B is missing: −(1/σ_B) mean_j g_j",
-            "∂L/∂{x}_i = (1/σ_B)(g_i − mean_j g_j − x̂_i mean_j(g_j x̂_j)), g = ∂L/∂x̂",
+            _BN_FIX,
         ),
         Variant(
             "bn_no_var_term",
             0,
-            _bn_vjp(True, False),
+            _bn_vjp(1.0, 0.0),
             "the term through σ_B² is missing: −(1/σ_B) x̂_i mean_j(g_j x̂_j)",
-            "∂L/∂{x}_i = (1/σ_B)(g_i − mean_j g_j − x̂_i mean_j(g_j x̂_j)), g = ∂L/∂x̂",
+            _BN_FIX,
         ),
         Variant(
             "bn_factor",
             0,
-            _bn_vjp(False, False, diag_only=True),
+            _bn_vjp(0.0, 0.0, diag_only=True),
             "only the diagonal j = i of the batch coupling was kept (a per-row factor "
             "(1 − 1/m − x̂_i²/m)/σ_B instead of the sums over the batch)",
-            "∂L/∂{x}_i = (1/σ_B)(g_i − mean_j g_j − x̂_i mean_j(g_j x̂_j)), g = ∂L/∂x̂",
+            _BN_FIX,
+        ),
+        *_bn_term_slips(),
+        Variant(
+            "bn_mean_over_axis_1",
+            0,
+            lambda g, a, y, m: (
+                (
+                    g
+                    - g.mean(axis=1, keepdims=True)
+                    - _bn_parts(a)[0] * (g * _bn_parts(a)[0]).mean(axis=1, keepdims=True)
+                )
+                / _bn_parts(a)[1]
+            ),
+            "the means over the batch taken over axis 1 (the features of each row) "
+            "instead of axis 0 (the batch)",
+            _BN_FIX + ": mean_j over the rows, .mean(axis=0)",
+        ),
+        Variant(
+            "bn_var_for_sigma",
+            0,
+            _bn_vjp(1.0, 1.0, power=2),
+            "σ_B² where σ_B belongs: divided by σ_B² + ε instead of σ_B = √(σ_B² + ε) "
+            "(the result is the truth times 1/σ_B per feature)",
+            _BN_FIX + ", σ_B = √(σ_B² + ε)",
+        ),
+        Variant(
+            "bn_var_for_sigma",
+            0,
+            _bn_vjp(1.0, 1.0, power=2, eps=0.0, xhat_eps=BN_EPS),
+            "σ_B² where σ_B belongs: divided by σ_B² (without ε) instead of σ_B = √(σ_B² + ε)",
+            _BN_FIX + ", σ_B = √(σ_B² + ε)",
+        ),
+        Variant(
+            "bn_no_eps",
+            0,
+            _bn_vjp(1.0, 1.0, eps=0.0, xhat_eps=BN_EPS),
+            "ε dropped in σ_B: divided by √σ_B² with x̂ as given (the error is of order "
+            "ε/σ_B², e.g. 1e-6 relative at σ_B² ≈ 4; with m = 2 rows the true ∂L/∂{x} is "
+            "itself of order ε, so the error looks total there)",
+            _BN_FIX + ", σ_B = √(σ_B² + ε) with the forward pass's ε",
+        ),
+        Variant(
+            "bn_no_eps",
+            0,
+            _bn_vjp(1.0, 1.0, eps=0.0),
+            "ε dropped: x̂ and σ_B computed as if σ_B = √σ_B² (the error is of order "
+            "ε/σ_B², e.g. 1e-6 relative at σ_B² ≈ 4; with m = 2 rows the true ∂L/∂{x} is "
+            "itself of order ε, so the error looks total there)",
+            _BN_FIX + ", σ_B = √(σ_B² + ε) with the forward pass's ε",
         ),
     ),
     "x̂ = (x − μ_B)/√(σ_B² + ε)",
@@ -309,6 +464,38 @@ softmax = Op(
             lambda g, a, y, m: g * y * (1 - y),
             "the softmax Jacobian's off-diagonal terms −{y}_i {y}_k were dropped: "
             "only {y}_i(1 − {y}_i) was kept",
+            "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
+        ),
+        Variant(
+            "softmax_no_diag",
+            0,
+            lambda g, a, y, m: -y * (g * y).sum(axis=-1, keepdims=True),
+            "the softmax Jacobian's diagonal term {y}_i δ_ik was dropped: only −{y}_i {y}_k "
+            "was kept",
+            "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
+        ),
+        Variant(
+            "softmax_sum_without_y",
+            0,
+            lambda g, a, y, m: y * (g - g.sum(axis=-1, keepdims=True)),
+            "Σ_i g_i where Σ_i g_i {y}_i belongs: {y}_k (g_k − Σ_i g_i) (g = ∂L/∂{y})",
+            "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
+        ),
+        Variant(
+            "softmax_sum_over_axis_0",
+            0,
+            lambda g, a, y, m: y * (g - (g * y).sum(axis=0, keepdims=True)),
+            "Σ_i g_i {y}_i summed over axis 0 (the batch rows) instead of axis 1 (the "
+            "classes of each row)",
+            "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), the sum over each row: "
+            ".sum(axis=1, keepdims=True)",
+        ),
+        Variant(
+            "softmax_offdiag_sign",
+            0,
+            lambda g, a, y, m: y * (g + (g * y).sum(axis=-1, keepdims=True)),
+            "the softmax Jacobian's off-diagonal terms with the sign flipped: +{y}_i {y}_k "
+            "instead of −{y}_i {y}_k",
             "∂L/∂{x}_k = {y}_k (g_k − Σ_i g_i {y}_i), g = ∂L/∂{y}",
         ),
     ),
@@ -361,6 +548,13 @@ gaussian_kl = Op(
             "exp(log σ²) was taken as a constant: ∂KL/∂log σ² came out −½ instead of ½(σ² − 1)",
             "d exp(log σ²)/d log σ² = σ²: ∂KL/∂log σ² = ½(σ² − 1)",
         ),
+        Variant(
+            "kl_sigma_for_variance",
+            1,
+            lambda g, a, y, m: g * 0.5 * (np.exp(0.5 * a[1]) - 1) / m,
+            "σ where σ² belongs in ∂KL/∂log σ²: ½(σ − 1) instead of ½(σ² − 1)",
+            "∂KL/∂log σ² = ½(σ² − 1) per entry, σ² = exp(log σ²)",
+        ),
     ),
     "KL = −(1/m) Σ ½(1 + log σ² − μ² − σ²)",
 )
@@ -381,6 +575,20 @@ gaussian_nll = Op(
             lambda g, a, y, m: g * (a[1] - a[0]) / m,
             "the 1/σ² of the Gaussian was dropped in ∂NLL/∂μ",
             "∂NLL/∂μ = (μ − x)/σ² per entry",
+        ),
+        Variant(
+            "nll_sigma_for_variance",
+            2,
+            lambda g, a, y, m: g * 0.5 * (1 - (a[0] - a[1]) ** 2 * np.exp(-0.5 * a[2])) / m,
+            "σ where σ² belongs in ∂NLL/∂log σ²: ½(1 − (x − μ)²/σ) instead of ½(1 − (x − μ)²/σ²)",
+            "∂NLL/∂log σ² = ½(1 − (x − μ)²/σ²) per entry, σ² = exp(x̂v)",
+        ),
+        Variant(
+            "nll_sigma_for_variance",
+            1,
+            lambda g, a, y, m: g * (a[1] - a[0]) * np.exp(-0.5 * a[2]) / m,
+            "σ where σ² belongs in ∂NLL/∂μ: (μ − x)/σ instead of (μ − x)/σ²",
+            "∂NLL/∂μ = (μ − x)/σ² per entry, σ² = exp(x̂v)",
         ),
         Variant(
             "nll_logvar_no_half",
@@ -436,6 +644,13 @@ exp_half = Op(
             "the ½ of σ = exp(½ log σ²) was dropped: ∂σ/∂log σ² = ½σ, not σ",
             "∂L/∂log σ² = ∂L/∂σ ⊙ ½σ",
             factor=2.0,
+        ),
+        Variant(
+            "reparam_variance_for_sigma",
+            0,
+            lambda g, a, y, m: g * 0.5 * y**2,
+            "σ² where σ belongs: ∂σ/∂log σ² written as ½σ² instead of ½σ",
+            "∂L/∂log σ² = ∂L/∂σ ⊙ ½σ with σ = exp(½ log σ²)",
         ),
     ),
     "σ = exp(½ log σ²)",

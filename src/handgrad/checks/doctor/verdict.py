@@ -106,33 +106,57 @@ class Report:
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
 
+    @property
+    def shown(self) -> list[Verdict]:
+        """The rows a table shows: all of them for a known problem; for a network of the
+        learner's own (where every step is a quantity) only the formulas given."""
+        if self.problem != "own":
+            return self.verdicts
+        return [v for v in self.verdicts if v.status != "not_given"]
+
+    @property
+    def hidden_note(self) -> str:
+        """One line counting the not-given quantities a table leaves out, or ''."""
+        left = [v.name for v in self.verdicts if v not in self.shown]
+        if not left:
+            return ""
+        noun = "quantity" if len(left) == 1 else "quantities"
+        return f"{len(left)} more {noun} not given: {', '.join(left)}"
+
+    @property
+    def summary(self) -> str:
+        c = self.counts
+        return (
+            f"{c['ok']} correct, {c['wrong']} wrong, {c['error']} error, {c['not_given']} not given"
+        )
+
+    @property
+    def advice(self) -> str:
+        """The closing advice: where to start, and which formulas only inherit an error."""
+        first = self.first_wrong
+        if first is None:
+            return ""
+        heirs = [v.name for v in self.verdicts if v.inherits is not None]
+        # the formulas wrong on their own: every inherited error starts at one of them
+        roots = [v.symbol for v in self.verdicts if v.status == "wrong" and v.inherits is None]
+        verb = "inherits" if len(heirs) == 1 else "inherit"
+        tail = f"; {', '.join(heirs)} only {verb} an error: fix {', '.join(roots)} first"
+        tail = tail if heirs else ""
+        return f"start with {first.symbol}: the first wrong formula in backward order{tail}"
+
     def __str__(self) -> str:
         """A plain-text table: one row per quantity; a 'where' line under each wrong one."""
         head = f"{self.problem}: {self.file or 'formulas'}"
         lines = [head + (f" — {self.setting}" if self.setting else "")]
         lines += [f"warning: {w}" for w in self.warnings]
-        width = max([len(v.name) for v in self.verdicts] + [4])
-        for v in self.verdicts:
+        width = max([len(v.name) for v in self.shown] + [4])
+        for v in self.shown:
             err = "" if v.rel_error is None else f"{v.rel_error:.1e}"
             status = v.status.replace("_", " ")
             lines.append(f"{v.name:<{width}}  {status:<9}  {err:>7}  {v.note}".rstrip())
             if v.status == "wrong" and _where(v):
                 lines.append(f"{'':<{width}}  {'':<9}  {'':>7}  where: {_where(v)}")
-        c = self.counts
-        lines.append(
-            f"{c['ok']} correct, {c['wrong']} wrong, {c['error']} error, {c['not_given']} not given"
-        )
-        first = self.first_wrong
-        if first is not None:
-            heirs = [v.name for v in self.verdicts if v.inherits is not None]
-            # the formulas wrong on their own: every inherited error starts at one of them
-            roots = [v.symbol for v in self.verdicts if v.status == "wrong" and v.inherits is None]
-            verb = "inherits" if len(heirs) == 1 else "inherit"
-            tail = f"; {', '.join(heirs)} only {verb} an error: fix {', '.join(roots)} first"
-            tail = tail if heirs else ""
-            lines.append(
-                f"start with {first.symbol}: the first wrong formula in backward order{tail}"
-            )
+        lines += [line for line in (self.hidden_note, self.summary, self.advice) if line]
         return "\n".join(lines)
 
     @property
@@ -145,34 +169,54 @@ class Report:
         return _page(f"Gradient check: {self.file or self.problem}", self._repr_html_())
 
     def _repr_html_(self) -> str:
-        """A table for Jupyter: status, error, explanation, and a heatmap per wrong formula."""
+        """A table for Jupyter: status, error, explanation, and a heatmap per wrong formula;
+        the warnings, the closing advice and how the batches were drawn, as in the text."""
         rows = []
-        for v in self.verdicts:
+        big = max((int(m) for v in self.verdicts for m in v.rel_error_by_m), default=None)
+        left = ' style="text-align:left;vertical-align:top"'
+        for v in self.shown:
             err = "" if v.rel_error is None else f"{v.rel_error:.1e}"
             cell = html.escape(v.note)
             if v.status == "wrong" and _where(v):
                 cell += f"<br><small>where: {html.escape(_where(v))}</small>"
                 if v.heatmap is not None:
-                    cell += "<br>" + heatmap_svg(v.heatmap)
+                    top = float(np.max(v.heatmap)) if np.size(v.heatmap) else 0.0
+                    cell += (
+                        "<br>" + heatmap_svg(v.heatmap) + "<br><small>per-entry |yours − true| "
+                        f"/ max|true| at m = {big}: white 0 → red {top:.2g}</small>"
+                    )
             colour = {"ok": "#1a7f37", "wrong": "#cf222e", "error": "#9a6700"}.get(
                 v.status, "#57606a"
             )
             rows.append(
-                f"<tr><td><code>{html.escape(v.name)}</code></td>"
-                f"<td>{html.escape(v.symbol)}</td>"
-                f'<td style="color:{colour};font-weight:bold;white-space:nowrap">'
-                f"{v.status.replace('_', ' ')}</td>"
-                f'<td style="text-align:right">{err}</td><td>{cell}</td></tr>'
+                f"<tr><td{left}><code>{html.escape(v.name)}</code></td>"
+                f"<td{left}>{html.escape(v.symbol)}</td>"
+                f'<td style="text-align:left;vertical-align:top;color:{colour};'
+                f'font-weight:bold;white-space:nowrap">{v.status.replace("_", " ")}</td>'
+                f'<td style="text-align:right;vertical-align:top">{err}</td>'
+                f"<td{left}>{cell}</td></tr>"
             )
-        c = self.counts
+        titles = ("quantity", "formula", "status", "rel. error", "diagnosis")
+        head = "".join(f"<th{left}>{h}</th>" for h in titles)
+        setting = f" — {html.escape(self.setting)}" if self.setting else ""
+        warnings = "".join(
+            f'<p style="text-align:left;color:#9a6700">warning: {html.escape(w)}</p>'
+            for w in self.warnings
+        )
+        after = "".join(
+            f'<p style="text-align:left">{html.escape(line)}</p>'
+            for line in (self.hidden_note, self.summary)
+            if line
+        )
+        if self.advice:
+            after += f'<p style="text-align:left"><b>{html.escape(self.advice)}</b></p>'
         return (
-            f"<p><b>{html.escape(self.problem)}</b>: {html.escape(self.file or 'formulas')}"
-            f" — {c['ok']} correct, {c['wrong']} wrong, {c['error']} error, "
-            f"{c['not_given']} not given</p>"
-            "<table><thead><tr><th>quantity</th><th>formula</th><th>status</th>"
-            "<th>rel. error</th><th>diagnosis</th></tr></thead><tbody>"
+            f'<div style="text-align:left"><p style="text-align:left">'
+            f"<b>{html.escape(self.problem)}</b>: {html.escape(self.file or 'formulas')}"
+            f"{setting}</p>{warnings}"
+            f'<table style="margin-left:0"><thead><tr>{head}</tr></thead><tbody>'
             + "".join(rows)
-            + "</tbody></table>"
+            + f"</tbody></table>{after}</div>"
         )
 
 

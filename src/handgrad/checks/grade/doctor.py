@@ -55,6 +55,7 @@ class DoctorReport:
 
     problem: str
     verdicts: tuple[Verdict, ...]
+    notes: tuple[str, ...] = ()  # the doctor's warnings (e.g. a grad_ name it ignored)
 
     def verdict(self, name: str) -> Verdict | None:
         return next((v for v in self.verdicts if v.name == name), None)
@@ -68,7 +69,11 @@ def from_document(doc: dict[str, Any]) -> DoctorReport:
     formulas = doc.get("formulas")
     if not isinstance(problem, str) or not isinstance(formulas, list):
         raise DoctorOutputError("'problem' must be a string and 'formulas' a list")
-    return DoctorReport(problem, tuple(_verdict(i, f) for i, f in enumerate(formulas)))
+    notes = doc.get("warnings") or []
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise DoctorOutputError("'warnings' must be a list of strings")
+    verdicts = tuple(_verdict(i, f) for i, f in enumerate(formulas))
+    return DoctorReport(problem, verdicts, tuple(notes))
 
 
 def _verdict(i: int, entry: Any) -> Verdict:

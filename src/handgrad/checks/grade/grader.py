@@ -40,7 +40,7 @@ from handgrad.checks.grade.summary import ClassSummary, summarise
 from handgrad.errors import HandgradError
 from handgrad.sweep.backends import default_jobs
 
-OUTCOME_FORMAT = 2  # bump when Outcome's meaning changes: cached outcomes are then redone
+OUTCOME_FORMAT = 3  # bump when Outcome's meaning changes: cached outcomes are then redone
 
 
 @dataclass(frozen=True)

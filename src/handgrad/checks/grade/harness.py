@@ -1,6 +1,6 @@
 """The only code that runs beside a submission: evaluate its formulas on inputs it is sent.
 
-    python -I -S harness.py SITE CPU_S MEMORY_MB WRITE_MB FILE
+    python -I -S harness.py SITE CPU_S MEMORY_MB WRITE_MB PROCESSES FILE
 
 runs inside the submission's sandbox (`sandbox`), where handgrad is not importable: it
 imports only the standard library, NumPy (from SITE) and the standalone modules copied
@@ -9,7 +9,7 @@ beside it (`wire`, `limits`, `handgrad.checks.notebook`, and the doctor's `call`
 
 1. keeps its stdin and stdout for the wire protocol (`wire`) and points file
    descriptors 0 and 1 elsewhere, so whatever the submission prints goes to stderr;
-2. limits itself (`limits.apply`: CPU time, memory, file size) before any of the
+2. limits itself (`limits.apply`: CPU time, memory, file size, processes) before any of the
    submission's code runs;
 3. runs FILE and answers with its manifest: ``{"op": "loaded", "formulas": [names],
    "problem": PROBLEM or null, "own_network": bool}`` or ``{"op": "loaded", "error": …}``;
@@ -38,6 +38,11 @@ if __name__ == "__main__":  # inside the sandbox: the standalone modules lie bes
     import notebook
     import source
     import wire
+
+    # the submission's own helper modules may have these names: free them
+    del sys.path[0]
+    for _name in ("call", "limits", "notebook", "source", "wire"):
+        del sys.modules[_name]
 else:  # imported by handgrad (tests, and the grader's checks of this file)
     from handgrad.checks import notebook
     from handgrad.checks.doctor import call, source
@@ -148,18 +153,19 @@ def answer(namespace: dict, header: dict, arrays: dict) -> tuple[dict, dict]:
 
 
 def _returning(value):
-    """A stand-in formula that returns ``value`` (a true upstream gradient)."""
-    return lambda _q: value
+    """A stand-in formula that returns ``value`` (a true upstream gradient), a fresh
+    writable copy each call, as the learner's own formula would."""
+    return lambda _q: None if value is None else value.copy()
 
 
 def main(argv: list[str]) -> int:
-    _site, cpu, memory, write, path = argv
+    _site, cpu, memory, write, processes, path = argv
     read = wire.reader(os.dup(0))
     send = wire.writer(os.dup(1))
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)  # the submission's prints go to stderr, never into the protocol
-    limits.apply(float(cpu), float(memory), float(write))
+    limits.apply(float(cpu), float(memory), float(write), int(processes))
     manifest, namespace = load(path)
     send(wire.encode(manifest))
     if "error" in manifest:

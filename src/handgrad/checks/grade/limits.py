@@ -10,10 +10,12 @@ enforces the rest on itself, with `apply` run before it loads the submission:
     write_mb      RLIMIT_FSIZE: no file may grow beyond it (Python, which ignores
                   SIGXFSZ, raises OSError "File too large")
     (core dumps)  RLIMIT_CORE = 0: a killed process leaves no core file
+    (processes)   RLIMIT_NPROC: at most `EXTRA_PROCESSES` more processes of this user
+                  than exist when the submission starts (no fork bomb)
 
-These are limits against accidents (an endless loop, a 20 GB array, a print in a loop),
-not a sandbox: the process runs as the grader's user, can read and write what that user
-can, and can reach the network. Grade untrusted code inside a container.
+Standalone (the standard library only): the harness applies them inside the sandbox
+(`handgrad.checks.grade.sandbox`), which is what keeps a submission from the grader's
+files, the network and its classmates.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import resource
 from dataclasses import asdict, dataclass, fields
 
 MIB = 1024 * 1024
+EXTRA_PROCESSES = 64
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,11 @@ class Limits:
         return tuple(f.name for f in fields(cls))
 
 
-def apply(cpu_seconds: float, memory_mb: float, write_mb: float) -> None:
-    """Limit the calling process: CPU time, address space, file size, no core dumps."""
+def apply(
+    cpu_seconds: float, memory_mb: float, write_mb: float, processes: int | None = None
+) -> None:
+    """Limit the calling process: CPU time, address space, file size, no core dumps, and
+    (``processes``: the user's count now, from outside) how many more processes."""
     cpu = max(1, round(cpu_seconds))
     _lower(resource.RLIMIT_CPU, cpu, cpu + 1)
     memory = int(memory_mb * MIB)
@@ -56,6 +62,9 @@ def apply(cpu_seconds: float, memory_mb: float, write_mb: float) -> None:
     size = int(write_mb * MIB)
     _lower(resource.RLIMIT_FSIZE, size, size)
     _lower(resource.RLIMIT_CORE, 0, 0)
+    if processes is not None:
+        most = processes + EXTRA_PROCESSES
+        _lower(resource.RLIMIT_NPROC, most, most)
 
 
 def _lower(kind: int, soft: int, hard: int) -> None:

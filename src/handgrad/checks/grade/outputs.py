@@ -144,6 +144,8 @@ def gradescope_results(
     summary = f"{points_text(grade.total)} / {points_text(grade.max_score)} points"
     if grade.reason:
         summary += f"; could not be graded: {grade.reason}"
+    for note in grade.notes:
+        summary += f"\nnote: {note}"
     return {
         "score": round(grade.total, 6),
         "execution_time": round(grade.seconds, 3),

@@ -76,7 +76,7 @@ DEFAULT_HINTS = {
     "no_cos": "the derivative of sin is missing",
     "sin_for_cos": "the derivative of sin is written as sin",
 }
-_MISTAKE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\+[A-Za-z_][A-Za-z0-9_]*)*$")
+_MISTAKE_KEY = re.compile(r"^[^\s+]+(\+[^\s+]+)*$")  # ids joined by +; each checked later
 
 
 @dataclass(frozen=True)
@@ -204,13 +204,32 @@ def check_rubric(rubric: Rubric, problem: str | None, source: str = "rubric") ->
     keys = [("partial.", k) for k in rubric.partial]
     keys += [("hints.text.", k) for k in rubric.hint_text if k not in DEFAULT_HINTS]
     ids = mistake_ids(problems) | {INHERITS} if keys else set()
+    quantities = {q for p in problems for q in p.quantities}
     for prefix, key in keys:
-        unknown = [part for part in key.split("+") if part not in ids]
+        unknown = [
+            part
+            for part in key.split("+")
+            if part not in ids and not _whole_result_id(part, quantities)
+        ]
         if unknown:
             raise HandgradError(
                 f"{source}: {prefix}{key}: {unknown[0]!r} is no mistake id the doctor gives "
                 f"for {named}; see the README's list of mistake ids"
             )
+
+
+_WHOLE_RESULT = re.compile(r"^(factor:.+|(sum|mean)_over_(axis_\d+|all)|grad_(\w+)_for_(\w+))$")
+
+
+def _whole_result_id(key: str, quantities: set[str]) -> bool:
+    """Whether ``key`` is an id of the whole-result families (`doctor.families`): a factor
+    in closed form (open-ended: ``factor:1/sigma``, ``factor:3/2``), a reduction over the
+    wrong axis, or the gradient of another quantity of the problem."""
+    match = _WHOLE_RESULT.match(key)
+    if match is None:
+        return False
+    other, name = match.group(4), match.group(5)
+    return other is None or (other in quantities and name in quantities)
 
 
 def mistake_ids(problems) -> set[str]:

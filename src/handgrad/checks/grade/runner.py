@@ -112,4 +112,5 @@ def _document(report: doctor.DoctorReport) -> dict[str, Any]:
             {**asdict(v), "worst_entries": [list(e) for e in v.worst_entries]}
             for v in report.verdicts
         ],
+        "warnings": [clean(n) for n in report.notes],
     }

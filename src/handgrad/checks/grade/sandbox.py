@@ -8,7 +8,8 @@ Three isolations (`ISOLATIONS`), chosen once per grading run by `prepare`:
     ``dist-packages`` folder hidden), the system's shared libraries, NumPy at ``/site``,
     the harness at ``/harness`` (`harness` and the standalone modules it imports),
     the submission's scratch copy at ``/submission`` (read-only) and a private tmpfs at
-    ``/tmp`` (the only writable place, size-capped). No other submission, no OUT, no
+    ``/tmp`` (the only writable place, size-capped: the root and /dev are remounted
+    read-only, so no unbounded tmpfs is left to fill memory with). No other submission, no OUT, no
     rubric, no home folder. ``--die-with-parent`` and the PID namespace end every
     descendant with the harness: nothing outlives its grade.
 ``user`` — for containers that refuse namespaces (Gradescope's): the harness runs as a
@@ -27,10 +28,12 @@ the submission's code runs, and the grader enforces the wall time and the output
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -240,12 +243,16 @@ class Launch:
 
 
 def launch(sb: Sandbox, scratch: Path, file: Path, args: list[str]) -> Launch:
-    """Start the harness on ``file`` (relative to ``scratch/submission``) with ``args``.
+    """Start the harness on ``file`` (relative to ``scratch/submission``) with ``args``
+    (its limits: CPU seconds, memory MB, file MB), and the count of processes its user
+    has now (for its process limit).
 
     ``scratch`` is the submission's private host folder: ``submission/`` (its copy) and,
     outside bwrap, ``home/`` (its writable place).
     """
     work = scratch / "submission"
+    uid = sandbox_user()[0] if sb.isolation == "user" else os.getuid()
+    args = [*args, str(len(processes_of(uid)))]
     if sb.isolation == "bwrap":
         argv = [
             "bwrap",
@@ -281,6 +288,10 @@ def launch(sb: Sandbox, scratch: Path, file: Path, args: list[str]) -> Launch:
             str(TMPFS_BYTES),
             "--tmpfs",
             "/tmp",
+            "--remount-ro",  # /dev's tmpfs (and /dev/shm): no memory to fill there
+            "/dev",
+            "--remount-ro",  # the sandbox's root: /tmp is the one writable place
+            "/",
             "--chdir",
             "/tmp",
             "--",
@@ -348,20 +359,25 @@ def sandbox_user() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def kill_user_processes(uid: int) -> None:
-    """SIGKILL every process of ``uid`` (the user isolation's "nothing outlives its grade")."""
-    import signal
-
-    for _ in range(3):
-        found = False
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
+def processes_of(uid: int) -> list[int]:
+    """The ids of the processes of ``uid`` now (from /proc)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
             try:
                 if os.stat(entry.path).st_uid == uid:
-                    found = True
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (OSError, ProcessLookupError):
+                    found.append(int(entry.name))
+            except OSError:
                 continue
-        if not found:
+    return found
+
+
+def kill_user_processes(uid: int) -> None:
+    """SIGKILL every process of ``uid`` (the user isolation's "nothing outlives its grade")."""
+    for _ in range(3):
+        pids = processes_of(uid)
+        if not pids:
             return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

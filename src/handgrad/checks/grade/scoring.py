@@ -41,6 +41,7 @@ class SubmissionGrade:
     reason: str
     marks: tuple[Mark, ...]
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # what the doctor noted (a grad_ name it ignored, …)
 
     @property
     def total(self) -> float:
@@ -72,7 +73,7 @@ def score_submission(
         marks = tuple(Mark(n, 0.0, p, FAILED, f"not checked: {reason}") for n, p in points.items())
         return SubmissionGrade(name, FAILED, reason, marks, seconds)
     marks = tuple(mark(report.verdict(n), n, p, rubric, report) for n, p in points.items())
-    return SubmissionGrade(name, GRADED, "", marks, seconds)
+    return SubmissionGrade(name, GRADED, "", marks, seconds, report.notes)
 
 
 def mark(

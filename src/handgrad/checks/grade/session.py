@@ -14,8 +14,10 @@ does, the grader stays in charge:
 * a reply is read with `wire.decode` under a byte cap and validated again with the
   doctor's `as_gradient`: a malformed, oversized or missing reply is this submission's
   `Stopped` with a reason, never the grader's crash;
-* closing kills the process group (and, in the user isolation, every process of the
-  sandbox user): nothing outlives the session.
+* at most `cgroup.MAX_TASKS` processes and threads (a pids cgroup, where the machine
+  lets the grader make one; `limits`' RLIMIT_NPROC otherwise);
+* closing kills the process group, the cgroup's processes (and, in the user isolation,
+  every process of the sandbox user): nothing outlives the session.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import numpy as np
 
 from handgrad.checks.doctor.call import FormulaError, NotWritten, as_gradient
 from handgrad.checks.grade import child, wire
+from handgrad.checks.grade.cgroup import Cgroup
 from handgrad.checks.grade.harness import REPLY_BYTES
 from handgrad.checks.grade.limits import Limits
 from handgrad.checks.grade.sandbox import Sandbox, kill_user_processes, launch
@@ -61,8 +64,13 @@ class Session:
         args = [str(v) for v in (limits.cpu_seconds, limits.memory_mb, limits.write_mb)]
         spec = launch(sandbox, scratch, file, args)
         self._uid = spec.user
+        # bwrap's processes are root's outside when the grader is root, and the kernel
+        # exempts root from RLIMIT_NPROC: a pids cgroup caps them instead (where one can
+        # be made); the user isolation's processes are held by RLIMIT_NPROC
+        self._cgroup = Cgroup.create() if spec.user is None else None
+        argv = self._cgroup.wrap(spec.argv) if self._cgroup else spec.argv
         self.proc = subprocess.Popen(
-            spec.argv,
+            argv,
             cwd=spec.cwd,
             env=spec.env,
             stdin=subprocess.PIPE,
@@ -99,6 +107,8 @@ class Session:
             kill_user_processes(self._uid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
+        if self._cgroup is not None:
+            self._cgroup.remove()
         child.unregister(self.proc.pid)
         self._drain.join(timeout=5)
         self.proc.stdout.close()
@@ -153,7 +163,12 @@ class Session:
         def f(q: types.SimpleNamespace) -> np.ndarray:
             return self.call(name, q)
 
+        def with_upstream(q: types.SimpleNamespace, up: str, value: np.ndarray) -> np.ndarray:
+            """The doctor's proof of "inherits": evaluated with grad_<up> returning value."""
+            return self.call(name, q, replace={up: value})
+
         f.__name__ = f"grad_{name}"
+        f.with_upstream = with_upstream
         return f
 
     def _send(self, data: bytes) -> None:

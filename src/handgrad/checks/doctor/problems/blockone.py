@@ -47,7 +47,7 @@ BATCHNORM = Problem(
         Step("L", ops.upstream, ("y", "dy")),
     ),
     ("beta", "gamma", "xhat", "x"),
-    {"gamma": "γ", "beta": "β", "xhat": "x̂"},
+    {"gamma": "γ", "beta": "β", "xhat": "x̂", "mu": "μ_B", "sigma": "σ_B", "var": "σ_B²"},
     _bn_sample,
     batch_sizes=(2, 3, 5, 8),
     constants={"eps": ops.BN_EPS},

@@ -31,6 +31,7 @@ SYMBOLS = {
     "xmu": "x̂μ",
     "xlogvar": "x̂v",
     "logits": "l",
+    "p": "σ(l)",
 }
 
 
@@ -122,6 +123,8 @@ VAE_BERNOULLI = Problem(
     SYMBOLS,
     _sampler(binary=True),
     names=_names("NLL"),
-    about="q: x ∈ {0, 1}, logits (m, D); eps, mu, logvar, sigma, zs = sigma*eps, z (m, K); "
-    "Wmu, Wv (K, D), bmu, bv (K,); Wd (D, K), bd (D,); KL, NLL (scalars); m.",
+    extras=lambda v: {"p": 1.0 / (1.0 + np.exp(-v["logits"]))},
+    about="q: x ∈ {0, 1}, logits, p = σ(logits) (m, D); eps, mu, logvar, sigma, "
+    "zs = sigma*eps, z (m, K); Wmu, Wv (K, D), bmu, bv (K,); Wd (D, K), bd (D,); "
+    "KL, NLL (scalars); m.",
 )

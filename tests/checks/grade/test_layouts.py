@@ -1,0 +1,67 @@
+"""A class as LMS exports lay it out, graded end to end in the sandbox."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from handgrad.checks.grade import Limits, Rubric, grade_class
+from handgrad.checks.grade.demo import learner_source
+from handgrad.checks.grade.outputs import csv_cell
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap"),
+]
+
+
+def _notebook(source: str) -> str:
+    head, _, rest = source.partition("\n\n\ndef ")
+    cells = ["!pip install numpy\n" + head, "%%time\nprint('timing')", "def " + rest]
+    return json.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"language": "python"}},
+            "cells": [
+                {"cell_type": "code", "source": c, "metadata": {}, "outputs": []} for c in cells
+            ],
+        }
+    )
+
+
+def test_lms_layouts_notebooks_bom_and_odd_names(tmp_path: Path) -> None:
+    right = learner_source(frozenset())
+    subs = tmp_path / "subs"
+    moodle = subs / "Jane Doe_123_assignsubmission_file_" / "hw3"
+    moodle.mkdir(parents=True)
+    helper, _, rest = right.partition("\n\ndef d_xplus")
+    (moodle / "helpers.py").write_text(helper + "\n")
+    (moodle / "formulas.py").write_text(
+        "import numpy as np\nfrom helpers import relu_prime\n\n\ndef d_xplus" + rest
+    )
+    (moodle / "plots.py").write_text("import numpy as np\nX = 1\n")  # no formulas: not graded
+    (subs / "-rf.py").write_text("\ufeff" + right)
+    (subs / "smithjohn_12345_67890_hw3.ipynb").write_text(_notebook(right))
+    gradescope = subs / "submission_42"
+    gradescope.mkdir()
+    (gradescope / "formulas.py").write_text(right)
+    (gradescope / "submission_metadata.yml").write_text("id: 42\n")
+    (subs / "report.pdf").write_bytes(b"%PDF-1.4")
+    rubric = Rubric(problem="multitask", limits=Limits(wall_seconds=60, cpu_seconds=10))
+    result = grade_class(subs, tmp_path / "out", rubric=rubric, jobs=2)
+    with open(result.csv, newline="") as f:
+        rows = {r["submission"]: r for r in csv.DictReader(f)}
+    for name in (
+        "Jane Doe_123_assignsubmission_file_",
+        "-rf.py",
+        "smithjohn_12345_67890_hw3.ipynb",
+        "submission_42",
+    ):
+        row = rows[csv_cell(name)]  # "-rf.py" is "'-rf.py" in the CSV: never a formula
+        assert (row["total"], row["status"]) == ("8", "graded"), row
+    assert rows["report.pdf"]["status"] == "failed" and rows["report.pdf"]["reason"]
