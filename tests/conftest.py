@@ -34,6 +34,17 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def logreg_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test-only experiment ``logreg`` (tests/experiments/logreg.py) registered as a
+    user does: on the import path and named in $HANDGRAD_EXPERIMENTS (so sweep workers
+    and new processes inherit it)."""
+    from handgrad.training import registry
+
+    monkeypatch.syspath_prepend(str(REPO))
+    monkeypatch.setenv(registry.ENV_VARIABLE, "tests.experiments.logreg")
+
+
+@pytest.fixture
 def without_ray(monkeypatch: pytest.MonkeyPatch) -> None:
     """Within the test, ``import ray`` fails as if Ray were not installed."""
     monkeypatch.setitem(sys.modules, "ray", None)  # None in sys.modules: ImportError

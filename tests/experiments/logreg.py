@@ -29,6 +29,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
+from handgrad.training.provenance import generated_data
 from handgrad.training.runs import save_arrays, write_json
 
 
@@ -72,7 +73,8 @@ def train_logreg(
     opt, schedule = build_optimizer(model.parameters(), optimizer=config.optimizer, lr=config.lr)
     shuffle = np.random.default_rng([config.seed, 1])
     state = TrainingState(model, opt, schedule, {"shuffle": shuffle})
-    run = options.open_run(state, out, config)
+    blobs = generated_data("blobs", seed=config.seed, samples=config.samples)
+    run = options.open_run(state, out, config, data=blobs)
 
     def train_epoch(epoch: int) -> dict[str, float]:
         sums = {"loss": 0.0}

@@ -25,15 +25,8 @@ from tests.experiments.resume_check import _assert_same_run
 QUICK = ["--epochs", "3", "--samples", "200"]
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What a user does: the module on the import path, its name in $HANDGRAD_EXPERIMENTS
-    (sweep workers, new processes, inherit both)."""
-    monkeypatch.syspath_prepend(str(ROOT))
-    monkeypatch.setenv(registry.ENV_VARIABLE, "tests.experiments.logreg")
+# What a user does: the module on the import path, its name in $HANDGRAD_EXPERIMENTS.
+pytestmark = pytest.mark.usefixtures("logreg_registered")
 
 
 def test_it_is_registered_like_the_built_in_ones() -> None:

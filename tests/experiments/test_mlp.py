@@ -11,6 +11,7 @@ from handgrad.experiments.mlp import EXPERIMENT, MLPConfig, evaluate_run, train_
 from handgrad.training.experiment import RunOptions
 from handgrad.training.runs import load_arrays, read_metrics
 from tests.experiments.resume_check import (
+    _assert_same_run,
     assert_mid_epoch_stop_resumes_bit_identically,
     assert_resume_is_bit_identical,
 )
@@ -127,7 +128,8 @@ def test_evaluate_real_mnist_run(tmp_path, shared_data):
         config, tmp_path / "m", RunOptions(data_dir=shared_data, progress=False, log=lambda s: None)
     )
     assert summary["test_acc"] > 0.8
-    assert evaluate_run(tmp_path / "m", data_dir=shared_data)["test_acc"] == summary["test_acc"]
+    # without --data-dir: read from the folder the run read (its provenance.json)
+    assert evaluate_run(tmp_path / "m")["test_acc"] == summary["test_acc"]
 
 
 @pytest.mark.parametrize(
@@ -145,3 +147,35 @@ def test_stop_inside_an_epoch_resumes_bit_identically(
     assert_mid_epoch_stop_resumes_bit_identically(
         EXPERIMENT, config, tmp_path, monkeypatch, data=data
     )
+
+
+def test_extending_a_finished_run_equals_a_straight_run(tmp_path, data):
+    """3 epochs, then --resume --epochs 5: bit-identical to 5 epochs at once (the StepLR
+    decay at epoch 4 included), and the history says where the run was extended."""
+    from handgrad.training.runs import read_json
+
+    train_mlp(small_config(epochs=5), tmp_path / "straight", QUIET, data=data)
+    train_mlp(small_config(epochs=3), tmp_path / "extended", QUIET, data=data)
+    EXPERIMENT.resume(tmp_path / "extended", QUIET, changes={"epochs": 5}, data=data)
+    _assert_same_run(tmp_path / "straight", tmp_path / "extended")
+    history = [json.loads(line) for line in (tmp_path / "extended/history.jsonl").open()]
+    assert [h["event"] for h in history] == ["start", "resume"]
+    assert history[1]["after_epoch"] == 3 and history[1]["changes"] == {"epochs": [3, 5]}
+    assert read_json(tmp_path / "extended/config.json")["epochs"] == 5
+    assert read_json(tmp_path / "extended/summary.json")["epochs"] == 5
+
+
+def test_resume_refuses_a_differing_setting_unless_overridden(tmp_path, data):
+    run = tmp_path / "run"
+    train_mlp(small_config(epochs=2), run, QUIET, data=data)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    with pytest.raises(HandgradError, match=r"--lr 0\.5 \(the run has 0\.2\).*--override"):
+        EXPERIMENT.resume(run, QUIET, changes={"epochs": 3, "lr": 0.5}, data=data)
+    with pytest.raises(HandgradError, match="already trained 2 epochs; --epochs 1"):
+        EXPERIMENT.resume(run, QUIET, changes={"epochs": 1}, data=data)
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+    EXPERIMENT.resume(run, QUIET, changes={"epochs": 3, "lr": 0.5}, override=True, data=data)
+    last = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
+    assert last["changes"] == {"lr": [0.2, 0.5], "epochs": [2, 3]}
+    assert json.loads((run / "config.json").read_text())["lr"] == 0.5
+    assert len(read_metrics(run)) == 3

@@ -67,6 +67,20 @@ def test_verdict_messages_quote_the_runs_numbers(everything: ReproduceResult) ->
     assert f"{acc:.2%}" in mlp.message
 
 
+def test_the_mnist_vae_reports_its_iwae_likelihood_beside_the_elbo(
+    everything: ReproduceResult,
+) -> None:
+    evaluation = read_json(everything.out / "vae-mnist" / "evaluation.json")
+    scale = vae.REPRODUCE["smoke"]
+    assert evaluation["iwae_k"] == scale.iwae_k and evaluation["n_test"] == scale.iwae_images
+    nll, neg_elbo = evaluation["test_neg_log_likelihood"], evaluation["test_neg_elbo"]
+    assert nll < neg_elbo
+    part = next(p for p in everything.parts if p.key == "vae-mnist")
+    assert f"{nll:.2f}" in part.message and f"{neg_elbo:.2f}" in part.message
+    report = (everything.out / "report.md").read_text()
+    assert f"IWAE k = {scale.iwae_k}" in report and f"{nll:.2f}" in report
+
+
 def test_missing_mnist_skips_only_its_parts_with_the_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

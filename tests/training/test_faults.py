@@ -33,8 +33,8 @@ from handgrad.training.checkpoint import CHECKPOINT_NAME, TrainingState
 from handgrad.training.runs import load_arrays
 
 TRAIN = ["train", "multitask", "--epochs", "4", "--hidden", "8"]
-RUN_FILES = [".lock", "checkpoint.npz", "config.json", "curves.png", "metrics.jsonl"]
-RUN_FILES += ["summary.json", "weights.npz"]
+RUN_FILES = [".lock", "checkpoint.npz", "config.json", "curves.png", "history.jsonl"]
+RUN_FILES += ["metrics.jsonl", "provenance.json", "summary.json", "weights.npz"]
 
 
 # Drawing the curves takes most of a tiny run's time; these tests draw them for real.
@@ -138,7 +138,9 @@ def test_disk_full_while_checkpointing(small_disk, reference, monkeypatch, capsy
         ".lock",
         "checkpoint.npz",
         "config.json",
+        "history.jsonl",
         "metrics.jsonl",
+        "provenance.json",
     ]
     monkeypatch.setattr(TrainingState, "save", real_save)
     (small_disk / "filler").unlink()

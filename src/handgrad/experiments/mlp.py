@@ -25,6 +25,7 @@ from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import optimizers, options
 from handgrad.training.checkpoint import TrainingState
 from handgrad.training.experiment import (
+    EvaluateOptions,
     Experiment,
     ExperimentConfig,
     RunOptions,
@@ -34,6 +35,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import SCHEDULES
 from handgrad.training.options import option
+from handgrad.training.provenance import engine_used, image_data
 from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
 
 REFERENCE_TEST_ACC = 0.9518  # report 000, section 1.1: the reference run's test accuracy
@@ -209,7 +211,13 @@ def train_mlp(
     opt, sched = build_optimizer(config, model)
     shuffle_rng = np.random.default_rng([config.seed, 1])
     state = TrainingState(model, opt, sched, {"shuffle": shuffle_rng})
-    run = options.open_run(state, out, config)
+    run = options.open_run(
+        state,
+        out,
+        config,
+        engine=engine_used(engine.name, engine.step_for(model) is not None),
+        data=image_data(data.name, data.source),
+    )
     log = options.log
     loss_fn = SoftmaxCrossEntropy()
     eval_split = data.val if data.val is not None else data.test
@@ -290,19 +298,31 @@ def _figures(run: Run, data: ImageDataset, pred: np.ndarray, metrics: list[dict]
     )
 
 
-def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None) -> dict[str, Any]:
-    """Re-evaluate the saved weights of an MLP run on its test set."""
+def evaluate_run(
+    run_dir: str | Path, options: EvaluateOptions = EvaluateOptions()
+) -> dict[str, Any]:
+    """Re-evaluate the saved weights of an MLP run on its test set, read from
+    ``options.data_folder(run_dir)`` (by default the folder the run read): the dataset,
+    the test accuracy and the number of test images."""
     run_dir = Path(run_dir)
     config = EXPERIMENT.load_config(run_dir)
-    data = load_dataset(config.dataset, data_dir, standardize=config.standardize)
+    data = load_dataset(
+        config.dataset, options.data_folder(run_dir), standardize=config.standardize, download=False
+    )
     model = build_model(config, data.test.x.shape[1], len(data.classes))
     model.load_state_dict(load_arrays(run_dir / "weights.npz"))
-    return {"dataset": config.dataset, "test_acc": accuracy(model, data.test.x, data.test.y)}
+    n = options.limit or len(data.test)
+    return {
+        "dataset": config.dataset,
+        "test_acc": accuracy(model, data.test.x[:n], data.test.y[:n]),
+        "n_test": min(n, len(data.test)),
+        "data": image_data(data.name, data.source),
+    }
 
 
-def _evaluation_line(run_dir: Path, data_dir: str | Path | None) -> str:
-    result = evaluate_run(run_dir, data_dir=data_dir)
-    return f"{result['dataset']} test accuracy: {100 * result['test_acc']:.2f}%"
+def _evaluate(run_dir: Path, options: EvaluateOptions) -> tuple[dict[str, Any], str]:
+    result = evaluate_run(run_dir, options)
+    return result, f"{result['dataset']} test accuracy: {100 * result['test_acc']:.2f}%"
 
 
 # handgrad reproduce, 1.1: the settings at each scale, and the test accuracy that passes
@@ -341,6 +361,6 @@ EXPERIMENT = Experiment(
     metric="test_acc",
     curves=("train_loss", "test_acc"),
     uses_data_dir=True,
-    evaluate=_evaluation_line,
+    evaluate=_evaluate,
     reproduce_parts=reproduce_parts,
 )

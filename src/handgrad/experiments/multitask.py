@@ -23,12 +23,18 @@ from handgrad.optim import OPTIMIZERS, Optimizer
 from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import options
 from handgrad.training.checkpoint import TrainingState
-from handgrad.training.experiment import Experiment, ExperimentConfig, RunOptions
+from handgrad.training.experiment import (
+    EvaluateOptions,
+    Experiment,
+    ExperimentConfig,
+    RunOptions,
+)
 from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
-from handgrad.training.runs import save_arrays, write_json
+from handgrad.training.provenance import engine_used, generated_data
+from handgrad.training.runs import load_arrays, save_arrays, write_json
 
 
 @dataclass
@@ -119,6 +125,56 @@ def _describe(row: dict[str, Any]) -> str:
     )
 
 
+DATA_SETTINGS = ("n_samples", "n_features", "n_targets", "n_classes", "noise", "seed")
+
+
+def make_data(config: MultiTaskConfig) -> MultiTaskData:
+    """The synthetic two-task data of ``config`` (the same settings give the same data)."""
+    return make_multitask(
+        config.n_samples,
+        config.n_features,
+        config.n_targets,
+        config.n_classes,
+        noise=config.noise,
+        seed=config.seed,
+    )
+
+
+def data_provenance(config: MultiTaskConfig) -> dict[str, Any]:
+    """Where the data came from: generated, with the settings that generate it again."""
+    return generated_data("multitask", **{k: getattr(config, k) for k in DATA_SETTINGS})
+
+
+def build_net(config: MultiTaskConfig, data: MultiTaskData) -> MultiTaskNet:
+    """The network of ``config`` for ``data``, initialised from the config's seed (float32)."""
+    return MultiTaskNet(
+        data.n_features,
+        config.hidden,
+        data.n_targets,
+        data.n_classes,
+        p=config.p,
+        seed=config.seed,
+        dtype=np.float32,
+    )
+
+
+def _evaluate(run_dir: Path, options: EvaluateOptions) -> tuple[dict[str, Any], str]:
+    """The saved weights on the run's test split, generated again from its config."""
+    config = EXPERIMENT.load_config(run_dir)
+    data = make_data(config)
+    net = build_net(config, data)
+    net.load_state_dict(load_arrays(run_dir / "weights.npz"))
+    n = options.limit or data.x_test.shape[0]
+    test = evaluate(net, data.x_test[:n], data.yA_test[:n], data.labels_test[:n])
+    result = {**{f"test_{k}": v for k, v in test.items()}, "n_test": min(n, data.x_test.shape[0])}
+    result["data"] = data_provenance(config)
+    line = (
+        f"test: task-B accuracy {test['acc_b']:.4f}, task-A MSE {test['mse_a']:.4f}, "
+        f"task-B CE {test['ce_b']:.4f}"
+    )
+    return result, line
+
+
 def train_multitask(
     config: MultiTaskConfig, out_dir: str | Path, options: RunOptions = RunOptions()
 ) -> dict[str, Any]:
@@ -134,29 +190,15 @@ def train_multitask(
     config = config.resolve()
     engine = fused_engine.get(config.engine)
     say = options.log
-    data = make_multitask(
-        config.n_samples,
-        config.n_features,
-        config.n_targets,
-        config.n_classes,
-        noise=config.noise,
-        seed=config.seed,
-    )
-    net = MultiTaskNet(
-        data.n_features,
-        config.hidden,
-        data.n_targets,
-        data.n_classes,
-        p=config.p,
-        seed=config.seed,
-        dtype=np.float32,
-    )
+    data = make_data(config)
+    net = build_net(config, data)
     optimizer, schedule = build_optimizer(
         net.parameters(), optimizer=config.optimizer, lr=config.lr
     )
     shuffle = np.random.default_rng(config.seed + 2)
     state = TrainingState(net, optimizer, schedule, {"shuffle": shuffle})
-    run = options.open_run(state, out_dir, config)
+    used = engine_used(engine.name, engine.step_for(net) is not None)
+    run = options.open_run(state, out_dir, config, engine=used, data=data_provenance(config))
 
     def one_epoch(epoch: int) -> dict[str, Any]:
         loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state, engine)
@@ -226,5 +268,6 @@ EXPERIMENT = Experiment(
     train=train_multitask,
     metric="test_acc_b",
     curves=("train_loss", "test_acc_b"),
+    evaluate=_evaluate,
     reproduce_parts=reproduce_parts,
 )

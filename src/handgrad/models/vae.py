@@ -170,7 +170,7 @@ class VAE(Module):
         stats = self.encoder.forward(x)
         return stats[:, : self.latent], stats[:, self.latent :]
 
-    def _decoder_params(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def decoder_params(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """z (m, K) → (μ_x, logσ_x²) for gaussian, (logits, None) for bernoulli; each (m, D)."""
         out = self.decoder.forward(z)
         if self.decoder_kind == "bernoulli":
@@ -184,7 +184,7 @@ class VAE(Module):
         sample: μ_x + σ_x ⊙ ε, or Bernoulli(p) as 0/1 values.
         """
         check_input(self, z, 2, self.latent)
-        a, logvar = self._decoder_params(z.astype(self.dtype, copy=False))
+        a, logvar = self.decoder_params(z.astype(self.dtype, copy=False))
         if logvar is not None:
             if not decoder_noise:
                 return a
@@ -233,7 +233,7 @@ class VAE(Module):
         elif eps.shape != mu.shape:
             raise HandgradError(f"ε must have shape {mu.shape} (m, latent), got {eps.shape}")
         z = self.reparameterize.forward(mu, logvar, eps)
-        a, logvar_x = self._decoder_params(z)
+        a, logvar_x = self.decoder_params(z)
         rec = self.nll.forward(x, a) if logvar_x is None else self.nll.forward(x, a, logvar_x)
         kl = self.kl.forward(mu, logvar)
         self.residuals = VAEForward(x, mu, logvar, eps, z, a, logvar_x)
@@ -266,17 +266,23 @@ class VAE(Module):
         if self.residuals is None:
             raise HandgradError(f"{self!r}.backward called before forward; run forward first")
         g = dy
-        if self.decoder_kind == "bernoulli":
-            dout = self.nll.backward(g)
-        else:
-            dmu_x, dlogvar_x = self.nll.backward(g)
-            dout = np.concatenate([dmu_x, self.clamp.backward(dlogvar_x)], axis=1)
-        dz = self.decoder.backward(dout)
+        dz = self.decoder_backward(g)
         dmu, dlogvar = self.reparameterize.backward(dz)
         kmu, klogvar = self.kl.backward(self.beta * g)
         dstats = np.concatenate([dmu + kmu, dlogvar + klogvar], axis=1)
         dx = self.encoder.backward(dstats, input_grad=input_grad)
         return None if dx is None else dx + self.nll.grad_x(g)
+
+    def decoder_backward(self, g: float | np.ndarray) -> np.ndarray:
+        """∂L/∂z (m, K) of the last decoder pass for g = ∂L/∂NLL_i (m,) (or one number),
+        accumulating the decoder's parameter gradients: d[μ_x | h] from the NLL (h through
+        the soft clamp) or dl, back through G."""
+        if self.decoder_kind == "bernoulli":
+            dout = self.nll.backward(g)
+        else:
+            dmu_x, dlogvar_x = self.nll.backward(g)
+            dout = np.concatenate([dmu_x, self.clamp.backward(dlogvar_x)], axis=1)
+        return self.decoder.backward(dout)
 
     def loss_backward(self, dloss: float = 1.0, *, input_grad: bool = True) -> np.ndarray | None:
         """``backward`` for L = mean_i ℓ_i of the last forward: g = dL/m for every row.

@@ -106,7 +106,8 @@ def latent_scatter(
 
 
 def loss_curves(metrics: Sequence[dict], path: str | Path, *, entropy: float | None = None) -> Path:
-    """Per-epoch train/test −ELBO, reconstruction NLL and KL (three panels).
+    """Per-epoch train/test −ELBO, reconstruction NLL and KL (three panels); a run
+    trained on the IWAE bound has its training −L_k in the first panel instead.
 
     ``entropy``: the true distribution's entropy, drawn as the floor of the −ELBO panel.
     """
@@ -116,9 +117,12 @@ def loss_curves(metrics: Sequence[dict], path: str | Path, *, entropy: float | N
         axes, ("neg_elbo", "rec", "kl"), ("−ELBO", "reconstruction NLL", "KL(q ‖ p)"), strict=True
     ):
         for split, style in (("train", "-"), ("test", "--")):
-            ax.plot(epochs, [r[f"{split}_{key}"] for r in metrics], style, label=split)
+            if f"{split}_{key}" in metrics[0]:
+                ax.plot(epochs, [r[f"{split}_{key}"] for r in metrics], style, label=split)
         ax.set_title(f"{name} (nats per example)", fontsize=10)
         ax.set_xlabel("epoch")
+    if "train_neg_iwae" in metrics[0]:
+        axes[0].plot(epochs, [r["train_neg_iwae"] for r in metrics], "-", label="train −L_k")
     if entropy is not None:
         axes[0].axhline(entropy, color="black", lw=1, ls=":", label=f"entropy {entropy:.3f}")
     for ax in axes:

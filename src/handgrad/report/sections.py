@@ -121,6 +121,26 @@ class _Builder:
             return None
         return read_json(d / "summary.json")
 
+    def likelihood_rows(self, part: PartResult) -> list[list[str]]:
+        """The IWAE estimate of −log p(x) beside the −ELBO of the same test images, from
+        the run's evaluation.json (none if it was not evaluated)."""
+        d = self.directory(part)
+        if d is None or not (d / "evaluation.json").is_file():
+            return []
+        e = read_json(d / "evaluation.json")
+        if "iwae_k" not in e:
+            return []
+        se = e["test_log_likelihood_se"]
+        images = f"first {e['n_test']} test images"
+        return [
+            [f"Test −ELBO ({images})", f"{e['test_neg_elbo']:.2f}", "—"],
+            [
+                f"Test −log p(x), IWAE k = {e['iwae_k']} ({images})",
+                f"{e['test_neg_log_likelihood']:.2f}" + (f" ± {se:.2f}" if se else ""),
+                "—",
+            ],
+        ]
+
     def config(self, part: PartResult) -> dict[str, Any]:
         d = self.directory(part)
         return read_json(d / "config.json") if d and (d / "config.json").is_file() else {}
@@ -371,6 +391,7 @@ class _Builder:
                     ["Reconstruction NLL", f"{s['test_rec']:.2f}", "—"],
                     ["KL(q(z|x) ‖ p(z))", f"{s['test_kl']:.2f}", "—"],
                     ["Active latent units", f"{s['active_units']}/{s['latent']}", "—"],
+                    *self.likelihood_rows(part),
                     ["Epochs", str(s["epochs"]), str(ref_epochs) if ref_epochs else "—"],
                     ["Seconds per epoch", f"{s['seconds_per_epoch']:.1f}", "—"],
                 ],

@@ -23,6 +23,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,15 @@ import numpy as np
 from handgrad.errors import HandgradError
 from handgrad.nn.module import Module
 from handgrad.optim import Optimizer, Schedule
-from handgrad.training.runs import Run, load_arrays, read_json, save_arrays, to_jsonable
+from handgrad.training.provenance import PROVENANCE_NAME
+from handgrad.training.runs import (
+    Run,
+    load_arrays,
+    read_json,
+    save_arrays,
+    to_jsonable,
+    write_json,
+)
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -180,6 +189,18 @@ def saved_run(path: str | Path) -> tuple[str, str] | None:
     return f"the checkpoint {where} in {run_dir} is intact", resume
 
 
+def changed_settings(saved: dict[str, Any], config: dict[str, Any]) -> dict[str, list[Any]]:
+    """The settings of ``config`` that differ from the ``saved`` config.json, as
+    {name: [saved value, new value]} (JSON values; a setting the saved file lacks, added
+    by a later version, is not a change)."""
+    new = json.loads(json.dumps(to_jsonable(config)))
+    return {k: [saved[k], v] for k, v in new.items() if k in saved and saved[k] != v}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def start_or_resume(
     state: TrainingState,
     out: str | Path,
@@ -188,22 +209,48 @@ def start_or_resume(
     resume: bool = False,
     overwrite: bool = False,
     log: Callable[[str], None] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> Run:
     """Open the run directory ``out`` for a training loop.
 
     A new run writes config.json (refusing an existing run unless ``overwrite``); with
     ``resume``, ``state`` is restored from ``out/checkpoint.npz`` and the run continues
     where it stopped (after its last step, if it was stopped inside an epoch), which it
-    tells ``log``.
+    tells ``log``. ``config`` is then the config to continue with: more ``epochs``
+    than the run has done extend it (fewer is a one-line error), and any setting that
+    differs from config.json is written there. Either way the session is appended to
+    history.jsonl (with the changed settings) and ``provenance`` is written to
+    provenance.json (`handgrad.training.provenance`).
     """
     if not resume:
-        return Run(out, config, overwrite=overwrite)
-    path = Path(out) / CHECKPOINT_NAME
-    if not path.is_file():
-        raise HandgradError(
-            f"{out} has no {CHECKPOINT_NAME} to resume from; start the run again instead"
-        )
-    state.load(path)
-    if log is not None:
-        log(f"resuming {out} {state.position()}")
-    return Run.reopen(out, state.metrics)
+        run = Run(out, config, overwrite=overwrite)
+        event: dict[str, Any] = {"event": "start", "epochs": config.get("epochs")}
+    else:
+        path = Path(out) / CHECKPOINT_NAME
+        if not path.is_file():
+            raise HandgradError(
+                f"{out} has no {CHECKPOINT_NAME} to resume from; start the run again instead"
+            )
+        state.load(path)
+        total = config.get("epochs")
+        if total is not None and total < state.epoch:
+            raise HandgradError(
+                f"{out} has already trained {state.epoch} epochs; --epochs {total} would go "
+                f"back; give --epochs ≥ {state.epoch} (more to extend the run)"
+            )
+        changes = changed_settings(read_json(Path(out) / "config.json"), config)
+        more = state.progress is not None or (total is not None and total > state.epoch)
+        run = Run.reopen(out, state.metrics, config, more_to_train=more)
+        event = {"event": "resume", "after_epoch": state.epoch, "epochs": total}
+        if state.progress is not None:
+            event["after_steps"] = state.progress.step
+        event["changes"] = changes
+        if log is not None:
+            changed = ", ".join(f"{k} {old} → {new}" for k, (old, new) in changes.items())
+            log(f"resuming {out} {state.position()}" + (f" ({changed})" if changed else ""))
+    event["time"] = _now()
+    if provenance is not None:
+        write_json(run.file(PROVENANCE_NAME), provenance)
+        event["provenance"] = provenance
+    run.record(**event)
+    return run

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from handgrad.errors import HandgradError
 from handgrad.training.checkpoint import TrainingState, start_or_resume
-from handgrad.training.options import option_of
-from handgrad.training.runs import Run, load_config
+from handgrad.training.options import flag_of, option_of
+from handgrad.training.provenance import data_folder, environment
+from handgrad.training.runs import Run, load_config, write_json
 
 if TYPE_CHECKING:
     from handgrad.reproduce.parts import Part
@@ -87,9 +88,20 @@ class RunOptions:
     resume: bool = False
     log: Callable[[str], None] = print
 
-    def open_run(self, state: TrainingState, out: str | Path, config: Any) -> Run:
+    def open_run(
+        self,
+        state: TrainingState,
+        out: str | Path,
+        config: Any,
+        *,
+        engine: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Run:
         """The run directory ``out`` for ``config`` (a dataclass), new or resumed as these
-        options say (`handgrad.training.checkpoint.start_or_resume`)."""
+        options say (`handgrad.training.checkpoint.start_or_resume`), with the provenance
+        of this session: ``engine`` (the engine resolved, e.g. "fused"; None: the
+        experiment's own code, no engine) and ``data``
+        (`handgrad.training.provenance.image_data` or ``generated_data``)."""
         return start_or_resume(
             state,
             out,
@@ -97,7 +109,48 @@ class RunOptions:
             resume=self.resume,
             overwrite=self.overwrite,
             log=self.log,
+            provenance={**environment(engine), "data": data},
         )
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """How to re-evaluate a run, the same for every experiment.
+
+    ``data_dir``: where the image files are (default: the folder the run read, from its
+    provenance.json); ``progress``: show progress bars; ``iwae``: importance samples K
+    per test example for an estimate of log p(x) (experiments with a likelihood; 0:
+    none); ``iwae_batch``: rows (examples × samples) computed at once, which bounds
+    memory; ``limit``: evaluate the first N test examples only (0: all).
+    """
+
+    data_dir: str | Path | None = None
+    progress: bool = True
+    iwae: int = 0
+    iwae_batch: int = 50_000
+    limit: int = 0
+
+    def data_folder(self, run_dir: str | Path) -> str | Path | None:
+        """``data_dir`` if given, else the folder the run read (None for an old run);
+        one-line `HandgradError` if that folder is gone."""
+        if self.data_dir is not None:
+            return self.data_dir
+        folder = data_folder(run_dir)
+        if folder is not None and not Path(folder).is_dir():
+            raise HandgradError(
+                f"{run_dir} read its data from {folder}, which no longer exists; pass "
+                "--data-dir DIR naming a folder with the same files"
+            )
+        return folder
+
+
+class EvaluateFunction(Protocol):
+    """How an experiment re-evaluates a finished run: returns (the results, a line)."""
+
+    def __call__(self, run_dir: Path, options: EvaluateOptions) -> tuple[dict[str, Any], str]: ...
+
+
+EVALUATION_NAME = "evaluation.json"
 
 
 class TrainFunction(Protocol):
@@ -116,10 +169,12 @@ class Experiment:
     ``name`` is the word of ``handgrad train NAME`` and the ``model`` key of the runs'
     config.json; ``metric`` (a key of summary.json) and ``curves`` (keys of
     metrics.jsonl) are what a sweep reports by default; ``uses_data_dir`` says the
-    experiment reads image files (found through ``--data-dir`` / $HANDGRAD_DATA).
-    ``evaluate(run_dir, data_dir)`` re-evaluates a finished run and returns a line to
-    print; ``reproduce_parts(scale)`` lists its parts of ``handgrad reproduce`` at scale
-    "full", "quick" or "smoke" (`handgrad.reproduce.parts`).
+    experiment reads image files (found through ``--data-dir`` / $HANDGRAD_DATA);
+    ``has_likelihood``: its evaluate can estimate log p(x) (``EvaluateOptions.iwae``).
+    ``evaluate(run_dir, options)`` re-evaluates a finished run and returns its results
+    and a line to print (`evaluate_run` also writes them to evaluation.json);
+    ``reproduce_parts(scale)`` lists its parts of ``handgrad reproduce`` at scale "full",
+    "quick" or "smoke" (`handgrad.reproduce.parts`).
     """
 
     name: str
@@ -129,7 +184,8 @@ class Experiment:
     metric: str
     curves: tuple[str, ...]
     uses_data_dir: bool = False
-    evaluate: Callable[[Path, str | Path | None], str] | None = None
+    evaluate: EvaluateFunction | None = None
+    has_likelihood: bool = False
     reproduce_parts: Callable[[str], list[Part]] | None = None
 
     def make_config(self, settings: dict[str, Any]) -> ExperimentConfig:
@@ -144,9 +200,77 @@ class Experiment:
         return load_config(run_dir, self.config, self.name)
 
     def resume(
-        self, run_dir: str | Path, options: RunOptions | None = None, **data: Any
+        self,
+        run_dir: str | Path,
+        options: RunOptions | None = None,
+        *,
+        changes: dict[str, Any] | None = None,
+        override: bool = False,
+        **data: Any,
     ) -> dict[str, Any]:
-        """Continue the run ``run_dir`` from its last checkpoint, with its saved settings
-        (``options.resume`` is implied); ``data`` as for the experiment's train function."""
+        """Continue the run ``run_dir`` from its last checkpoint (``options.resume`` is
+        implied); ``data`` as for the experiment's train function.
+
+        ``changes`` are settings given for the continuation: ``epochs`` sets the total to
+        reach (more than done extends a finished run; a schedule follows its formula
+        with that total: StepLR continues exactly, cosine re-plans its horizon). Any other
+        setting that differs from the run's config is a one-line `HandgradError` naming
+        it, unless ``override``: then the run continues with it and its history records
+        the change.
+        """
         options = dataclasses.replace(options or RunOptions(), resume=True)
-        return self.train(self.load_config(run_dir), run_dir, options, **data)
+        saved = self.load_config(run_dir)
+        config = apply_changes(saved, changes or {}, override, run_dir)
+        return self.train(config, run_dir, options, **data)
+
+    def evaluate_run(
+        self, run_dir: str | Path, options: EvaluateOptions | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """Re-evaluate the finished run ``run_dir``: its results (also written to its
+        evaluation.json) and a line to print. One-line `HandgradError` if this
+        experiment cannot re-evaluate or the run has no final weights."""
+        if self.evaluate is None:
+            raise HandgradError(f"{run_dir} is a {self.name} run, which cannot be re-evaluated")
+        if options is not None and options.iwae and not self.has_likelihood:
+            raise HandgradError(
+                f"--iwae estimates a likelihood, which a {self.name} run does not have; "
+                "leave it out"
+            )
+        if not (Path(run_dir) / "weights.npz").is_file():
+            raise HandgradError(
+                f"{run_dir} has no weights.npz (the run has not finished); finish it with "
+                f"`handgrad train {self.name} --resume {run_dir}`"
+            )
+        results, line = self.evaluate(Path(run_dir), options or EvaluateOptions())
+        write_json(Path(run_dir) / EVALUATION_NAME, results)
+        return results, line
+
+
+def apply_changes(
+    saved: ExperimentConfig, changes: dict[str, Any], override: bool, run_dir: str | Path
+) -> ExperimentConfig:
+    """``saved`` with ``changes`` applied: ``epochs`` always, any other setting that
+    differs only with ``override`` (else a one-line `HandgradError` naming each)."""
+    fields = {f.name: f for f in dataclasses.fields(saved)}  # type: ignore[arg-type]
+    unknown = sorted(set(changes) - set(fields))
+    if unknown:
+        raise HandgradError(f"unknown setting(s) {', '.join(unknown)} for this run")
+    differ = {k: v for k, v in changes.items() if v != getattr(saved, k)}
+    refused = [k for k in differ if k != "epochs"]
+    if refused and not override:
+        said = ", ".join(
+            f"{flag_of(fields[k])} {_text(differ[k])} (the run has {_text(getattr(saved, k))})"
+            for k in refused
+        )
+        raise HandgradError(
+            f"{said} differs from {run_dir}/config.json; leave it out to continue as "
+            "configured, or add --override to change it (the run's history records it)"
+        )
+    return dataclasses.replace(saved, **differ).resolve()
+
+
+def _text(value: Any) -> str:
+    """A setting as typed on the command line: 0.1, 400,200, true."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)

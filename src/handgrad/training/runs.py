@@ -2,9 +2,15 @@
 
 Layout of a run directory::
 
-    config.json      every setting of the run (enough to repeat it)
+    config.json      every setting of the run (enough to repeat it); after a resume that
+                     extended or changed it, the settings now in force
+    history.jsonl    one JSON object per session: started, resumed (after which epoch,
+                     with which changed settings), each with its provenance
+    provenance.json  the engine, versions, cores and data checksums of the last session
+                     (`handgrad.training.provenance`)
     metrics.jsonl    one JSON object per epoch, appended as the run goes
     summary.json     the final numbers, written at the end
+    evaluation.json  written by ``handgrad evaluate``
     weights.npz      the final parameters and buffers (no pickles)
     *.png            figures
 
@@ -132,7 +138,17 @@ class Run:
         write_json(self.path / "config.json", self.config)
 
     # Files a run writes; --overwrite removes exactly these (and figures), nothing else.
-    RUN_FILES = ("metrics.jsonl", "summary.json", "weights.npz", "checkpoint.npz")
+    RUN_FILES = (
+        "metrics.jsonl",
+        "summary.json",
+        "weights.npz",
+        "checkpoint.npz",
+        "history.jsonl",
+        "provenance.json",
+        "evaluation.json",
+    )
+    # What describes the finished run; a resume that trains further removes them first.
+    FINAL_FILES = ("summary.json", "evaluation.json")
 
     def _remove_previous_run(self) -> None:
         for name in self.RUN_FILES:
@@ -141,41 +157,61 @@ class Run:
             figure.unlink()
 
     @classmethod
-    def reopen(cls, directory: str | Path, metrics: list[dict[str, Any]]) -> Run:
+    def reopen(
+        cls,
+        directory: str | Path,
+        metrics: list[dict[str, Any]],
+        config: dict[str, Any] | None = None,
+        *,
+        more_to_train: bool = False,
+    ) -> Run:
         """Continue writing an existing run whose checkpoint holds ``metrics``.
 
         metrics.jsonl is rewritten (atomically) from the checkpoint's metrics, dropping
-        any line logged after the checkpoint was taken.
+        any line logged after the checkpoint was taken. ``config`` (the settings now in
+        force, e.g. more epochs) replaces config.json; with ``more_to_train`` the files
+        describing the finished run (`FINAL_FILES`) are removed: they no longer hold.
         """
         run = cls.__new__(cls)
         run.path = Path(directory)
         run._lock = _claim(run.path)
-        run.config = read_json(run.path / "config.json")
+        run.config = read_json(run.path / "config.json") if config is None else dict(config)
+        if config is not None:
+            write_json(run.path / "config.json", run.config)
+        if more_to_train:
+            for name in cls.FINAL_FILES:
+                (run.path / name).unlink(missing_ok=True)
         with atomic_write(run.path / "metrics.jsonl", "w") as f:
             f.writelines(json.dumps(to_jsonable(row)) + "\n" for row in metrics)
         return run
 
     def log(self, **metrics: Any) -> None:
         """Append one epoch's metrics as a JSON line (written at once, or not at all)."""
-        path = self.path / "metrics.jsonl"
-        data = (json.dumps(to_jsonable(metrics)) + "\n").encode()
-        try:
-            with open(path, "ab", buffering=0) as f:
-                end = f.seek(0, os.SEEK_END)
-                try:
-                    while data:
-                        data = data[f.write(data) :]
-                except BaseException:  # a full disk, Ctrl-C: no partial line
-                    f.truncate(end)
-                    raise
-        except OSError as e:
-            raise fault(
-                e, path, doing=f"appending to {path}", kept=f"{path.name} is as before"
-            ) from e
+        _append_line(self.path / "metrics.jsonl", metrics)
+
+    def record(self, **event: Any) -> None:
+        """Append one event (a session started or resumed) to history.jsonl."""
+        _append_line(self.path / "history.jsonl", event)
 
     def file(self, name: str) -> Path:
         """Path of a file inside the run directory."""
         return self.path / name
+
+
+def _append_line(path: Path, obj: dict[str, Any]) -> None:
+    """Append ``obj`` to the JSON-lines file ``path``: the whole line, or nothing."""
+    data = (json.dumps(to_jsonable(obj)) + "\n").encode()
+    try:
+        with open(path, "ab", buffering=0) as f:
+            end = f.seek(0, os.SEEK_END)
+            try:
+                while data:
+                    data = data[f.write(data) :]
+            except BaseException:  # a full disk, Ctrl-C: no partial line
+                f.truncate(end)
+                raise
+    except OSError as e:
+        raise fault(e, path, doing=f"appending to {path}", kept=f"{path.name} is as before") from e
 
 
 def _claim(directory: Path) -> IO:

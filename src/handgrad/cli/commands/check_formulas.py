@@ -50,9 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the report (text, json or html) to PATH instead of printing it; with "
         "--template, where the template goes (default: formulas_PROBLEM.py)",
     )
-    parser.add_argument(
-        "--seed", type=types.non_negative_int, default=0, help="seed of the random batches"
-    )
+    types.add_seed(parser, what="the random batches")
     parser.add_argument(
         "--time-limit",
         type=types.positive_float,

@@ -18,11 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rtol",
         type=types.positive_float,
         default=1e-6,
-        help="largest relative error that passes (1e-6)",
+        help="largest relative error that passes (default: 1e-6)",
     )
-    parser.add_argument(
-        "--seed", type=types.non_negative_int, default=0, help="seed of the random inputs (0)"
-    )
+    types.add_seed(parser, what="the random inputs")
 
 
 def run(args: argparse.Namespace) -> int:

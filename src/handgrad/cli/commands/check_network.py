@@ -14,11 +14,12 @@ HELP = "check every gradient of the multi-task network against finite difference
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    types.add_seed(parser, what="the random batches")
     parser.add_argument(
-        "--seed", type=types.non_negative_int, default=0, help="seed of the random batches"
-    )
-    parser.add_argument(
-        "--rtol", type=types.positive_float, default=1e-6, help="largest relative error that passes"
+        "--rtol",
+        type=types.positive_float,
+        default=1e-6,
+        help="largest relative error that passes (default: 1e-6)",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from handgrad.cli import args as types
 from handgrad.cli.commands.data_info import add_dataset_arguments, selected
 from handgrad.data.mnist import default_destination, download_dataset
 
@@ -27,12 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="base URL to fetch <URL>/<file>.gz from instead of the built-in mirrors "
         "(repeatable; tried in order)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    types.add_no_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     for name in selected(args):
         dest = default_destination(name, args.data_dir)
-        path = download_dataset(name, dest, mirrors=args.mirror, progress=not args.no_progress)
+        path = download_dataset(name, dest, mirrors=args.mirror, progress=types.show_progress(args))
         print(f"{name}: ready in {path}")
     return 0

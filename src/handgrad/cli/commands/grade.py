@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no sandbox: run submissions as yourself (only for files you trust)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    types.add_no_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from handgrad.checks.grade.outputs import points_text
 
     rubric = load_rubric(args.rubric) if args.rubric else Rubric()
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = types.show_progress(args)
     result = grade_class(
         args.submissions,
         args.out,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from handgrad.cli import args as types
 
 GROUP = None
 NAME = "reproduce"
@@ -12,20 +13,20 @@ AGAIN = "run it again with --overwrite (every part runs again)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", help="output folder (default: runs/reproduce-<date>-<time>)")
+    types.add_out(p, what="output folder", default="runs/reproduce-<date>-<time>")
     p.add_argument(
         "--quick",
         action="store_true",
         help="a reduced version of every part (subsets, a few epochs): about a minute",
     )
-    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $HANDGRAD_DATA)")
+    types.add_data_dir(p)
     p.add_argument(
         "--no-download",
         action="store_true",
         help="never download MNIST; skip the parts that need it when it is not found",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a reproduction in --out")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    types.add_no_progress(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         plan,
         data_dir=args.data_dir,
         download=not args.no_download,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=types.show_progress(args),
         overwrite=args.overwrite,
         log=lambda line: print(line, flush=True),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from handgrad.cli import args as types
 
@@ -31,14 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=types.positive_int,
         help="trials run at once (local) or CPUs of a local Ray instance (default: all cores)",
     )
-    parser.add_argument("--out", help="sweep folder (default: the spec's out, else sweeps/<name>)")
-    parser.add_argument(
-        "--data-dir", help="folder with the IDX files for MLP/VAE trials (default: $HANDGRAD_DATA)"
-    )
+    types.add_out(parser, what="sweep folder", default="the spec's out, else sweeps/<name>")
+    types.add_data_dir(parser, what="the IDX files of MLP / VAE trials")
     parser.add_argument(
         "--dry-run", action="store_true", help="list the trials and their state; run nothing"
     )
     parser.add_argument("--no-plot", action="store_true", help="skip sweep.png")
+    types.add_no_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         address=args.address,
         data_dir=args.data_dir,
-        progress=sys.stderr.isatty(),
+        progress=types.show_progress(args),
         plot=not args.no_plot,
     )
     results = outcome.results
