@@ -7,6 +7,7 @@ why. The reports are read from ``../shared/seeds``; without it these tests skip.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,9 @@ def test_an_unreadable_equation_never_stops_the_others(check003, check000):
         reasons = [r.reading.reason for r in check.rows if r.reading.status == "unreadable"]
         assert all(reasons)
         assert sum(r.verdict is not None for r in check.rows) > len(reasons)
+
+
+def test_the_readme_shows_the_real_output_on_report_003(check003):
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ handgrad check report report003.md\n", 1)[1].split("```", 1)[0]
+    assert str(dataclasses.replace(check003, file="report003.md")) == shown.rstrip("\n")
