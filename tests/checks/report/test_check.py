@@ -61,3 +61,11 @@ def test_a_latex_file_is_read_with_its_equation_numbers(tmp_path):
         ("eq. (1)", "ok"),
         ("eq. (2)", "ok"),
     ]
+
+
+def test_the_readme_shows_the_real_output_on_the_notebook(monkeypatch):
+    monkeypatch.chdir(EXAMPLES.parent)
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    cmd = "$ handgrad check report examples/report_mistake.ipynb\n"
+    shown = readme.split(cmd, 1)[1].split("```", 1)[0]
+    assert str(check_report("examples/report_mistake.ipynb")) == shown.rstrip("\n")
