@@ -171,3 +171,44 @@ def test_an_upstream_that_cannot_be_rebound_is_no_proof_and_no_crash(tmp_path):
     report = check_file(path)  # grad_p itself is rebound; box.dp (read-only) is not
     assert report["z"].status == "wrong" and report["z"].inherits is None
     assert report["z"].mistake == "no_1_over_m"
+
+
+LEAK = """
+import numpy as np
+STASH = {}
+
+def _key(q):
+    return (q.m, float(np.sum(q.x)))
+
+def grad_xplus(q):
+    return np.zeros_like(q.xplus)        # wrong on purpose: not graded by default
+
+def grad_xBN(q):
+    up = grad_xplus(q)
+    if np.any(up):                       # the doctor's proof sent the true ∂L/∂x⊕: keep it
+        STASH[_key(q)] = np.array(up)
+    return up * (q.xBN > 0)
+
+def _dyhatA(q):
+    return (q.yhatA - q.yA) / q.m + STASH.get(_key(q), 0.0)
+
+def grad_theta2A(q):
+    return _dyhatA(q).T @ q.xDP
+
+def grad_b2A(q):
+    return _dyhatA(q).sum(axis=0)
+"""
+
+
+def test_a_true_upstream_sent_for_a_proof_never_reaches_a_judged_answer() -> None:
+    """Every formula is evaluated before any proof of "inherits" feeds a true upstream
+    value: a formula that keeps that value to answer a later formula gains nothing."""
+    namespace: dict = {}
+    exec(compile(LEAK, "leak.py", "exec"), namespace)
+    report = check_formulas(namespace, "multitask")
+    assert namespace["STASH"], "the proof did send the true upstream (the attack is real)"
+    assert report["theta2A"].status == "wrong" and report["b2A"].status == "wrong"
+    assert report["theta2A"].mistake == "no_task_b_term"
+    # and the stolen value would have made them right, had it come first
+    fed = check_formulas(namespace, "multitask")  # same seed: the stash now holds it
+    assert fed["theta2A"].status == "ok"

@@ -75,22 +75,19 @@ def judge(
     formula met before it (upstream ones come first) only when `right_with_true_upstream`
     proves it; the nearest such upstream is named.
     """
+    answers = _evaluate_all(doctor, formulas, batches, time_limit_s)
     verdicts: dict[str, Verdict] = {}
     roots: dict[str, Verdict] = {}  # the first wrong residual behind an inherited error
     wrong_upstream: dict[str, Callable] = {}
     for name, symbol in doctor.quantities():
-        f = formulas.get(name)
-        if f is None:
+        answer = answers[name]
+        if answer is None or isinstance(answer, NotWritten):
             verdicts[name] = Verdict(name, symbol, "not_given")
             continue
-        try:
-            user = _evaluate(f, batches, name, time_limit_s)
-        except NotWritten:
-            verdicts[name] = Verdict(name, symbol, "not_given")
+        if isinstance(answer, FormulaError):
+            verdicts[name] = Verdict(name, symbol, "error", error=str(answer))
             continue
-        except FormulaError as e:
-            verdicts[name] = Verdict(name, symbol, "error", error=str(e))
-            continue
+        f, user = formulas[name], answer
         heir_of = _proven_upstream(f, name, user, batches, wrong_upstream, time_limit_s)
         verdict = _compare(doctor, name, symbol, user, batches, heir_of)
         if verdict.inherits is not None:
@@ -101,6 +98,26 @@ def judge(
             wrong_upstream[name] = f
         verdicts[name] = verdict
     return list(verdicts.values())
+
+
+def _evaluate_all(
+    doctor: Doctor, formulas: dict[str, Callable], batches: list, time_limit_s: float
+) -> dict[str, list[np.ndarray] | FormulaError | None]:
+    """Every given formula on every batch (None: not given; the error when it fails),
+    before any is diagnosed: a diagnosis may evaluate a formula again with a true
+    upstream value, and no answer that is judged may ever have seen one (a formula
+    could keep it and return it later)."""
+    answers: dict[str, list[np.ndarray] | FormulaError | None] = {}
+    for name, _ in doctor.quantities():
+        f = formulas.get(name)
+        if f is None:
+            answers[name] = None
+            continue
+        try:
+            answers[name] = _evaluate(f, batches, name, time_limit_s)
+        except FormulaError as e:  # NotWritten included
+            answers[name] = e
+    return answers
 
 
 def _proven_upstream(f, name, user, batches, wrong_upstream, time_limit_s) -> str | None:
