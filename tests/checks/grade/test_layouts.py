@@ -65,3 +65,23 @@ def test_lms_layouts_notebooks_bom_and_odd_names(tmp_path: Path) -> None:
         row = rows[csv_cell(name)]  # "-rf.py" is "'-rf.py" in the CSV: never a formula
         assert (row["total"], row["status"]) == ("8", "graded"), row
     assert rows["report.pdf"]["status"] == "failed" and rows["report.pdf"]["reason"]
+
+
+def test_written_reports_are_graded_with_their_unreadable_equations_noted(tmp_path: Path):
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    subs = tmp_path / "subs"
+    (subs / "cy").mkdir(parents=True)
+    shutil.copy(examples / "report_mistake.md", subs / "ann.md")
+    (subs / "cy" / "README.md").write_text("# My homework\nSee formulas.py.\n")  # no ∂
+    (subs / "cy" / "formulas.py").write_text(learner_source(frozenset()))
+    (subs / "dee.md").write_text(
+        "$$\\frac{\\partial L}{\\partial b_{2B}} = \\Xi \\sum_{i=1}^m (\\hat y_B^i - y_B^i)$$\n"
+    )
+    rubric = Rubric(problem="multitask", limits=Limits(wall_seconds=60, cpu_seconds=30))
+    result = grade_class(subs, tmp_path / "out", rubric=rubric, jobs=2)
+    grades = {g.name: g for g in result.summary.grades}
+    assert grades["cy"].total == 8  # the code, not the README
+    ann = grades["ann.md"]
+    assert ann.status == "graded" and 0 < ann.total < 8  # its one mistake costs points
+    dee = json.loads((tmp_path / "out" / "submissions" / "dee.md" / "results.json").read_text())
+    assert grades["dee.md"].total == 0 and "Xi" in dee["output"]  # unread, and said why

@@ -110,10 +110,12 @@ def test_every_entry_is_one_submission(tmp_path: Path) -> None:
     assert problems == {
         "cy": "several Python files (x.py, y.py) and none defines grad_ functions; "
         "define each formula as def grad_<quantity>(…) in one of them",
-        "dee": "the folder holds no Python file (.py) or notebook (.ipynb)",
+        "dee": "the folder holds no Python file (.py), notebook (.ipynb) or report deriving "
+        "gradients (.md, .tex) within 4 folder levels",
         "eve.ipynb": "not a Jupyter notebook: it has no list of cells; "
         "open it in Jupyter and save it again",
-        "fay.pdf": "not a Python file (.py), a notebook (.ipynb) or a folder holding one",
+        "fay.pdf": "not a Python file (.py), a notebook (.ipynb), a written report (.md, .tex) "
+        "or a folder holding one",
         "gus.zip": "an archive (.zip), not a Python file; extract it into a folder",
         "hal": "the folder is empty",
     }
@@ -163,7 +165,8 @@ def test_the_file_to_check_is_searched_four_folder_levels_down(tmp_path: Path) -
     subs = _subs(tmp_path)
     assert subs["near"].file == tmp_path / "near/a/b/c/d/f.py"
     assert subs["far"].problem == (
-        "the folder holds no Python file (.py) or notebook (.ipynb) within 4 folder levels"
+        "the folder holds no Python file (.py), notebook (.ipynb) or report deriving "
+        "gradients (.md, .tex) within 4 folder levels"
     )
 
 

@@ -16,8 +16,13 @@ on. Whatever the submission does, the result is an `Outcome`, never an exception
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +32,9 @@ from handgrad.checks.grade import doctor
 from handgrad.checks.grade.limits import Limits
 from handgrad.checks.grade.sandbox import Sandbox
 from handgrad.checks.grade.session import Session, Stopped, clean
-from handgrad.checks.grade.submissions import Submission, safe_copy
+from handgrad.checks.grade.submissions import REPORTS, Submission, safe_copy
 from handgrad.errors import HandgradError
+from handgrad.sweep.backends import thread_env
 
 MAX_FORMULAS = 200
 
@@ -60,6 +66,8 @@ def check_submission(
     """Evaluate ``sub`` in ``sandbox`` and judge it here (see the module doc)."""
     if sub.file is None:
         return Outcome(sub.name, key, None, sub.problem)
+    if sub.file.suffix in REPORTS:
+        return check_written_report(sub, limits, problem, key)
     seconds = 0.0
     with tempfile.TemporaryDirectory(
         prefix="handgrad-grade-", ignore_cleanup_errors=True
@@ -101,6 +109,78 @@ def _judge(session: Session, problem: str | None, shown: str) -> dict[str, Any]:
         namespace["PROBLEM"] = declared
     report = check_formulas(namespace, problem, seed=secrets.randbits(63), file=shown)
     return _document(doctor.from_document(report.to_json()))
+
+
+# A written report runs no learner code: a trusted handgrad process reads it, under the
+# submission's CPU, memory and wall-time limits (its text is still untrusted input).
+REPORT_READER = (
+    "import sys\n"
+    "from handgrad.checks.grade.limits import apply\n"
+    "apply(*(float(v) for v in sys.argv[1:4]))\n"
+    "from handgrad.cli import main\n"
+    "sys.exit(main(sys.argv[4:]))\n"
+)
+MAX_REPORT_OUTPUT = 8 * 1024 * 1024
+MAX_NOTES = 20
+
+
+def check_written_report(
+    sub: Submission, limits: Limits, problem: str | None, key: str = ""
+) -> Outcome:
+    """A Markdown or LaTeX report (`handgrad.checks.report`): its equations read and
+    judged by ``handgrad check report`` in a limited child process; the equations it
+    cannot read become notes for the learner."""
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="handgrad-report-") as scratch:
+        try:
+            file = Path(scratch) / "submission" / safe_copy(sub, Path(scratch) / "submission")
+        except (OSError, ValueError) as e:
+            return Outcome(sub.name, key, None, clean(f"cannot copy it for grading: {e}"))
+        limit = [str(v) for v in (limits.cpu_seconds, limits.memory_mb, limits.write_mb)]
+        argv = [sys.executable, "-c", REPORT_READER, *limit, "check", "report", str(file)]
+        argv += ["--format", "json", "--seed", str(secrets.randbits(63))]
+        argv += ["--problem", problem] if problem else []
+        out = Path(scratch) / "report.json"
+        try:
+            with open(out, "wb") as stdout:
+                run = subprocess.run(
+                    argv, stdout=stdout, stderr=subprocess.PIPE, timeout=limits.wall_seconds,
+                    cwd=scratch, env={**os.environ, **thread_env(1)},
+                )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            reason = f"reading the report took longer than {limits.wall_seconds:g} s"
+            return Outcome(sub.name, key, None, reason, round(time.monotonic() - start, 3))
+        seconds = round(time.monotonic() - start, 3)
+        said = run.stderr.decode(errors="replace").strip().splitlines()
+        if run.returncode not in (0, 1) or out.stat().st_size > MAX_REPORT_OUTPUT:
+            reason = said[-1].removeprefix("error: ") if said else "the report could not be read"
+            return Outcome(sub.name, key, None, clean(reason.replace(str(file), file.name)))
+        document = json.loads(out.read_text())
+    try:
+        return Outcome(sub.name, key, _report_document(document, problem, file.name), "", seconds)
+    except (HandgradError, doctor.DoctorOutputError) as e:
+        return Outcome(sub.name, key, None, clean(str(e)), seconds)
+
+
+def _report_document(document: dict, problem: str | None, shown: str) -> dict[str, Any]:
+    """The kept document of one problem of a ``handgrad.report/1`` document, with a note
+    for each equation that could not be read (so the learner knows why)."""
+    problems = document.get("problems") or {}
+    if problem is None and len(problems) == 1:
+        problem = next(iter(problems))
+    notes = [
+        f"{e.get('where', '?')}: {e.get('reason')}"
+        for e in document.get("equations", [])
+        if e.get("problem") in (problem, None) and e.get("status") not in ("ok", "wrong")
+        and e.get("reason")
+    ]  # fmt: skip
+    notes = [clean(n) for n in list(dict.fromkeys(notes))[:MAX_NOTES]]
+    if problem not in problems:
+        why = f": {'; '.join(notes[:2])}" if notes else ""
+        raise HandgradError(f"{shown}: no gradient of {problem or 'a known problem'} read{why}")
+    kept = _document(doctor.from_document(problems[problem]))
+    kept["warnings"] += notes
+    return kept
 
 
 def _document(report: doctor.DoctorReport) -> dict[str, Any]:

@@ -53,6 +53,8 @@ SEARCH_DEPTH = 4  # how deep the file to check is looked for
 SCAN_BYTES = 2**20  # read of one file by the scan for ``def grad_``
 
 SOURCES = (".py", ".ipynb")
+REPORTS = (".md", ".tex")  # written derivations, read by `handgrad.checks.report`
+_DERIVATION = re.compile(r"\\partial|\\nabla|\\delta_|∂")  # a report derives gradients
 SKIPPED_DIRS = ("__pycache__", "__MACOSX", ".ipynb_checkpoints")
 EXPORT_FILES = ("submission_metadata.yml",)  # an LMS's own file beside the submissions
 ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
@@ -173,34 +175,61 @@ def _choose(path: Path, max_bytes: int) -> tuple[Path | None, str]:
     _check_file(path, st, "it", max_bytes, path)
     if path.suffix.lower() in ARCHIVES:
         return None, f"an archive ({path.suffix}), not a Python file; extract it into a folder"
+    if path.suffix in REPORTS:
+        return path, ""
     if path.suffix not in SOURCES:
-        return None, "not a Python file (.py), a notebook (.ipynb) or a folder holding one"
+        return None, (
+            "not a Python file (.py), a notebook (.ipynb), a written report (.md, .tex) "
+            "or a folder holding one"
+        )
     return path, _scan(path, path.parent).problem
 
 
 def _choose_inside(folder: Path, max_bytes: int) -> tuple[Path | None, str]:
+    """The one file of a learner's folder that holds formulas: a code file defining
+    ``grad_`` functions, else a written report deriving gradients (see the module doc)."""
     entries = _walk(folder, max_bytes)
     if not entries:
         return None, "the folder is empty"
-    files = [p for p, size in entries if size is not None and p.suffix in SOURCES]
-    near = [p for p in files if len(p.relative_to(folder).parts) <= SEARCH_DEPTH + 1]
-    if not near:
-        deep = f" within {SEARCH_DEPTH} folder levels" if files else ""
-        return None, f"the folder holds no Python file (.py) or notebook (.ipynb){deep}"
-    if len(near) == 1:
-        return near[0], _scan(near[0], folder).problem
-    scans = {p: _scan(p, folder) for p in near}
-    defining = [p for p in near if scans[p].defines]
+    near = [
+        p
+        for p, size in entries
+        if size is not None
+        and p.suffix in SOURCES + REPORTS
+        and len(p.relative_to(folder).parts) <= SEARCH_DEPTH + 1
+    ]
+    code = [p for p in near if p.suffix in SOURCES]
+    reports = [p for p in near if p.suffix in REPORTS and _derives(p, folder)]
+    if not code and not reports:
+        return None, (
+            f"the folder holds no Python file (.py), notebook (.ipynb) or report deriving "
+            f"gradients (.md, .tex) within {SEARCH_DEPTH} folder levels"
+        )
+    scans = {p: _scan(p, folder) for p in code}
+    defining = [p for p in code if scans[p].defines]
     if len(defining) == 1:
         return defining[0], scans[defining[0]].problem
     if defining:
         return None, f"several files define grad_ functions ({_list(defining, folder)}); keep one"
+    if len(reports) == 1:
+        return reports[0], ""
+    if len(code) == 1 and not reports:
+        return code[0], scans[code[0]].problem
+    if reports and not code:
+        return None, f"several reports ({_list(reports, folder)}); keep one"
     cut = any(s.cut for s in scans.values())
+    kind = "files" if reports else "Python files"
     return None, (
-        f"several Python files ({_list(near, folder)}) and none defines grad_ functions"
+        f"several {kind} ({_list(code + reports, folder)}) and none defines grad_ functions"
         + (f" in their first {SCAN_BYTES >> 20} MiB" if cut else "")
         + "; define each formula as def grad_<quantity>(…) in one of them"
     )
+
+
+def _derives(report: Path, folder: Path) -> bool:
+    """Whether a .md/.tex file derives gradients (∂, \\partial, \\nabla, \\delta_)."""
+    data = _read(report, SCAN_BYTES, _rel(report, folder))
+    return _DERIVATION.search(data[:SCAN_BYTES].decode("utf-8", errors="replace")) is not None
 
 
 @dataclass(frozen=True)
