@@ -35,9 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output: a text table, the JSON schema handgrad.report/1, or an HTML page with "
         "the equations rendered (default: text)",
     )
-    parser.add_argument(
-        "--seed", type=types.non_negative_int, default=0, help="seed of the random batches"
-    )
+    types.add_seed(parser, what="the random batches")
 
 
 def run(args: argparse.Namespace) -> int:
