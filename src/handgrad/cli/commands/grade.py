@@ -17,7 +17,10 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "submissions", metavar="SUBMISSIONS_DIR", help="one .py file or folder per learner"
+        "submissions",
+        metavar="SUBMISSIONS_DIR",
+        help="one entry per learner: a .py file, a notebook, a written report (.md, .tex) or a "
+        "folder holding one (nested as LMS exports lay it out)",
     )
     parser.add_argument("--out", required=True, metavar="OUT_DIR", help="where grades go")
     parser.add_argument(
