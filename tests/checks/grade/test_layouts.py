@@ -74,6 +74,25 @@ def test_written_reports_are_graded_with_their_unreadable_equations_noted(tmp_pa
     shutil.copy(examples / "report_mistake.md", subs / "ann.md")
     (subs / "cy" / "README.md").write_text("# My homework\nSee formulas.py.\n")  # no ∂
     (subs / "cy" / "formulas.py").write_text(learner_source(frozenset()))
+    markdown = (examples / "report_mistake.md").read_text()
+    (subs / "eve.ipynb").write_text(
+        json.dumps(
+            {
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {},
+                "cells": [
+                    {"cell_type": "markdown", "source": markdown, "metadata": {}},
+                    {
+                        "cell_type": "code",
+                        "source": "print('no formulas here')",
+                        "metadata": {},
+                        "outputs": [],
+                    },
+                ],
+            }
+        )
+    )
     (subs / "dee.md").write_text(
         "$$\\frac{\\partial L}{\\partial b_{2B}} = \\Xi \\sum_{i=1}^m (\\hat y_B^i - y_B^i)$$\n"
     )
@@ -83,5 +102,6 @@ def test_written_reports_are_graded_with_their_unreadable_equations_noted(tmp_pa
     assert grades["cy"].total == 8  # the code, not the README
     ann = grades["ann.md"]
     assert ann.status == "graded" and 0 < ann.total < 8  # its one mistake costs points
+    assert grades["eve.ipynb"].total == ann.total  # the same derivation, in a notebook
     dee = json.loads((tmp_path / "out" / "submissions" / "dee.md" / "results.json").read_text())
     assert grades["dee.md"].total == 0 and "Xi" in dee["output"]  # unread, and said why

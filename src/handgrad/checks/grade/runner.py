@@ -33,6 +33,7 @@ from handgrad.checks.grade.limits import Limits
 from handgrad.checks.grade.sandbox import Sandbox
 from handgrad.checks.grade.session import Session, Stopped, clean
 from handgrad.checks.grade.submissions import REPORTS, Submission, safe_copy
+from handgrad.checks.notebook import code_cells, defines_formulas
 from handgrad.errors import HandgradError
 from handgrad.sweep.backends import thread_env
 
@@ -66,7 +67,7 @@ def check_submission(
     """Evaluate ``sub`` in ``sandbox`` and judge it here (see the module doc)."""
     if sub.file is None:
         return Outcome(sub.name, key, None, sub.problem)
-    if sub.file.suffix in REPORTS:
+    if sub.file.suffix in REPORTS or _written_notebook(sub.file):
         return check_written_report(sub, limits, problem, key)
     seconds = 0.0
     with tempfile.TemporaryDirectory(
@@ -87,6 +88,17 @@ def check_submission(
         except HandgradError as e:
             return Outcome(sub.name, key, None, clean(str(e)), round(seconds, 3))
     return Outcome(sub.name, key, document, "", round(seconds, 3))
+
+
+def _written_notebook(file: Path) -> bool:
+    """A notebook whose code defines no ``grad_`` function: its derivation is written in
+    its Markdown cells, read like a report (none of its code runs)."""
+    if file.suffix != ".ipynb":
+        return False
+    try:
+        return not defines_formulas(code_cells(file.read_text(encoding="utf-8-sig")))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False  # the sandbox says what is wrong with it
 
 
 def _judge(session: Session, problem: str | None, shown: str) -> dict[str, Any]:
@@ -127,7 +139,8 @@ MAX_NOTES = 20
 def check_written_report(
     sub: Submission, limits: Limits, problem: str | None, key: str = ""
 ) -> Outcome:
-    """A Markdown or LaTeX report (`handgrad.checks.report`): its equations read and
+    """A Markdown or LaTeX report, or a notebook of Markdown derivations
+    (`handgrad.checks.report`): its equations read and
     judged by ``handgrad check report`` in a limited child process; the equations it
     cannot read become notes for the learner."""
     start = time.monotonic()
