@@ -24,13 +24,18 @@ either library's own code and buffers), so it could not compare the two framewor
 RSS includes the interpreter, the libraries and the dataset, which the table lists
 separately as the peak before training started ("setup").
 
-Every implementation is timed with 1 thread and with its default thread count, and the
-faster of the two is the one the ratios use ("best PyTorch", "best handgrad"): on a
-busy machine a 2-thread BLAS or OpenMP pool can be many times slower than 1 thread.
-PyTorch gets ``torch.set_num_threads(1)``; handgrad and NumPy get OPENBLAS_NUM_THREADS=1
-(and MKL/OMP/Numba) in their worker's environment; JAX gets XLA's single-threaded CPU
-flags. handgrad runs with each engine (``numpy``, the readable formulas; ``fused``, the
-compiled kernels of `handgrad.fast`). JAX runs twice more: a jitted step per batch and
+Every implementation is timed on one core and on all the cores this process may use,
+and the faster of the two is the one the ratios use ("best PyTorch", "best handgrad"):
+on a busy machine a 2-thread BLAS or OpenMP pool can be many times slower than 1 thread.
+The one-core worker is pinned by process affinity (``os.sched_setaffinity`` in the
+child, before the interpreter starts, so before any framework is imported): thread
+flags alone do not pin XLA, whose "1 thread" setting still used both cores. It also
+gets one-thread pools, so none of them oversubscribes its core: PyTorch
+``torch.set_num_threads(1)``; OPENBLAS_NUM_THREADS=1 (and MKL/OMP/Numba) in the
+environment; XLA's single-threaded CPU flags. Rows are labelled by the cores the
+worker was allowed, as it reports them (``os.sched_getaffinity``). handgrad runs with
+each engine (``numpy``, the readable formulas; ``fused``, the compiled kernels of
+`handgrad.fast`). JAX runs twice more: a jitted step per batch and
 a whole-epoch ``lax.scan``; "best JAX" is the fastest of its four runs, and its compile
 time is reported apart (``compile s``), not in the epochs (`_jax_cases`).
 
@@ -131,8 +136,8 @@ FRAMEWORKS = {
     "jaxstep": "JAX, jit per step",
     "jaxscan": "JAX, lax.scan per epoch",
 }
-THREAD_SETTINGS = ("1", "default")
-# Environment of a 1-thread worker: BLAS (OpenBLAS, MKL), OpenMP, Numba and XLA pools of
+THREAD_SETTINGS = ("1", "default")  # "1": pinned to one core; "default": every allowed core
+# Environment of a one-core worker: BLAS (OpenBLAS, MKL), OpenMP, Numba and XLA pools of
 # one thread.
 ONE_THREAD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
@@ -440,21 +445,97 @@ def worker(case_name: str, impl: str, epochs: int, data_dir: str | None) -> dict
     }
     result = {"threads": os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count())}
     result.update(runners[framework]())
+    result["cores"] = len(os.sched_getaffinity(0))
     result.update(setup_mb=setup_mb, peak_mb=peak_rss_mb(), n=n_train(case, data))
     return result
 
 
+def allowed_cores(setting: str) -> set[int]:
+    """The cores a worker of this thread setting may run on: the first core this process
+    may use for "1", all of them otherwise."""
+    cores = os.sched_getaffinity(0)
+    return {min(cores)} if setting == "1" else set(cores)
+
+
+def run_pinned(cmd: list[str], setting: str) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in a child restricted to `allowed_cores` (set between fork and exec, so
+    before the interpreter and any framework start) with, on one core, one-thread pools."""
+    cores = allowed_cores(setting)
+    env = {**os.environ, **(ONE_THREAD_ENV if setting == "1" else {})}
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        preexec_fn=lambda: os.sched_setaffinity(0, cores),
+    )
+
+
 def run_worker(case: str, impl: str, epochs: int, data_dir: str | None) -> dict:
-    """Run `worker` in a fresh interpreter and parse its result line."""
+    """Run `worker` in a fresh, pinned interpreter and parse its result line."""
     cmd = [sys.executable, __file__, "--worker", case, impl, "--epochs", str(epochs)]
     if data_dir:
         cmd += ["--data-dir", data_dir]
-    env = {**os.environ, **(ONE_THREAD_ENV if impl.endswith("-1") else {})}
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    proc = run_pinned(cmd, impl.split("-")[1])
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{case}/{impl} worker failed:\n{proc.stderr.strip()}")
     return json.loads(lines[-1][len(RESULT_TAG) :])
+
+
+# --- the pinning check: how many cores a worker's products really use -------------------------
+PROBE_FRAMEWORKS = ("handgrad", "torch", "jax")
+
+
+def probe(framework: str, seconds: float = 0.4, n: int = 1024) -> dict:
+    """Import ``framework``, run its float32 n×n products for about ``seconds``, and
+    report the cores this process may use and its CPU time over wall time while doing it
+    (about the number of cores busy: 1.0 on one core, up to the core count otherwise)."""
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    if framework == "torch":
+        import torch
+
+        t = torch.from_numpy(a)
+        matmul = lambda: torch.mm(t, t)  # noqa: E731
+    elif framework == "jax":
+        import jax
+
+        x = jax.numpy.asarray(a)
+        f = jax.jit(lambda u: u @ u)
+        matmul = lambda: f(x).block_until_ready()  # noqa: E731
+    else:
+        import handgrad  # noqa: F401  (its BLAS is NumPy's)
+
+        matmul = lambda: a @ a  # noqa: E731
+    matmul()
+    usage = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])  # noqa: E731
+    cpu, start = usage(), time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        matmul()
+    wall = time.perf_counter() - start
+    return {"cores": len(os.sched_getaffinity(0)), "busy": (usage() - cpu) / wall}
+
+
+def run_probe(framework: str, setting: str) -> dict:
+    """`probe` in a fresh interpreter pinned as a worker of ``setting`` ("1" or "default")."""
+    proc = run_pinned([sys.executable, __file__, "--probe", framework], setting)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{framework} probe failed:\n{proc.stderr.strip()}")
+    return json.loads(lines[-1][len(RESULT_TAG) :])
+
+
+def pinning_report() -> str:
+    """One line per thread setting: each framework's allowed cores and busy cores."""
+    lines = []
+    for setting in THREAD_SETTINGS:
+        parts = []
+        for fw in PROBE_FRAMEWORKS:
+            r = run_probe(fw, setting)
+            parts.append(f"{fw} {r['cores']} allowed, {r['busy']:.2f} busy")
+        lines.append(f"{setting}-thread setting: " + "; ".join(parts))
+    return "\n".join(lines)
 
 
 # --- the arithmetic lower bound ----------------------------------------------------------------
@@ -516,7 +597,8 @@ def build_rows(
     rows = []
     for impl, r in results.items():
         framework, threads = impl.split("-")
-        count = "1 thread" if threads == "1" else f"default threads ({r['threads']})"
+        cores = r.get("cores", 1 if threads == "1" else os.cpu_count())
+        count = f"{cores} core{'s' * (cores != 1)}" + (", 1 thread" if threads == "1" else "")
         compile_s = r.get("compile_seconds")
         rows.append(
             row(
@@ -605,7 +687,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(CASES), help="run one case only")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--worker", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
+    parser.add_argument("--probe", choices=PROBE_FRAMEWORKS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.probe:
+        print(RESULT_TAG + json.dumps(probe(args.probe)), flush=True)
+        return 0
     if args.epochs < 1 or args.repeat < 1:
         parser.error(f"--epochs and --repeat must be ≥ 1, got {args.epochs}, {args.repeat}")
     data_dir = args.data_dir or default_data_dir()
@@ -619,6 +705,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     names = [args.only] if args.only else list(CASES)
+    pinning = pinning_report()
     gflops = gemm_gflops()
     rows, ratios = [], {}
     for name in names:
@@ -639,6 +726,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.epochs} timed epochs × {args.repeat} interleaved repeats per case; median "
         f"seconds per epoch; {os.cpu_count()} CPU cores; NumPy {np.__version__}"
     )
+    print("Cores each setting may use and keeps busy in a product loop (CPU s / wall s):")
+    print(pinning)
     print(render(rows, args.markdown))
     print("\nRatios of the best (faster thread setting) of each implementation:")
     print("\n".join(verdicts(ratios)))

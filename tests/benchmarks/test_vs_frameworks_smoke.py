@@ -140,3 +140,15 @@ def test_numpy_floor_runs_the_products_and_updates_of_every_case(bench, name, mo
     result = bench.run_floor(case, data, model, 2)
     assert len(result["seconds"]) == 2 and all(t > 0 for t in result["seconds"])
     assert all(not np.array_equal(p.data, b) for p, b in zip(params, before, strict=True))
+
+
+@pytest.mark.parametrize("framework", ["handgrad", "torch", "jax"])
+def test_one_core_setting_pins_the_worker_to_one_core(bench, framework):
+    # CI installs neither peer: their parts are skipped there, handgrad's always runs.
+    if framework != "handgrad" and importlib.util.find_spec(framework) is None:
+        pytest.skip(f"{framework} is not installed (a benchmark-only peer)")
+    one = bench.run_probe(framework, "1")
+    # Allowed one core, and its products keep no more than that one busy.
+    assert one["cores"] == 1 and one["busy"] < 1.2
+    every = bench.run_probe(framework, "default")
+    assert every["cores"] == len(bench.os.sched_getaffinity(0))
