@@ -243,20 +243,69 @@ def run_handgrad(case: Case, data, model, epochs: int, engine: str = "numpy") ->
 
     eng.prepare(model, opt)
     fused, x = eng.step_for(model), data.train.x
+    optimiser = []  # seconds of the epoch's opt.step() calls, timed one by one
     for _ in range(epochs):
-        start = time.perf_counter()
+        start, in_opt = time.perf_counter(), 0.0
         total = 0.0
         for _, (xb,) in epoch_batches(None, (x,), case.batch_size, rng, {}):
             opt.zero_grad()
-            total += (fused or model).elbo_terms(xb, rng=model.rng).loss * xb.shape[0]
-            if fused is None:
-                model.loss_backward(input_grad=False)
-            else:
-                fused.backward()
+            total += vae_pass(model, fused, xb) * xb.shape[0]
+            opt_start = time.perf_counter()
             opt.step()
+            in_opt += time.perf_counter() - opt_start
         seconds.append(time.perf_counter() - start)
+        optimiser.append(in_opt)
         loss = total / x.shape[0]
-    return {**extra, "seconds": seconds, "train_loss": loss}
+    steps = -(-x.shape[0] // case.batch_size)
+    parts = vae_breakdown(case, eng, steps, seconds, optimiser)
+    return {**extra, "seconds": seconds, "train_loss": loss, "parts": parts}
+
+
+def vae_pass(model, fused, xb: np.ndarray) -> float:
+    """Forward and backward of one VAE batch (no optimiser step), ε from the model's
+    Generator; the batch's loss."""
+    loss = (fused or model).elbo_terms(xb, rng=model.rng).loss
+    if fused is None:
+        model.loss_backward(input_grad=False)
+    else:
+        fused.backward()
+    return loss
+
+
+def vae_breakdown(case: Case, engine, steps: int, seconds, optimiser, repeats: int = 3) -> dict:
+    """Estimated seconds of one epoch's parts (medians over epochs or ``repeats``):
+
+    * ``products``: the case's matrix products alone, at their shapes (`run_products`);
+    * ``optimiser``: the epoch's ``opt.step()`` calls, timed inside the training loop;
+    * ``overhead``: forward and backward (no optimiser) of a VAE 8-8-2-8-8 on 2 rows
+      with the same engine, as many steps: the per-step calls, with next to no arithmetic;
+    * ``elementwise``: the rest of the epoch (elementwise chains, the batch gather, ε).
+    """
+    from handgrad.models.vae import VAE
+
+    products = statistics.median(
+        _timed(lambda: run_products(case, product_operands(case), steps)) for _ in range(repeats)
+    )
+    tiny = VAE(8, 2, (8,), decoder="bernoulli", rng=np.random.default_rng(SEED))
+    engine.prepare(tiny)
+    fused, xb = engine.step_for(tiny), np.random.default_rng(SEED).random((2, 8), np.float32)
+
+    def tiny_epoch() -> None:
+        for _ in range(steps):
+            tiny.zero_grad()
+            vae_pass(tiny, fused, xb)
+
+    tiny_epoch()  # the kernels' first calls for these shapes
+    overhead = statistics.median(_timed(tiny_epoch) for _ in range(repeats))
+    step, opt = statistics.median(seconds), statistics.median(optimiser)
+    rest = step - products - opt - overhead
+    return {
+        "epoch": step,
+        "products": products,
+        "elementwise": rest,
+        "optimiser": opt,
+        "overhead": overhead,
+    }
 
 
 def _warm_up(case: Case, data, model, engine) -> float:
@@ -363,13 +412,8 @@ def run_floor(case: Case, data, model, epochs: int) -> dict:
     from handgrad.optim import SGD, Adam
 
     rng = np.random.default_rng(SEED)
-    bs = case.batch_size
-    steps = -(-n_train(case, data) // bs)
-
-    def rand(*shape: int) -> np.ndarray:
-        return rng.standard_normal(shape, dtype=np.float32)
-
-    layers = [(rand(bs, i), rand(o, i), rand(bs, o), rand(o, i)) for i, o in case.layers]
+    steps = -(-n_train(case, data) // case.batch_size)
+    layers = product_operands(case)
     params = model.parameters()
     for p in params:
         p.grad[...] = 1e-3 * rng.standard_normal(p.shape)
@@ -379,14 +423,31 @@ def run_floor(case: Case, data, model, epochs: int) -> dict:
     for _ in range(epochs):
         start = time.perf_counter()
         for _ in range(steps):
-            for j, (x, w, dy, grad) in enumerate(layers):
-                x @ w.T
-                np.matmul(dy.T, x, out=grad)
-                if j not in case.no_input_grad:
-                    dy @ w
+            run_products(case, layers, 1)
             opt.step(grad_scale=opt.grad_scale)
         seconds.append(time.perf_counter() - start)
     return {"seconds": seconds}
+
+
+def product_operands(case: Case) -> list[tuple[np.ndarray, ...]]:
+    """Random float32 (input, weight, output gradient, weight gradient) of each layer."""
+    rng, bs = np.random.default_rng(SEED), case.batch_size
+
+    def rand(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    return [(rand(bs, i), rand(o, i), rand(bs, o), rand(o, i)) for i, o in case.layers]
+
+
+def run_products(case: Case, layers: list[tuple[np.ndarray, ...]], steps: int) -> None:
+    """``steps`` steps of the case's matrix products: forward, weight gradient, and ∂L/∂x
+    except on data-fed layers."""
+    for _ in range(steps):
+        for j, (x, w, dy, grad) in enumerate(layers):
+            x @ w.T
+            np.matmul(dy.T, x, out=grad)
+            if j not in case.no_input_grad:
+                dy @ w
 
 
 # --- PyTorch ---------------------------------------------------------------------------------
@@ -637,14 +698,47 @@ HEADER = [
 ]
 
 
-def render(rows: Sequence[Sequence[str]], markdown: bool) -> str:
+PARTS = ("products", "elementwise", "optimiser", "overhead")
+PARTS_HEADER = [
+    "VAE epoch, handgrad",
+    "median s/epoch",
+    "matrix products",
+    "elementwise & memory (rest)",
+    "optimiser",
+    "per-step overhead",
+    "arithmetic bound",
+]
+
+
+def breakdown_rows(results: dict[str, dict], bound: float) -> list[list[str]]:
+    """The estimated parts of each handgrad VAE worker's epoch (`vae_breakdown`): seconds
+    and share of the epoch, beside the arithmetic bound."""
+    rows = []
+    for impl, r in results.items():
+        if "parts" not in r:
+            continue
+        parts, framework = r["parts"], impl.split("-")[0]
+        cores = r["cores"]
+        name = f"{FRAMEWORKS[framework]}, {cores} core{'s' * (cores != 1)}"
+        shares = [f"{parts[k]:.3f} ({100 * parts[k] / parts['epoch']:.0f} %)" for k in PARTS]
+        rows.append([name, f"{parts['epoch']:.3f}", *shares, f"{bound:.3f}"])
+    return rows
+
+
+def render(
+    rows: Sequence[Sequence[str]],
+    markdown: bool,
+    header: Sequence[str] = HEADER,
+    right: range = range(2, 6),
+) -> str:
+    """The table; the ``right`` columns (numbers) right-aligned, the others left."""
     if markdown:
-        lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
-    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
-    fmt = "  ".join(f"{{:{'>' if 2 <= i <= 5 else '<'}{w}}}" for i, w in enumerate(widths))
-    return "\n".join([fmt.format(*HEADER), *(fmt.format(*r) for r in rows)])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:{'>' if i in right else '<'}{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*header), *(fmt.format(*r) for r in rows)])
 
 
 def verdicts(ratios: dict[str, dict[str, float]]) -> list[str]:
@@ -707,7 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = [args.only] if args.only else list(CASES)
     pinning = pinning_report()
     gflops = gemm_gflops()
-    rows, ratios = [], {}
+    rows, ratios, parts = [], {}, []
     for name in names:
         results: dict[str, dict] = {}
         for repeat in range(args.repeat):
@@ -722,6 +816,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             CASES[name], results, gflops, results["handgrad-1"]["n"]
         )
         rows += case_rows
+        if name == "vae":
+            bound = epoch_flops(CASES[name], results["handgrad-1"]["n"]) / (gflops * 1e9)
+            parts = breakdown_rows(results, bound)
     print(
         f"{args.epochs} timed epochs × {args.repeat} interleaved repeats per case; median "
         f"seconds per epoch; {os.cpu_count()} CPU cores; NumPy {np.__version__}"
@@ -729,6 +826,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Cores each setting may use and keeps busy in a product loop (CPU s / wall s):")
     print(pinning)
     print(render(rows, args.markdown))
+    if parts:
+        print(
+            "\nThe VAE epoch in parts, estimates (seconds, share of the epoch): the products "
+            "timed alone at their shapes; the optimiser's calls timed in the loop; the "
+            "per-step overhead as the same steps of an 8-8-2-8-8 VAE on 2 rows; elementwise "
+            "& memory the rest."
+        )
+        print(render(parts, args.markdown, PARTS_HEADER, range(1, 7)))
     print("\nRatios of the best (faster thread setting) of each implementation:")
     print("\n".join(verdicts(ratios)))
     return 0

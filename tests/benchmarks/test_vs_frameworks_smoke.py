@@ -152,3 +152,16 @@ def test_one_core_setting_pins_the_worker_to_one_core(bench, framework):
     assert one["cores"] == 1 and one["busy"] < 1.2
     every = bench.run_probe(framework, "default")
     assert every["cores"] == len(bench.os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("engine", ["numpy", "fused"])
+def test_vae_epoch_parts_add_up_to_the_epoch(bench, engine):
+    case, data = bench.CASES["vae"], tiny_mnist(n=260)
+    result = bench.run_handgrad(case, data, bench.build_handgrad_model(case, data), 2, engine)
+    parts = result["parts"]
+    assert all(parts[k] > 0 for k in ("products", "optimiser", "overhead"))
+    assert sum(parts[k] for k in bench.PARTS) == pytest.approx(parts["epoch"])
+    results = {f"{'fused' if engine == 'fused' else 'handgrad'}-1": {**result, "cores": 1}}
+    (row,) = bench.breakdown_rows(results, bound=0.5)
+    assert row[0].endswith(", 1 core") and row[-1] == "0.500"
+    assert "matrix products" in bench.render([row], True, bench.PARTS_HEADER)
