@@ -165,3 +165,16 @@ def test_vae_epoch_parts_add_up_to_the_epoch(bench, engine):
     (row,) = bench.breakdown_rows(results, bound=0.5)
     assert row[0].endswith(", 1 core") and row[-1] == "0.500"
     assert "matrix products" in bench.render([row], True, bench.PARTS_HEADER)
+
+
+def test_cli_comparison_says_whether_the_command_is_within_ten_percent(bench):
+    near = bench.cli_comparison("fused", [2.2, 2.0], [2.0, 2.0, 2.0])
+    assert "command / benchmark = 1.05 (within 10 %)" in near
+    far = bench.cli_comparison("numpy", [3.8, 3.6], [2.0, 2.1, 2.0])
+    assert "--engine numpy: epochs 3.80, 3.60 s" in far and "1.85 (NOT within 10 %)" in far
+
+
+def test_train_cli_needs_the_vae_case(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--only", "mlp", "--train-cli"])
+    assert "--train-cli compares with the VAE case" in capsys.readouterr().err
