@@ -17,6 +17,7 @@ removes it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import signal
@@ -26,7 +27,6 @@ from pathlib import Path
 MAX_TASKS = 64  # processes and threads of one submission, bubblewrap's own included
 CANDIDATES = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup")
 _counter = itertools.count()
-_base: list[Path | None] = []  # the controller found, once per process
 
 
 class Cgroup:
@@ -38,9 +38,7 @@ class Cgroup:
     @classmethod
     def create(cls, max_tasks: int = MAX_TASKS) -> Cgroup | None:
         """A new cgroup allowing ``max_tasks`` tasks, or None where none can be made."""
-        if not _base:
-            _base.append(_find_base())
-        base = _base[0]
+        base = _find_base()
         if base is None:
             return None
         path = base / f"handgrad-{os.getpid()}-{next(_counter)}"
@@ -77,8 +75,10 @@ class Cgroup:
             time.sleep(0.02)
 
 
+@functools.cache
 def _find_base() -> Path | None:
-    """The first pids controller where a child cgroup can be made and limited."""
+    """The first pids controller where a child cgroup can be made and limited (looked
+    for once per process)."""
     for candidate in CANDIDATES:
         base = Path(candidate)
         v2 = (base / "cgroup.controllers").exists()

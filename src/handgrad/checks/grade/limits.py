@@ -42,6 +42,11 @@ class Limits:
         """How many bytes stdout and stderr together may carry."""
         return int(self.output_kb * 1024)
 
+    def process_args(self) -> list[str]:
+        """The CPU, memory and file-size limits as the arguments `apply` is run with in
+        the child process (the harness, the report reader)."""
+        return [str(v) for v in (self.cpu_seconds, self.memory_mb, self.write_mb)]
+
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
 

@@ -73,10 +73,9 @@ def check_submission(
     with tempfile.TemporaryDirectory(
         prefix="handgrad-grade-", ignore_cleanup_errors=True
     ) as scratch:
-        try:
-            file = safe_copy(sub, Path(scratch) / "submission")
-        except (OSError, ValueError) as e:
-            return Outcome(sub.name, key, None, clean(f"cannot copy it for grading: {e}"))
+        file, failed = _copy(sub, Path(scratch), key)
+        if failed is not None:
+            return failed
         try:
             with Session(sandbox, Path(scratch), file, limits) as session:
                 try:
@@ -88,6 +87,15 @@ def check_submission(
         except HandgradError as e:
             return Outcome(sub.name, key, None, clean(str(e)), round(seconds, 3))
     return Outcome(sub.name, key, document, "", round(seconds, 3))
+
+
+def _copy(sub: Submission, scratch: Path, key: str) -> tuple[Path, Outcome | None]:
+    """The submission's private copy in ``scratch/submission`` and its file to check
+    (relative), or the failed `Outcome` saying why it cannot be copied."""
+    try:
+        return safe_copy(sub, scratch / "submission"), None
+    except (OSError, ValueError) as e:
+        return Path(), Outcome(sub.name, key, None, clean(f"cannot copy it for grading: {e}"))
 
 
 def _written_notebook(file: Path) -> bool:
@@ -145,12 +153,12 @@ def check_written_report(
     cannot read become notes for the learner."""
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="handgrad-report-") as scratch:
-        try:
-            file = Path(scratch) / "submission" / safe_copy(sub, Path(scratch) / "submission")
-        except (OSError, ValueError) as e:
-            return Outcome(sub.name, key, None, clean(f"cannot copy it for grading: {e}"))
-        limit = [str(v) for v in (limits.cpu_seconds, limits.memory_mb, limits.write_mb)]
-        argv = [sys.executable, "-c", REPORT_READER, *limit, "check", "report", str(file)]
+        relative, failed = _copy(sub, Path(scratch), key)
+        if failed is not None:
+            return failed
+        file = Path(scratch) / "submission" / relative
+        argv = [sys.executable, "-c", REPORT_READER, *limits.process_args()]
+        argv += ["check", "report", str(file)]
         argv += ["--format", "json", "--seed", str(secrets.randbits(63))]
         argv += ["--problem", problem] if problem else []
         out = Path(scratch) / "report.json"
@@ -168,11 +176,15 @@ def check_written_report(
         if run.returncode not in (0, 1) or out.stat().st_size > MAX_REPORT_OUTPUT:
             reason = said[-1].removeprefix("error: ") if said else "the report could not be read"
             return Outcome(sub.name, key, None, clean(reason.replace(str(file), file.name)))
-        document = json.loads(out.read_text())
+        text = out.read_text()
     try:
-        return Outcome(sub.name, key, _report_document(document, problem, file.name), "", seconds)
-    except (HandgradError, doctor.DoctorOutputError) as e:
+        document = json.loads(text)
+        if not isinstance(document, dict):
+            raise doctor.DoctorOutputError("the report reader's output is not a JSON object")
+        kept = _report_document(document, problem, file.name)
+    except (HandgradError, ValueError) as e:  # DoctorOutputError and JSON errors included
         return Outcome(sub.name, key, None, clean(str(e)), seconds)
+    return Outcome(sub.name, key, kept, "", seconds)
 
 
 def _report_document(document: dict, problem: str | None, shown: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ the submission's code runs, and the grader enforces the wall time and the output
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 import pwd
@@ -71,7 +72,6 @@ class Sandbox:
     root: Path  # the run's private folder: harness/, site/ (user isolation)
     python: str  # the interpreter, real path
     site: Path  # the folder holding numpy (and allowed packages)
-    allowed: tuple[str, ...] = ()
     binds: tuple[tuple[str, str], ...] = field(default=())  # (host, sandbox) for /site
 
     @property
@@ -97,7 +97,7 @@ def prepare(isolation: str, root: Path, allowed: tuple[str, ...] = ()) -> Sandbo
     if isolation == "bwrap":
         _check_bwrap(python)
         binds = tuple((str(d), f"/site/{d.name}") for d in dirs)
-        sandbox = Sandbox(isolation, root, python, Path("/site"), allowed, binds)
+        sandbox = Sandbox(isolation, root, python, Path("/site"), binds)
     elif isolation == "user":
         if os.geteuid() != 0:
             raise HandgradError(
@@ -113,13 +113,13 @@ def prepare(isolation: str, root: Path, allowed: tuple[str, ...] = ()) -> Sandbo
         _readable(root)
         python = os.environ.get(SANDBOX_PYTHON) or python
         _check_user_python(python, site)
-        sandbox = Sandbox(isolation, root, python, site, allowed)
+        sandbox = Sandbox(isolation, root, python, site)
     else:
         site = root / "site"
         site.mkdir()
         for d in dirs:
             (site / d.name).symlink_to(d)
-        sandbox = Sandbox(isolation, root, python, site, allowed)
+        sandbox = Sandbox(isolation, root, python, site)
     return sandbox
 
 
@@ -169,7 +169,9 @@ def _check_bwrap(python: str) -> None:
         )
 
 
+@functools.cache
 def _bwrap_works(python: str) -> bool:
+    """Whether bwrap can make its namespaces here (tried once per process)."""
     argv = ["bwrap", *system_binds(python), "--unshare-all", "--", python, "-I", "-S", "-c", ""]
     try:
         return subprocess.run(argv, capture_output=True, timeout=30, env={}).returncode == 0

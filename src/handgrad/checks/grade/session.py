@@ -42,8 +42,6 @@ from handgrad.checks.grade.harness import REPLY_BYTES
 from handgrad.checks.grade.limits import Limits
 from handgrad.checks.grade.sandbox import Sandbox, kill_user_processes, launch
 
-STDERR_KEEP = 4096  # bytes of stderr kept for a reason
-
 
 class Stopped(BaseException):
     """The submission's process was stopped or broke the protocol; ``reason`` says why."""
@@ -61,8 +59,7 @@ class Session:
         self.start = time.monotonic()
         self.deadline = self.start + limits.wall_seconds
         self._sandbox = sandbox
-        args = [str(v) for v in (limits.cpu_seconds, limits.memory_mb, limits.write_mb)]
-        spec = launch(sandbox, scratch, file, args)
+        spec = launch(sandbox, scratch, file, limits.process_args())
         self._uid = spec.user
         # bwrap's processes are root's outside when the grader is root, and the kernel
         # exempts root from RLIMIT_NPROC: a pids cgroup caps them instead (where one can
@@ -84,12 +81,10 @@ class Session:
         )
         child.register(self.proc.pid)
         os.set_blocking(self.proc.stdin.fileno(), False)
-        self._stderr = bytearray()
         self._stderr_total = 0
         self._flooded = False
         self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
         self._drain.start()
-        self.manifest: dict[str, Any] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Session:
@@ -118,17 +113,12 @@ class Session:
     def seconds(self) -> float:
         return time.monotonic() - self.start
 
-    @property
-    def stderr_tail(self) -> str:
-        return self._stderr.decode("utf-8", errors="replace")
-
     # -- the protocol -----------------------------------------------------------------------
     def open(self) -> dict[str, Any]:
         """Read the manifest (see `harness`): the formulas defined, PROBLEM, or an error."""
         header, _ = self._receive(0)
         if header.get("op") != "loaded":
             raise Stopped("the submission's process did not answer as expected")
-        self.manifest = header
         return header
 
     def call(
@@ -228,7 +218,6 @@ class Session:
             if not chunk:
                 return
             self._stderr_total += len(chunk)
-            self._stderr = (self._stderr + chunk)[-STDERR_KEEP:]
             if self._stderr_total > cap and not self._flooded:
                 self._flooded = True
                 child.kill_group(self.proc.pid)
