@@ -32,8 +32,7 @@ from handgrad.checks.grade import doctor
 from handgrad.checks.grade.limits import Limits
 from handgrad.checks.grade.sandbox import Sandbox
 from handgrad.checks.grade.session import Session, Stopped, clean
-from handgrad.checks.grade.submissions import REPORTS, Submission, safe_copy
-from handgrad.checks.notebook import code_cells, defines_formulas
+from handgrad.checks.grade.submissions import Submission, safe_copy
 from handgrad.errors import HandgradError
 from handgrad.sweep.backends import thread_env
 
@@ -67,7 +66,7 @@ def check_submission(
     """Evaluate ``sub`` in ``sandbox`` and judge it here (see the module doc)."""
     if sub.file is None:
         return Outcome(sub.name, key, None, sub.problem)
-    if sub.file.suffix in REPORTS or _written_notebook(sub.file):
+    if sub.written:
         return check_written_report(sub, limits, problem, key)
     seconds = 0.0
     with tempfile.TemporaryDirectory(
@@ -96,17 +95,6 @@ def _copy(sub: Submission, scratch: Path, key: str) -> tuple[Path, Outcome | Non
         return safe_copy(sub, scratch / "submission"), None
     except (OSError, ValueError) as e:
         return Path(), Outcome(sub.name, key, None, clean(f"cannot copy it for grading: {e}"))
-
-
-def _written_notebook(file: Path) -> bool:
-    """A notebook whose code defines no ``grad_`` function: its derivation is written in
-    its Markdown cells, read like a report (none of its code runs)."""
-    if file.suffix != ".ipynb":
-        return False
-    try:
-        return not defines_formulas(code_cells(file.read_text(encoding="utf-8-sig")))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False  # the sandbox says what is wrong with it
 
 
 def _judge(session: Session, problem: str | None, shown: str) -> dict[str, Any]:

@@ -82,7 +82,8 @@ class Submission:
     """One entry: ``file`` is the file to check, or None with ``problem`` saying why.
 
     ``max_bytes`` is the size limit it was found under, which `content_hash` and
-    `safe_copy` apply again.
+    `safe_copy` apply again. ``written``: the file is a derivation to read (a report, or a
+    notebook whose code defines no ``grad_`` function), not code to run.
     """
 
     name: str
@@ -90,6 +91,7 @@ class Submission:
     file: Path | None
     problem: str = ""
     max_bytes: int = MAX_BYTES
+    written: bool = False
 
 
 def discover(folder: str | Path, max_bytes: int = MAX_BYTES) -> list[Submission]:
@@ -164,7 +166,18 @@ def _submission(name: str, path: Path, max_bytes: int) -> Submission:
         file, problem = _choose(path, max_bytes)
     except RefusedSubmission as e:
         file, problem = None, str(e)
-    return Submission(name, path, None if problem else file, _shown(problem), max_bytes)
+    if problem:
+        return Submission(name, path, None, _shown(problem), max_bytes)
+    return Submission(name, path, file, "", max_bytes, _written(file, path))
+
+
+def _written(file: Path, entry: Path) -> bool:
+    """Whether ``file`` is a written derivation: a report, or a notebook whose code
+    defines no ``grad_`` function (its derivation is in its Markdown cells)."""
+    if file.suffix in REPORTS:
+        return True
+    folder = entry if entry.is_dir() else entry.parent
+    return file.suffix == ".ipynb" and not _scan(file, folder).defines
 
 
 def _choose(path: Path, max_bytes: int) -> tuple[Path | None, str]:
