@@ -87,3 +87,13 @@ def test_whole_result_family_ids_are_known_to_the_rubric() -> None:
         }
     )
     check_rubric(rubric, "mlp")  # no error
+
+
+def test_trusted_and_an_isolation_contradict_each_other(tmp_path: Path, capsys) -> None:
+    args = ["grade", str(_class(tmp_path)), "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as e:
+        main([*args, "--trusted", "--isolation", "user"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--isolation: not allowed with argument --trusted" in err
+    assert not (tmp_path / "out").exists()

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=types.positive_int,
         help="submissions checked at once (default: one per available core)",
     )
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()  # --trusted means no isolation at all
+    where.add_argument(
         "--isolation",
         choices=("bwrap", "user", "auto"),
         default="bwrap",
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "'bubblewrap'), a separate unprivileged user (needs root; for containers that refuse "
         "namespaces), or auto (bwrap where it works, else user)",
     )
-    parser.add_argument(
+    where.add_argument(
         "--trusted",
         action="store_true",
         help="no sandbox: run submissions as yourself (only for files you trust)",
