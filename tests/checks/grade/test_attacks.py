@@ -542,3 +542,26 @@ def _rows_alone(tmp_path: Path, rubric) -> dict[str, dict[str, str]]:
     _honest_class(tmp_path / "alone")
     grade_class(tmp_path / "alone", tmp_path / "out_alone", rubric=rubric, isolation="none")
     return _rows(tmp_path / "out_alone")
+
+
+def test_a_notebook_never_runs_outside_the_sandbox(tmp_path: Path) -> None:
+    """A notebook whose `def grad_` hides past the discovery scan's first MiB is still
+    code to run in the sandbox, and the grader's report reader never runs code itself."""
+    marker = tmp_path / "ran-outside"
+    markdown = "padding " + "x" * 1_200_000 + "\n"
+    code = (
+        f"import numpy as np\ntry:\n    open({str(marker)!r}, 'w').write('escaped')\n"
+        "except OSError:\n    pass\n"
+        "def grad_b2B(q):\n    return (q.yhatB - q.yB).sum(axis=0) / q.m\n"
+    )
+    cells = [
+        {"cell_type": "markdown", "source": markdown, "metadata": {}},
+        {"cell_type": "code", "source": code, "metadata": {}, "outputs": []},
+    ]
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "eve.ipynb").write_text(json.dumps({"nbformat": 4, "metadata": {}, "cells": cells}))
+    rubric = dataclasses.replace(load_rubric_text('problem = "multitask"'), limits=LIMITS)
+    grade_class(subs, tmp_path / "out", rubric=rubric)
+    assert not marker.exists()  # its open() ran in the sandbox, where that path is not
+    assert _rows(tmp_path / "out")["eve.ipynb"]["b2B"] == "1"  # graded as code

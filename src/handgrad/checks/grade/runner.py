@@ -119,15 +119,10 @@ def _judge(session: Session, problem: str | None, shown: str) -> dict[str, Any]:
     return _document(doctor.from_document(report.to_json()))
 
 
-# A written report runs no learner code: a trusted handgrad process reads it, under the
-# submission's CPU, memory and wall-time limits (its text is still untrusted input).
-REPORT_READER = (
-    "import sys\n"
-    "from handgrad.checks.grade.limits import apply\n"
-    "apply(*(float(v) for v in sys.argv[1:4]))\n"
-    "from handgrad.cli import main\n"
-    "sys.exit(main(sys.argv[4:]))\n"
-)
+# A written report runs no learner code: a trusted handgrad process reads it
+# (`report_reader`, which never runs a notebook's code cells), under the submission's
+# CPU, memory and wall-time limits (its text is still untrusted input).
+REPORT_READER = "handgrad.checks.grade.report_reader"
 MAX_REPORT_OUTPUT = 8 * 1024 * 1024
 MAX_NOTES = 20
 
@@ -137,7 +132,7 @@ def check_written_report(
 ) -> Outcome:
     """A Markdown or LaTeX report, or a notebook of Markdown derivations
     (`handgrad.checks.report`): its equations read and
-    judged by ``handgrad check report`` in a limited child process; the equations it
+    judged by `report_reader` in a limited child process; the equations it
     cannot read become notes for the learner."""
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="handgrad-report-") as scratch:
@@ -145,10 +140,8 @@ def check_written_report(
         if failed is not None:
             return failed
         file = Path(scratch) / "submission" / relative
-        argv = [sys.executable, "-c", REPORT_READER, *limits.process_args()]
-        argv += ["check", "report", str(file)]
-        argv += ["--format", "json", "--seed", str(secrets.randbits(63))]
-        argv += ["--problem", problem] if problem else []
+        argv = [sys.executable, "-P", "-m", REPORT_READER, *limits.process_args()]
+        argv += [str(secrets.randbits(63)), str(file), *([problem] if problem else [])]
         out = Path(scratch) / "report.json"
         try:
             with open(out, "wb") as stdout:
@@ -161,7 +154,7 @@ def check_written_report(
             return Outcome(sub.name, key, None, reason, round(time.monotonic() - start, 3))
         seconds = round(time.monotonic() - start, 3)
         said = run.stderr.decode(errors="replace").strip().splitlines()
-        if run.returncode not in (0, 1) or out.stat().st_size > MAX_REPORT_OUTPUT:
+        if run.returncode != 0 or out.stat().st_size > MAX_REPORT_OUTPUT:
             reason = said[-1].removeprefix("error: ") if said else "the report could not be read"
             return Outcome(sub.name, key, None, clean(reason.replace(str(file), file.name)))
         text = out.read_text()
