@@ -223,46 +223,43 @@ def epoch_orders(n: int, epochs: int) -> list[np.ndarray]:
 # --- handgrad ------------------------------------------------------------------------------
 def run_handgrad(case: Case, data, model, epochs: int, engine: str = "numpy") -> dict:
     """Train with handgrad's own epoch loops (`handgrad.experiments`), optimisers and the
-    given engine (`handgrad.fast.fused_engine`). With ``fused``, one untimed step of a
-    copy of the model first loads (or, with an empty cache, compiles) the kernels: its
-    seconds are ``compile_seconds``.
+    given engine's training step (`handgrad.fast.engine`). With ``fused``, one untimed
+    step of a copy of the model first loads (or, with an empty cache, compiles) the
+    kernels: its seconds are ``compile_seconds``.
 
     The VAE's library loop draws ε from the shuffling Generator, which would change the
-    batch order; its loop here is the same calls (zero_grad, loss, backward, step) with
-    ε from the model's own Generator instead.
+    batch order; its loop here is the same step calls with ε from the model's own
+    Generator instead, and times the optimiser's part of each step apart.
     """
-    from handgrad.fast import fused_engine
-    from handgrad.optim import SGD, Adam
+    from handgrad.fast import engine as engines
 
-    eng, extra = fused_engine.get(engine), {}
+    eng, extra = engines.get(engine), {}
     if engine == "fused":
         extra["compile_seconds"] = _warm_up(case, data, model, eng)
     if case.name == "mlp":
         return {**extra, **_handgrad_mlp(case, data, model, epochs, eng)}
-    opt = (Adam if case.name == "vae" else SGD)(model.parameters(), lr=case.lr)
+    step = eng.step(model, None, case_optimizer(case, model))
     rng, seconds, loss = shuffle_rng(), [], 0.0
     if case.name == "multitask":
         from handgrad.experiments.multitask import train_epoch
 
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            loss = train_epoch(model, opt, data, case.batch_size, rng, epoch, None, eng)
+            loss = train_epoch(step, data, case.batch_size, rng, epoch, None)
             seconds.append(time.perf_counter() - start)
         return {**extra, "seconds": seconds, "train_loss": loss}
 
     from handgrad.training.loop import epoch_batches
 
-    eng.prepare(model, opt)
-    fused, x = eng.step_for(model), data.train.x
-    optimiser = []  # seconds of the epoch's opt.step() calls, timed one by one
+    x = data.train.x
+    optimiser = []  # seconds of the epoch's optimiser steps, timed one by one
     for _ in range(epochs):
         start, in_opt = time.perf_counter(), 0.0
         total = 0.0
         for _, (xb,) in epoch_batches(None, (x,), case.batch_size, rng, {}):
-            opt.zero_grad()
-            total += vae_pass(model, fused, xb) * xb.shape[0]
+            total += vae_pass(step, xb) * xb.shape[0]
             opt_start = time.perf_counter()
-            opt.step()
+            step.apply()
             in_opt += time.perf_counter() - opt_start
         seconds.append(time.perf_counter() - start)
         optimiser.append(in_opt)
@@ -272,14 +269,18 @@ def run_handgrad(case: Case, data, model, epochs: int, engine: str = "numpy") ->
     return {**extra, "seconds": seconds, "train_loss": loss, "parts": parts}
 
 
-def vae_pass(model, fused, xb: np.ndarray) -> float:
+def case_optimizer(case: Case, model):
+    """The case's optimiser of ``model``: Adam for the VAE, plain SGD otherwise."""
+    from handgrad.optim import SGD, Adam
+
+    return (Adam if case.name == "vae" else SGD)(model.parameters(), lr=case.lr)
+
+
+def vae_pass(step, xb: np.ndarray) -> float:
     """Forward and backward of one VAE batch (no optimiser step), ε from the model's
     Generator; the batch's loss."""
-    loss = (fused or model).elbo_terms(xb, rng=model.rng).loss
-    if fused is None:
-        model.loss_backward(input_grad=False)
-    else:
-        fused.backward()
+    loss = step.forward(xb, rng=step.model.rng).loss
+    step.backward()
     return loss
 
 
@@ -287,31 +288,31 @@ def vae_breakdown(case: Case, engine, steps: int, seconds, optimiser, repeats: i
     """Estimated seconds of one epoch's parts (medians over epochs or ``repeats``):
 
     * ``products``: the case's matrix products alone, at their shapes (`run_products`);
-    * ``optimiser``: the epoch's ``opt.step()`` calls, timed inside the training loop;
+    * ``optimiser``: the epoch's optimiser steps, timed inside the training loop;
     * ``overhead``: forward and backward (no optimiser) of a VAE 8-8-2-8-8 on 2 rows
       with the same engine, as many steps: the per-step calls, with next to no arithmetic;
     * ``elementwise``: the rest of the epoch (elementwise chains, the batch gather, ε).
     """
     from handgrad.models.vae import VAE
+    from handgrad.optim import Adam
 
     products = statistics.median(
         _timed(lambda: run_products(case, product_operands(case), steps)) for _ in range(repeats)
     )
     tiny = VAE(8, 2, (8,), decoder="bernoulli", rng=np.random.default_rng(SEED))
-    engine.prepare(tiny)
-    fused, xb = engine.step_for(tiny), np.random.default_rng(SEED).random((2, 8), np.float32)
+    step = engine.step(tiny, None, Adam(tiny.parameters()))
+    xb = np.random.default_rng(SEED).random((2, 8), np.float32)
 
     def tiny_epoch() -> None:
         for _ in range(steps):
-            tiny.zero_grad()
-            vae_pass(tiny, fused, xb)
+            vae_pass(step, xb)
 
     tiny_epoch()  # the kernels' first calls for these shapes
     overhead = statistics.median(_timed(tiny_epoch) for _ in range(repeats))
-    step, opt = statistics.median(seconds), statistics.median(optimiser)
-    rest = step - products - opt - overhead
+    epoch, opt = statistics.median(seconds), statistics.median(optimiser)
+    rest = epoch - products - opt - overhead
     return {
-        "epoch": step,
+        "epoch": epoch,
         "products": products,
         "elementwise": rest,
         "optimiser": opt,
@@ -320,25 +321,23 @@ def vae_breakdown(case: Case, engine, steps: int, seconds, optimiser, repeats: i
 
 
 def _warm_up(case: Case, data, model, engine) -> float:
-    """Seconds of one fused step (forward, backward, Adam for the VAE) on two rows and a
-    copy of the model: the kernels' loading from the disk cache, or their compilation."""
+    """Seconds of one fused step (forward, backward, optimiser) on two rows and a copy of
+    the model: the kernels' loading from the disk cache, or their compilation."""
     import copy
 
-    from handgrad.optim import Adam
+    from handgrad.nn.losses import SoftmaxCrossEntropy
 
     start = time.perf_counter()
     twin = copy.deepcopy(model)
-    step = engine.step_for(twin)
+    loss = SoftmaxCrossEntropy() if case.name == "mlp" else None
+    step = engine.step(twin, loss, case_optimizer(case, twin))
     if case.name == "mlp":
-        step.loss(data.train.x[:2], data.train.y[:2], 1.0)
+        step.forward(data.train.x[:2], data.train.y[:2])
     elif case.name == "vae":
-        step.elbo_terms(data.train.x[:2], np.random.default_rng(0))
-        opt = Adam(twin.parameters())  # the other cases' plain SGD has no kernel
-        engine.prepare(opt)
-        opt.step()
+        step.forward(data.train.x[:2], rng=np.random.default_rng(0))
     else:
-        step.loss(data.x_train[:2], data.yA_train[:2], data.labels_train[:2], 1.0)
-    step.backward()
+        step.forward(data.x_train[:2], data.yA_train[:2], data.labels_train[:2])
+    step.update()
     return time.perf_counter() - start
 
 
@@ -349,16 +348,14 @@ def _handgrad_mlp(case: Case, data, model, epochs: int, engine) -> dict:
     from handgrad.nn.losses import SoftmaxCrossEntropy
 
     opt, _ = build_optimizer(MLPConfig(seed=SEED, lr=case.lr), model)
-    loss_fn = SoftmaxCrossEntropy()
+    step = engine.step(model, SoftmaxCrossEntropy(), opt)
     rng = shuffle_rng()
     x, y = data.train.x, data.train.y
     seconds, stats = [], {}
     for _ in range(epochs):
         with tqdm(total=-(-x.shape[0] // case.batch_size), disable=True) as bar:
             start = time.perf_counter()
-            loss, acc = _train_epoch(
-                model, loss_fn, opt, x, y, case.batch_size, rng, bar, engine=engine
-            )
+            loss, acc = _train_epoch(step, x, y, case.batch_size, rng, bar)
             seconds.append(time.perf_counter() - start)
         stats = {"train_loss": loss, "train_acc": acc}
     return {"seconds": seconds, **stats, "test_acc": accuracy(model, data.test.x, data.test.y)}
@@ -419,23 +416,21 @@ def run_floor(case: Case, data, model, epochs: int) -> dict:
     were free: each step runs the case's products at their real shapes on random float32
     operands (forward, weight gradient, and ∂L/∂x except on data-fed layers) and then the
     handgrad optimiser's update of the model's parameters, as the library loop calls it."""
-    from handgrad.fast import DEFAULT_ENGINE
-    from handgrad.optim import SGD, Adam
+    from handgrad.fast import engine as engines
 
     rng = np.random.default_rng(SEED)
     steps = -(-n_train(case, data) // case.batch_size)
     layers = product_operands(case)
-    params = model.parameters()
-    for p in params:
+    for p in model.parameters():
         p.grad[...] = 1e-3 * rng.standard_normal(p.shape)
-    opt = Adam(params, lr=case.lr) if case.name == "vae" else SGD(params, lr=case.lr)
-    DEFAULT_ENGINE.prepare(opt)  # the training loops' fast update
+    step = engines.get("numpy").step(model, None, case_optimizer(case, model))
+    step.seed = step.optimizer.grad_scale  # no forward here: the seed it would take
     seconds = []
     for _ in range(epochs):
         start = time.perf_counter()
         for _ in range(steps):
             run_products(case, layers, 1)
-            opt.step(grad_scale=opt.grad_scale)
+            step.apply()  # the training loops' NumPy update
         seconds.append(time.perf_counter() - start)
     return {"seconds": seconds}
 

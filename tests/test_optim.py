@@ -9,7 +9,16 @@ import pytest
 
 from handgrad.errors import HandgradError
 from handgrad.nn import Linear, Parameter
-from handgrad.optim import OPTIMIZERS, SGD, Adam, ConstantLR, CosineLR, StepLR
+from handgrad.optim import (
+    FLUSH_EVERY,
+    OPTIMIZERS,
+    SGD,
+    Adam,
+    ConstantLR,
+    CosineLR,
+    StepLR,
+    flush_threshold,
+)
 
 STEPS = 5
 
@@ -239,3 +248,51 @@ def test_schedule_state_round_trip():
 def test_bad_schedule_settings_raise(make, match):
     with pytest.raises(HandgradError, match=match):
         make(_opt())
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.1),
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+        lambda ps: Adam(ps, lr=0.01, weight_decay=0.05),
+    ],
+)
+def test_step_on_gradients_of_a_scaled_loss_is_the_same_update(make):
+    """Gradients of s · L with step(grad_scale=s) give the update of the plain gradients
+    (to rounding); plain SGD asks for s = lr, every other optimiser for 1."""
+    plain, scaled = _params(), _params()
+    opt_plain, opt_scaled = make(plain), make(scaled)
+    s = opt_scaled.grad_scale
+    assert s == (0.1 if isinstance(opt_scaled, SGD) and opt_scaled.plain else 1.0)
+    for t in range(STEPS):
+        for p, q, g in zip(plain, scaled, _grads(t, plain), strict=True):
+            p.grad[...], q.grad[...] = g, 4.0 * g
+        opt_plain.step()
+        opt_scaled.step(grad_scale=4.0)
+    for p, q in zip(plain, scaled, strict=True):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-13, atol=1e-15)
+    with pytest.raises(HandgradError, match="grad_scale must be a positive number"):
+        opt_scaled.step(grad_scale=0.0)
+
+
+def test_plain_sgd_with_the_lr_folded_in_subtracts_the_gradient_exactly():
+    p = Parameter(np.array([1.0, -2.0], np.float32))
+    opt = SGD([p], lr=0.1)
+    p.grad[...] = [0.05, 0.4]  # the gradient of lr · L
+    opt.step(grad_scale=opt.grad_scale)
+    np.testing.assert_array_equal(p.data, np.float32([1.0, -2.0]) - np.float32([0.05, 0.4]))
+
+
+@pytest.mark.parametrize("make", [lambda ps: Adam(ps), lambda ps: SGD(ps, momentum=0.9)])
+def test_tiny_optimiser_state_is_flushed_to_zero_on_flush_steps_only(make):
+    p = Parameter(np.ones(4, np.float32))
+    opt = make([p])
+    state = opt.m[0] if isinstance(opt, Adam) else opt.velocity[0]
+    tiny = flush_threshold(np.float32) / 2
+    for t in range(1, FLUSH_EVERY + 1):
+        state[...] = [tiny, -tiny, 1.0, 0.0]
+        p.grad[...] = 0
+        opt.step()
+        assert (state[:2] == 0).all() == (t == FLUSH_EVERY)
+        assert state[2] != 0

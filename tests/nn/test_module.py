@@ -233,3 +233,22 @@ def test_parameter_zero_grad_is_lazy_but_exact():
     out[...] = 3
     np.testing.assert_array_equal(p.grad, np.full((2, 3), 3))
     assert p.grad.dtype == np.float32
+
+
+def test_a_zeroed_gradient_is_written_over_and_a_live_one_added_to():
+    """`add_product` / `add_row_sum` write the first contribution after zero_grad straight
+    into the gradient (whatever stale numbers it held) and add the next ones."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    p, q = nn.Parameter(np.zeros((3, 2))), nn.Parameter(np.zeros(2))
+    p.grad[...], q.grad[...] = 7.0, 7.0  # stale
+    p.zero_grad()
+    q.zero_grad()
+    p.add_product(a, b)
+    q.add_row_sum(b)
+    np.testing.assert_array_equal(p.grad, a @ b)
+    np.testing.assert_array_equal(q.grad, b.sum(axis=0))
+    p.add_product(a, b)
+    q.add_row_sum(b)
+    np.testing.assert_allclose(p.grad, 2 * (a @ b))
+    np.testing.assert_allclose(q.grad, 2 * b.sum(axis=0))

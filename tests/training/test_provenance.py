@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from handgrad.data.mnist import FILES
-from handgrad.fast import fused_engine
+from handgrad.fast import engine as fused_engine
 from handgrad.training import provenance
 from handgrad.training.experiment import RunOptions
 

@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from handgrad.data.mnist import DATASETS as IMAGE_DATASETS
 from handgrad.data.mnist import ImageDataset, load_dataset
-from handgrad.fast import DEFAULT_ENGINE, Engine, fused_engine
-from handgrad.fast.updates import step_folding_lr
+from handgrad.fast import Step
+from handgrad.fast import engine as engines
 from handgrad.models.mlp import MLP, MLP_ACTIVATIONS
 from handgrad.nn.init import INITS
 from handgrad.nn.losses import SoftmaxCrossEntropy
@@ -35,7 +35,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import SCHEDULES
 from handgrad.training.options import option
-from handgrad.training.provenance import engine_used, image_data
+from handgrad.training.provenance import image_data
 from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
 
 REFERENCE_TEST_ACC = 0.9518  # report 000, section 1.1: the reference run's test accuracy
@@ -130,9 +130,7 @@ def accuracy(model: MLP, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _train_epoch(
-    model: MLP,
-    loss_fn: SoftmaxCrossEntropy,
-    opt: Optimizer,
+    step: Step,
     x: np.ndarray,
     y: np.ndarray,
     batch_size: int,
@@ -140,38 +138,24 @@ def _train_epoch(
     bar: tqdm,
     epoch: int = 0,
     state: TrainingState | None = None,
-    engine: Engine = DEFAULT_ENGINE,
 ) -> tuple[float, float]:
-    """One pass over (x, y) (or its rest, after a mid-epoch stop); returns (mean
+    """One pass over (x, y) (or its rest, after a mid-epoch stop) with the training
+    ``step`` of the model (`handgrad.fast.Step`, from any engine); returns (mean
     training loss, training accuracy). With ``state`` the epoch can stop and resume
-    after any step (`handgrad.training.loop.epoch_batches`). ``engine`` computes the
-    step: its fused step of the model where it has one (`Engine.step_for`).
+    after any step (`handgrad.training.loop.epoch_batches`).
 
     Raises `handgrad.training.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
     """
+    model = step.model
     model.train()
-    engine.prepare(model, opt, loss_fn)
-    fused = engine.step_for(model)
     sums = {"loss": 0.0, "correct": 0}
-    for step, (xb, yb) in epoch_batches(state, (x, y), batch_size, rng, sums):
-        if fused is None:
-            logits = model.forward(xb)
-            loss = loss_fn.forward(logits, yb)
-            correct = np.count_nonzero(logits.argmax(axis=1) == yb)
-        else:
-            opt.zero_grad()  # before the fused forward pass: it writes a gradient
-            loss, correct = fused.loss(xb, yb, opt.grad_scale)
-        check_finite(loss, "the loss", epoch, step, locate_nonfinite, model, xb)
-        sums["loss"] += loss * xb.shape[0]
-        sums["correct"] += correct
-        if fused is None:
-            step_folding_lr(  # x is data: no ∂L/∂x
-                opt, lambda dloss: model.backward(loss_fn.backward(dloss), input_grad=False)
-            )
-        else:
-            fused.backward()  # of the loss seeded with dL = opt.grad_scale
-            opt.step(grad_scale=opt.grad_scale)
-        if step % 200 == 0:
+    for i, (xb, yb) in epoch_batches(state, (x, y), batch_size, rng, sums):
+        out = step.forward(xb, yb)
+        check_finite(out.loss, "the loss", epoch, i, locate_nonfinite, model, xb)
+        sums["loss"] += out.loss * xb.shape[0]
+        sums["correct"] += out.correct
+        step.update()
+        if i % 200 == 0:
             bar.update(200)
     bar.update(max(0, bar.total - bar.n))
     return sums["loss"] / x.shape[0], sums["correct"] / x.shape[0]
@@ -191,7 +175,7 @@ def train_mlp(
     the weights and metrics an uninterrupted run would have (see ``EXPERIMENT.resume``).
     """
     config = config.resolve()
-    engine = fused_engine.get(config.engine)  # before the run directory: a clean error
+    engine = engines.get(config.engine)  # before the run directory: a clean error
     if data is None:
         data = load_dataset(
             config.dataset,
@@ -211,15 +195,11 @@ def train_mlp(
     opt, sched = build_optimizer(config, model)
     shuffle_rng = np.random.default_rng([config.seed, 1])
     state = TrainingState(model, opt, sched, {"shuffle": shuffle_rng})
+    step = engine.step(model, SoftmaxCrossEntropy(), opt)
     run = options.open_run(
-        state,
-        out,
-        config,
-        engine=engine_used(engine.name, engine.step_for(model) is not None),
-        data=image_data(data.name, data.source),
+        state, out, config, engine=step.used, data=image_data(data.name, data.source)
     )
     log = options.log
-    loss_fn = SoftmaxCrossEntropy()
     eval_split = data.val if data.val is not None else data.test
     eval_name = "val" if data.val is not None else "test"
     n_batches = -(-x_train.shape[0] // config.batch_size)
@@ -233,17 +213,7 @@ def train_mlp(
             unit="batch",
         ) as bar:
             loss, acc = _train_epoch(
-                model,
-                loss_fn,
-                opt,
-                x_train,
-                y_train,
-                config.batch_size,
-                shuffle_rng,
-                bar,
-                epoch,
-                state,
-                engine,
+                step, x_train, y_train, config.batch_size, shuffle_rng, bar, epoch, state
             )
         return {"train_loss": loss, "train_acc": acc}
 

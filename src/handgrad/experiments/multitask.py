@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from handgrad.data.multitask import MultiTaskData, make_multitask
-from handgrad.fast import DEFAULT_ENGINE, Engine, fused_engine
+from handgrad.fast import Step
+from handgrad.fast import engine as engines
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
-from handgrad.optim import OPTIMIZERS, Optimizer
+from handgrad.optim import OPTIMIZERS
 from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import options
 from handgrad.training.checkpoint import TrainingState
@@ -33,7 +34,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
-from handgrad.training.provenance import engine_used, generated_data
+from handgrad.training.provenance import generated_data
 from handgrad.training.runs import load_arrays, save_arrays, write_json
 
 
@@ -73,44 +74,28 @@ def evaluate(net: MultiTaskNet, x: np.ndarray, yA: np.ndarray, labels: np.ndarra
 
 
 def train_epoch(
-    net: MultiTaskNet,
-    optimizer: Optimizer,
+    step: Step,
     data: MultiTaskData,
     batch_size: int,
     rng: np.random.Generator,
     epoch: int = 0,
     state: TrainingState | None = None,
-    engine: Engine = DEFAULT_ENGINE,
 ) -> float:
-    """One shuffled pass over the training split (or its rest, after a mid-epoch stop);
+    """One shuffled pass over the training split (or its rest, after a mid-epoch stop)
+    with the network's training ``step`` (`handgrad.fast.Step`, from any engine);
     returns the mean training loss L. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.training.loop.epoch_batches`). ``engine`` computes the step: its
-    fused step of the network where it has one (`Engine.step_for`), which takes the
-    integer labels instead of one-hot rows.
+    any step (`handgrad.training.loop.epoch_batches`).
 
     Raises `handgrad.training.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
+    net = step.model
     net.train()
-    engine.prepare(net, optimizer)
-    fused = engine.step_for(net)
-    if fused is None:
-        y_b = one_hot(data.labels_train, net.n_classes, net.dtype)
-    else:
-        y_b = data.labels_train
     sums = {"loss": 0.0, "count": 0}
-    arrays = (data.x_train, data.yA_train, y_b)
-    for step, (xb, yAb, yBb) in epoch_batches(state, arrays, batch_size, rng, sums):
-        optimizer.zero_grad()  # before the forward pass: a fused one writes a gradient
-        if fused is None:
-            loss = net.loss(xb, yAb, yBb)
-        else:
-            loss = fused.loss(xb, yAb, yBb, 1.0)
-        check_finite(loss, "the loss", epoch, step, locate_nonfinite, net)
-        if fused is None:
-            net.loss_backward(input_grad=False)
-        else:
-            fused.backward()
-        optimizer.step()
+    arrays = (data.x_train, data.yA_train, data.labels_train)
+    for i, (xb, yAb, labels) in epoch_batches(state, arrays, batch_size, rng, sums):
+        loss = step.forward(xb, yAb, labels).loss
+        check_finite(loss, "the loss", epoch, i, locate_nonfinite, net)
+        step.update()
         sums["loss"] += loss * xb.shape[0]
         sums["count"] += xb.shape[0]
     return sums["loss"] / sums["count"]
@@ -188,7 +173,7 @@ def train_multitask(
     SIGTERM stop cleanly) with a constant learning rate.
     """
     config = config.resolve()
-    engine = fused_engine.get(config.engine)
+    engine = engines.get(config.engine)
     say = options.log
     data = make_data(config)
     net = build_net(config, data)
@@ -197,11 +182,11 @@ def train_multitask(
     )
     shuffle = np.random.default_rng(config.seed + 2)
     state = TrainingState(net, optimizer, schedule, {"shuffle": shuffle})
-    used = engine_used(engine.name, engine.step_for(net) is not None)
-    run = options.open_run(state, out_dir, config, engine=used, data=data_provenance(config))
+    step = engine.step(net, None, optimizer)
+    run = options.open_run(state, out_dir, config, engine=step.used, data=data_provenance(config))
 
     def one_epoch(epoch: int) -> dict[str, Any]:
-        loss = train_epoch(net, optimizer, data, config.batch_size, shuffle, epoch, state, engine)
+        loss = train_epoch(step, data, config.batch_size, shuffle, epoch, state)
         return {"train_loss": loss}
 
     def evaluate_splits() -> dict[str, Any]:

@@ -29,12 +29,13 @@ from handgrad.data import binarize as binarization
 from handgrad.data.mnist import DATASETS as IMAGE_DATASETS
 from handgrad.data.toy2d import DISTRIBUTIONS, Toy2D, load_toy2d
 from handgrad.errors import HandgradError
-from handgrad.fast import DEFAULT_ENGINE, Engine, fused_engine
-from handgrad.models.iwae import IWAE, log_likelihood
+from handgrad.fast import Step
+from handgrad.fast import engine as engines
+from handgrad.models.iwae import IWAE, IWAETerms, log_likelihood
 from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
 from handgrad.nn.init import INITS
-from handgrad.optim import OPTIMIZERS, Optimizer
+from handgrad.optim import OPTIMIZERS
 from handgrad.reproduce.parts import Context, Part, Verdict, bound, fell
 from handgrad.training import options
 from handgrad.training.batching import minibatches
@@ -50,7 +51,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
-from handgrad.training.provenance import engine_used, generated_data, image_data
+from handgrad.training.provenance import generated_data, image_data
 from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
 
 SCHEDULES = ("constant", "cosine")
@@ -278,11 +279,11 @@ class _Totals:
     kl_dims: np.ndarray | None = None
     bound: float = 0.0  # Σ −L_k, when training the IWAE bound
 
-    def add_bound(self, neg_bound: np.ndarray) -> None:
-        self.bound += float(neg_bound.sum(dtype=np.float64))
-        self.n += neg_bound.shape[0]
-
-    def add(self, terms: ELBOTerms, kl_dims: np.ndarray | None = None) -> None:
+    def add(self, terms: ELBOTerms | IWAETerms, kl_dims: np.ndarray | None = None) -> None:
+        if isinstance(terms, IWAETerms):
+            self.bound += float(terms.neg_bound.sum(dtype=np.float64))
+            self.n += terms.neg_bound.shape[0]
+            return
         self.rec += float(terms.rec.sum(dtype=np.float64))
         self.kl += float(terms.kl.sum(dtype=np.float64))
         self.n += terms.rec.shape[0]
@@ -321,52 +322,35 @@ def covariance_error(samples: np.ndarray, cov: np.ndarray) -> float:
 
 
 def _train_epoch(
-    vae: VAE,
-    opt: Optimizer,
+    step: Step,
     x: np.ndarray,
     batch_size: int,
     rng: np.random.Generator,
     epoch: int = 0,
     state: TrainingState | None = None,
-    engine: Engine = DEFAULT_ENGINE,
     *,
-    iwae_k: int = 1,
     binarize_seed: int | None = None,
 ) -> dict[str, float]:
-    """One pass over x in shuffled mini-batches (or its rest, after a mid-epoch stop);
-    returns the mean training terms. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.training.loop.epoch_batches`). ``engine`` computes the step:
-    its fused step of the model where it has one (`Engine.step_for`). ``iwae_k`` > 1
-    trains the IWAE bound (`handgrad.models.iwae.IWAE`) instead of the ELBO; with
-    ``binarize_seed`` each batch is a fresh binarisation of its images
-    (`handgrad.data.binarize.train_batch`).
+    """One pass over x in shuffled mini-batches (or its rest, after a mid-epoch stop)
+    with the training ``step`` (`handgrad.fast.Step`, from any engine) of the VAE's
+    ELBO or of its IWAE bound (`handgrad.models.iwae.IWAE`); returns the mean training
+    terms. With ``state`` the epoch can stop and resume after any step
+    (`handgrad.training.loop.epoch_batches`); with ``binarize_seed`` each batch is a
+    fresh binarisation of its images (`handgrad.data.binarize.train_batch`).
 
     Raises `handgrad.training.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
     """
+    vae = step.model.vae if isinstance(step.model, IWAE) else step.model
     vae.train()
-    engine.prepare(vae, opt)
-    iwae = IWAE(vae, iwae_k) if iwae_k > 1 else None
-    fused = engine.step_for(vae) if iwae is None else None
     totals = _Totals()
     sums = vars(totals)  # rec, kl, n, bound: saved with a mid-epoch checkpoint
-    for step, (xb,) in epoch_batches(state, (x,), batch_size, rng, sums):
+    for i, (xb,) in epoch_batches(state, (x,), batch_size, rng, sums):
         if binarize_seed is not None:
-            xb = binarization.train_batch(xb, binarize_seed, epoch, step)
-        opt.zero_grad()  # before the forward pass: a fused one writes a gradient
-        if iwae is not None:
-            neg_bound = iwae.forward(xb, rng=rng)
-            check_finite(float(neg_bound.mean()), "the loss", epoch, step, locate_nonfinite, vae)
-            iwae.loss_backward(input_grad=False)
-            totals.add_bound(neg_bound)
-        else:
-            terms = (vae if fused is None else fused).elbo_terms(xb, rng=rng)
-            check_finite(terms.loss, "the loss", epoch, step, locate_nonfinite, vae)
-            if fused is None:
-                vae.loss_backward(input_grad=False)
-            else:
-                fused.backward()
-            totals.add(terms)
-        opt.step()
+            xb = binarization.train_batch(xb, binarize_seed, epoch, i)
+        out = step.forward(xb, rng=rng)
+        check_finite(out.loss, "the loss", epoch, i, locate_nonfinite, vae)
+        step.update()
+        totals.add(out)
     return totals.means("train")
 
 
@@ -385,7 +369,7 @@ def train_vae(
     bar: ``options.progress`` is unused.)
     """
     config = config.resolve()
-    engine = fused_engine.get(config.engine)
+    engine = engines.get(config.engine)
     if data is None:
         data = load_vae_data(config, options.data_dir)
     check_batch_fits(config.batch_size, data.train.shape[0])
@@ -399,14 +383,9 @@ def train_vae(
     )
     rng = np.random.default_rng([config.seed, 1])  # shuffling and ε
     state = TrainingState(vae, opt, sched, {"train": rng})
-    fused_step = config.iwae_k == 1 and engine.step_for(vae) is not None
-    run = options.open_run(
-        state,
-        out,
-        config,
-        engine=engine_used(engine.name, fused_step),
-        data=data.provenance(config),
-    )
+    objective = IWAE(vae, config.iwae_k) if config.iwae_k > 1 else vae
+    step = engine.step(objective, None, opt)
+    run = options.open_run(state, out, config, engine=step.used, data=data.provenance(config))
     log = options.log
     binarize_seed = config.seed if config.binarize == "dynamic" else None
 
@@ -415,16 +394,7 @@ def train_vae(
         return {
             "beta": vae.beta,
             **_train_epoch(
-                vae,
-                opt,
-                data.train,
-                config.batch_size,
-                rng,
-                epoch,
-                state,
-                engine,
-                iwae_k=config.iwae_k,
-                binarize_seed=binarize_seed,
+                step, data.train, config.batch_size, rng, epoch, state, binarize_seed=binarize_seed
             ),
         }
 

@@ -1,24 +1,16 @@
-"""What exists only for speed: each piece gives the same numbers as the plain formula
-it replaces (in `handgrad.nn` / `handgrad.optim`), and a test under tests/fast/ proves it.
+"""What exists only for speed: the same formulas as `handgrad.nn`, `handgrad.models` and
+`handgrad.optim`, computed faster, each piece proven equal to the formula it replaces.
 
-`handgrad.fast.engine` is the seam: an `Engine` maps each readable class to its faster
-subclass, and ``engine.prepare(model, optimizer, loss_fn)`` switches a model's layers,
-an optimiser and a loss to them in place (same state, same parameters).
+* `handgrad.fast.engine`: the engines (``numpy``, ``fused``) and the one interface of a
+  training step every engine returns (`Step`: ``forward`` then ``update``).
+* `handgrad.fast.kernels`: compiled kernels, one module per formula, each declaring the
+  readable formula it replaces (tests/fast/test_kernels.py proves every declaration).
+* `handgrad.fast.steps`: the fused training step of each model the fused engine knows.
+* `handgrad.fast.gather` (batches gathered ahead of use) and `handgrad.fast.threads`
+  (the BLAS thread policy).
 """
 
-from handgrad.fast.engine import ENGINES, Engine, FastVersion, get_engine, register
-from handgrad.fast.numpy_engine import NUMPY, PLAIN
+from handgrad.fast.engine import CHOICES, ENGINES, Engine, get, resolve
+from handgrad.fast.step import PlainStep, Scored, Step
 
-DEFAULT_ENGINE = NUMPY
-"""The engine the training loops use unless told otherwise."""
-
-__all__ = [
-    "DEFAULT_ENGINE",
-    "ENGINES",
-    "NUMPY",
-    "PLAIN",
-    "Engine",
-    "FastVersion",
-    "get_engine",
-    "register",
-]
+__all__ = ["CHOICES", "ENGINES", "Engine", "PlainStep", "Scored", "Step", "get", "resolve"]

@@ -1,96 +1,93 @@
-"""The seam between the readable formulas and their fast versions.
+"""The engines: what computes a training step, chosen by ``--engine auto|numpy|fused``.
 
-A fast version of a class of `handgrad.nn` or `handgrad.optim` is a subclass that keeps
-its state and its parameters and changes only how the numbers are computed (fused, in
-place, written first instead of added to zeros, compiled), with a test under tests/fast/
-proving it equal to the plain formula. An `Engine` names a set of them::
+Every engine answers one question, ``engine.step(model, loss, optimizer)``, with a
+`Step` of the same interface, so a training loop never asks which engine it has::
 
-    engine = ENGINES["numpy"]
-    engine.prepare(model, optimizer, loss_fn)   # in place: every part with a fast version
+    step = engine.step(model, loss_fn, optimizer)   # loss_fn None: the model's own objective
+    for xb, yb in batches:
+        out = step.forward(xb, yb)    # zero the gradients, forward pass and loss: out.loss
+        step.update()                 # backward pass and the optimiser's step
 
-``prepare`` switches each object, and every submodule of a model, whose class has a fast
-version in the engine, to that version (`FastVersion.adopt`); everything else is left as
-it is, so a model mixing known and unknown layers still trains. Checks run on the
-prepared objects unchanged (`handgrad.gradcheck.check_module` on a prepared model checks
-the fast path). ``plain`` switches them back.
+* ``numpy`` (`PlainStep`): the readable formulas of `handgrad.nn`, `handgrad.models`
+  and `handgrad.optim`, layer by layer; the reference.
+* ``fused``: the same formulas in the compiled kernels of `handgrad.fast.kernels`: a
+  whole fused step where `handgrad.fast.steps` has one for the model, and the
+  optimiser's update as one pass per parameter. The matrix products stay in BLAS.
 
-Engines: "plain" (the readable formulas only, the reference) and "numpy" (the NumPy fast
-path the training loops use, `handgrad.fast.DEFAULT_ENGINE`). A compiled engine is
-another `Engine` whose mapping points at its own subclasses, falling back to NumPy's for
-the rest, and `register` makes it selectable by name::
+``auto`` (the default) is ``fused`` when its compiler Numba loads, else ``numpy``;
+`resolve` turns the option into a name each time a run or its resume starts. The same
+seed and engine give bit-identical runs, resumed or not; both engines draw the same
+random numbers, so a seed gives the same run on either up to rounding.
 
-    register(Engine("fused", {**NUMPY.versions, SGD: FusedSGD, Adam: FusedAdam}, "…"))
-
-where ``FusedSGD`` subclasses `handgrad.fast.updates.FastSGD` (so it keeps ``grad_scale``
-and the scratch buffers ``adopt`` makes) and has a test proving it equal to `SGD`.
+Importing this module does not import Numba; the interface of a step is in
+`handgrad.fast.step`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-
 from handgrad.errors import HandgradError
+from handgrad.fast.compiled import load_error
+from handgrad.fast.step import PlainStep, Step
+from handgrad.nn.losses import Loss
 from handgrad.nn.module import Module
-
-
-class FastVersion:
-    """Mixin of a fast subclass: `adopt` turns an instance of the plain class into one of
-    this class, in place (same attributes, so same parameters, buffers and state)."""
-
-    @classmethod
-    def adopt(cls, obj: object) -> None:
-        obj.__class__ = cls
+from handgrad.optim import Optimizer
 
 
 class Engine:
-    """A named mapping plain class → fast subclass (exact types: a subclass of a plain
-    class, e.g. a test's deliberately wrong layer, is not switched)."""
+    """A named way of computing training steps (`step`)."""
 
-    def __init__(self, name: str, versions: Mapping[type, type[FastVersion]], summary: str):
-        self.name = name
-        self.versions = dict(versions)
-        self.plain_of = {fast: plain for plain, fast in self.versions.items()}
-        self.summary = summary
+    def __init__(self, name: str, summary: str):
+        self.name, self.summary = name, summary
 
-    def prepare(self, *objects: object) -> None:
-        """Switch every part of ``objects`` with a fast version in this engine to it."""
-        for part in _parts(objects):
-            fast = self.versions.get(type(part))
-            if fast is not None:
-                fast.adopt(part)
-
-    def plain(self, *objects: object) -> None:
-        """Switch every part of ``objects`` that this engine prepared back to its plain class."""
-        for part in _parts(objects):
-            plain = self.plain_of.get(type(part))
-            if plain is not None:
-                part.__class__ = plain
-
-    def step_for(self, model: Module) -> object | None:
-        """A whole training step of ``model`` fused by this engine, or None (then the
-        loop calls the model's and loss's own methods): `handgrad.fast.fused.FusedEngine`."""
-        return None
+    def step(self, model: Module, loss: Loss | None, optimizer: Optimizer) -> Step:
+        """The training step of ``model`` with ``loss`` (None: the model's objective)
+        under ``optimizer``."""
+        return PlainStep(self.name, model, loss, optimizer, type(optimizer).step)
 
     def __repr__(self) -> str:
         return f"Engine({self.name!r})"
 
 
-def _parts(objects: tuple[object, ...]) -> Iterator[object]:
-    for obj in objects:
-        yield from obj.modules() if isinstance(obj, Module) else (obj,)
+class FusedEngine(Engine):
+    """The compiled kernels: a fused step of the model where there is one, else the
+    model's own methods; the optimiser's update compiled where a kernel computes it."""
+
+    def step(self, model: Module, loss: Loss | None, optimizer: Optimizer) -> Step:
+        from handgrad.fast import kernels, steps
+
+        update = kernels.update_of(optimizer) or type(optimizer).step
+        fused = steps.fused_step_class(model, loss)
+        cls = PlainStep if fused is None else fused
+        return cls(self.name, model, loss, optimizer, update)
 
 
-ENGINES: dict[str, Engine] = {}
+ENGINES: dict[str, Engine] = {
+    "numpy": Engine("numpy", "the readable formulas in NumPy, layer by layer"),
+    "fused": FusedEngine(
+        "fused", "the same formulas in compiled kernels (Numba): fused steps, one-pass updates"
+    ),
+}
+"""Every engine, by the name ``--engine`` takes."""
+
+CHOICES = ("auto", *ENGINES)
 
 
-def register(engine: Engine) -> Engine:
-    """Make ``engine`` selectable by name."""
-    ENGINES[engine.name] = engine
-    return engine
-
-
-def get_engine(name: str) -> Engine:
-    """The engine called ``name``; a `HandgradError` naming the choices otherwise."""
+def resolve(name: str | None) -> str:
+    """The engine's name for the option's value (None and ``auto``: ``fused`` where Numba
+    loads, else ``numpy``); a one-line `HandgradError` for an unknown name or a fused
+    engine that cannot load here."""
+    if name in (None, "", "auto"):
+        return "fused" if load_error() is None else "numpy"
     if name not in ENGINES:
-        raise HandgradError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
-    return ENGINES[name]
+        raise HandgradError(f"unknown engine {name!r}; choose one of {', '.join(CHOICES)}")
+    if name == "fused" and (error := load_error()) is not None:
+        raise HandgradError(
+            f"the fused engine cannot load its compiler Numba ({error}); reinstall handgrad "
+            "with its dependencies (uv sync) or pass --engine numpy"
+        )
+    return name
+
+
+def get(name: str | None) -> Engine:
+    """The `Engine` of the option's value (see `resolve`)."""
+    return ENGINES[resolve(name)]

@@ -54,6 +54,18 @@ def _logsumexp(a: np.ndarray) -> np.ndarray:
     return top + np.log(np.exp(a - top[..., None]).sum(axis=-1))
 
 
+@dataclass(frozen=True)
+class IWAETerms:
+    """Per-example −L_k of one batch (m,): the negative bound, in nats."""
+
+    neg_bound: np.ndarray
+
+    @property
+    def loss(self) -> float:
+        """L = mean_i ℓ_i, the objective trained."""
+        return float(self.neg_bound.mean(dtype=np.float64))
+
+
 class IWAE(Module):
     """The IWAE objective of ``vae`` with ``k`` samples: ℓ_i = −L_k(x_i) per example.
 
@@ -113,6 +125,12 @@ class IWAE(Module):
     def loss(self, x: np.ndarray, eps: np.ndarray | None = None, rng: RngLike = None) -> float:
         """L = mean_i ℓ_i on the batch x (m, D)."""
         return float(self.forward(x, eps, rng).mean(dtype=np.float64))
+
+    def objective(
+        self, x: np.ndarray, eps: np.ndarray | None = None, rng: RngLike = None
+    ) -> IWAETerms:
+        """The training objective of a batch, as a training step calls it: `IWAETerms`."""
+        return IWAETerms(self.forward(x, eps, rng))
 
     def backward(self, dy: float | np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Accumulate ∂L/∂θ of the VAE for dy = ∂L/∂ℓ_i (m,) or one number (formulas in

@@ -113,6 +113,11 @@ class TaskLosses:
     def total(self) -> float:
         return self.loss_a + self.loss_b
 
+    @property
+    def loss(self) -> float:
+        """L = L_A + L_B, the objective trained (as every model's output record names it)."""
+        return self.total
+
 
 class MultiTaskNet(Module):
     """Two tasks sharing x, with task A's output feeding task B (see the module docstring).
@@ -264,6 +269,12 @@ class MultiTaskNet(Module):
         losses = TaskLosses(self.loss_a.forward(yhatA, yA), self.loss_b.forward(z2B, yB))
         self.last_losses = losses
         return losses.total
+
+    def objective(self, x: np.ndarray, yA: np.ndarray, labels: np.ndarray) -> TaskLosses:
+        """The training objective of a batch, as a training step calls it: `loss` with
+        task B's (m,) integer labels; returns both terms (``.loss`` = L)."""
+        self.loss(x, yA, labels)
+        return self.last_losses
 
     # --- backward, step by step as derived ------------------------------------------------
     def backward(  # type: ignore[override]

@@ -250,6 +250,9 @@ class VAE(Module):
         """L = mean_i [NLL_i + β KL_i] on the batch x (m, D); see ``elbo_terms``."""
         return self.elbo_terms(x, eps, rng).loss
 
+    objective = elbo_terms
+    """The training objective of a batch, as a training step calls it: `ELBOTerms`."""
+
     def kl_per_dim(self) -> np.ndarray:
         """KL of the last forward pass split by latent dimension, (m, K)."""
         return self.kl.per_dim()

@@ -66,9 +66,9 @@ class Linear(Module):
         r = self.residuals
         check_grad(self, dy, None if r is None else (r.x.shape[0], self.out_features))
         x = r.x
-        self.weight.grad += dy.T @ x
+        self.weight.add_product(dy.T, x)
         if self.bias is not None:
-            self.bias.grad += dy.sum(axis=0)
+            self.bias.add_row_sum(dy)
         return dy @ self.weight.data if input_grad else None
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ float32 prediction gives a float32 gradient.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -49,6 +50,15 @@ def one_hot(labels: np.ndarray, k: int, dtype: np.dtype | type = np.float32) -> 
     return out
 
 
+@functools.cache
+def _row_starts(m: int, k: int) -> np.ndarray:
+    """0, k, 2k, …, (m − 1)k: the flat index where each row of an (m, k) array starts
+    (read-only, made once per shape)."""
+    starts = np.arange(0, m * k, k)
+    starts.flags.writeable = False
+    return starts
+
+
 class LossResiduals(NamedTuple):
     """What a mean loss's backward needs: diff = ŷ − y (m, …), the prediction minus the
     target (for cross-entropy: the probabilities softmax(z) minus the target rows)."""
@@ -69,6 +79,10 @@ class Loss(Module):
             raise HandgradError(f"{self!r}.backward called before forward; run forward first")
         diff = self.residuals.diff
         return diff * diff.dtype.type(dloss / diff.shape[0])
+
+    def correct(self, prediction: np.ndarray, target: np.ndarray) -> int | None:
+        """How many rows the prediction gets right, for a classification loss; None here."""
+        return None
 
     def _target(self, prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
         """The target as an array of the prediction's shape and dtype."""
@@ -126,8 +140,29 @@ class SoftmaxCrossEntropy(Loss):
         return float(-(y * logp).sum() / logits.shape[0])
 
     def _forward_labels(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        """Integer labels (m,) in [0, k): the rows y are their one-hot encoding."""
-        return self._forward_rows(logits, one_hot(labels, logits.shape[1], logits.dtype))
+        """Integer labels (m,) in [0, k), y their one-hot rows, without forming y: with
+        s = z − max_k z and S = Σ_k e^{s_k}, L_i = log S_i − s_{i,y_i}, and ŷ − y is ŷ
+        with 1 taken off at (i, y_i), made in place in the buffer of s.  Entry (i, y_i)
+        is picked by its flat index i·k + y_i (NumPy indexes it twice as fast as a pair).
+        """
+        m, k = logits.shape
+        at_label = _row_starts(m, k) + labels
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        picked = shifted.reshape(-1)[at_label]
+        probs = np.exp(shifted, out=shifted)
+        total = probs.sum(axis=1, keepdims=True)
+        probs /= total
+        loss = (np.log(total).sum() - picked.sum()) / m
+        probs.reshape(-1)[at_label] -= 1
+        self.residuals = LossResiduals(probs)
+        return float(loss)
+
+    def correct(self, logits: np.ndarray, target: np.ndarray) -> int:
+        """Rows whose first largest logit is at the label (or at the target row's first
+        largest entry): ``argmax`` agreement."""
+        target = np.asarray(target)
+        labels = target if target.ndim == 1 else target.argmax(axis=1)
+        return int(np.count_nonzero(logits.argmax(axis=1) == labels))
 
     def backward(self, dloss: float = 1.0) -> np.ndarray:  # type: ignore[override]
         """∂L/∂z = dL · (ŷ − y) / m  (ŷ = softmax(z)).  Shapes: z, y, ∂L/∂z (m, k)."""

@@ -36,7 +36,7 @@ class Parameter:
     Layers accumulate into it with ``p.grad += …``. ``zero_grad()`` is O(1): it marks
     the gradient as zero, and the zeros are written when ``grad`` is next read. A fast
     kernel can instead take the marked array with `take_zeroed_grad` and write its first
-    contribution straight into it (`handgrad.fast.grads`), skipping a fill and a pass.
+    contribution straight into it (`add_product`, `add_row_sum`), skipping a fill and a pass.
     """
 
     __slots__ = ("_grad", "_grad_is_zero", "data")
@@ -69,6 +69,24 @@ class Parameter:
             self._grad_is_zero = False
             return self._grad
         return None
+
+    def add_product(self, a: np.ndarray, b: np.ndarray) -> None:
+        """grad += a @ b, written straight into a gradient marked zero (one pass, no
+        temporary; 0 + v = v exactly).  Shapes: a (r, k), b (k, c) → grad (r, c)."""
+        out = self.take_zeroed_grad()
+        if out is None:
+            self.grad += a @ b
+        else:
+            np.matmul(a, b, out=out)
+
+    def add_row_sum(self, a: np.ndarray) -> None:
+        """grad += Σ_rows a, written straight into a gradient marked zero.
+        Shapes: a (m, c) → grad (c,)."""
+        out = self.take_zeroed_grad()
+        if out is None:
+            self.grad += a.sum(axis=0)
+        else:
+            np.add.reduce(a, axis=0, out=out)
 
     @property
     def shape(self) -> tuple[int, ...]:

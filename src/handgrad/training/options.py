@@ -141,8 +141,8 @@ def seed(help: str = "seed of initialisation, shuffling and noise") -> Any:
 
 
 def engine() -> Any:
-    """Which implementation computes the formulas (`handgrad.fast.fused_engine`)."""
-    from handgrad.fast.fused_engine import CHOICES
+    """Which engine computes the training steps (`handgrad.fast.engine`)."""
+    from handgrad.fast.engine import CHOICES
 
     return option(
         "auto",

@@ -2,9 +2,9 @@
 
 ``provenance.json`` of a run directory holds::
 
-    engine        what computed the steps (`engine_used`): the engine ("numpy" or "fused",
-                  resolved from the config's "auto" when the run or its last resume
-                  started) and whether it fused whole steps or ran layer by layer
+    engine        what computed the steps (`handgrad.fast.Step.used`): the engine ("numpy"
+                  or "fused", resolved from the config's "auto" when the run or its last
+                  resume started) and whether it fused whole steps or ran layer by layer
     python, numpy, numba   versions; blas: the BLAS library NumPy calls (name, version,
                   threads) as threadpoolctl sees it loaded
     cores         os.cpu_count() and the cores this process may run on
@@ -60,13 +60,6 @@ def environment(engine: str) -> dict[str, Any]:
         "cores": {"cpu_count": os.cpu_count(), "usable": usable},
         "platform": platform.platform(),
     }
-
-
-def engine_used(name: str, fused_step: bool) -> str:
-    """What computed the training steps: the engine ``name`` and whether it ran a whole
-    fused step of the model or its layers one by one (a model or objective it has no
-    fused step for), e.g. "fused: fused training step"."""
-    return f"{name}: {'fused training step' if fused_step else 'layer by layer'}"
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

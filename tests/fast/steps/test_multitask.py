@@ -6,11 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from handgrad.fast.multitask import FusedMultiTaskStep
+from handgrad.fast.steps.multitask import FusedMultiTaskStep
 from handgrad.gradcheck import numeric_gradient
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
+from handgrad.optim import SGD
 from tests.fast.conftest import DTYPES, assert_close
+
+
+def fused(net: MultiTaskNet, seed: float = 1.0) -> FusedMultiTaskStep:
+    """The fused step of ``net``; its optimiser never steps here, ``seed`` is dL."""
+    opt = SGD(net.parameters(), lr=seed)  # plain SGD seeds the backward with lr
+    return FusedMultiTaskStep("fused", net, None, opt, lambda *_: None)
 
 
 def setup(dtype, p=0.4):
@@ -24,13 +31,12 @@ def setup(dtype, p=0.4):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_fused_step_equals_the_network(dtype):
     net, x, yA, labels = setup(dtype)
-    fused = FusedMultiTaskStep(net)
-    net.zero_grad()
-    loss = fused.loss(x, yA, labels, 0.5)
-    fused.backward()
+    step = fused(net, 0.5)
+    loss = step.forward(x, yA, labels).loss
+    step.update()
     got = [p.grad.copy() for p in net.parameters()]
     running = net.running_mean.copy()
-    mask = (fused._u >= net.p) * dtype(1 / (1 - net.p))  # the mask the fused step drew
+    mask = (step._u >= net.p) * dtype(1 / (1 - net.p))  # the mask the fused step drew
 
     net.running_mean[...] = 0
     expected = net.loss(x, yA, one_hot(labels, 4, dtype), mask=mask.astype(dtype))
@@ -44,15 +50,14 @@ def test_fused_step_equals_the_network(dtype):
 
 def test_fused_step_passes_the_gradient_check():
     net, x, yA, labels = setup(np.float64)
-    fused = FusedMultiTaskStep(net)
+    step = fused(net)
 
     def loss() -> float:
         net.dropout.rng = np.random.default_rng(9)  # the same dropout mask every time
-        return fused.loss(x, yA, labels, 1.0)
+        return step.forward(x, yA, labels).loss
 
-    net.zero_grad()
     loss()
-    fused.backward()
+    step.update()
     analytics = [p.grad.copy() for p in net.parameters()]  # loss() adds to b2B's gradient
     for p, analytic in zip(net.parameters(), analytics, strict=True):
         numeric = numeric_gradient(loss, p.data, eps=1e-6)

@@ -1,0 +1,89 @@
+"""The one interface of a training step, whatever engine computes it (`Step`), and the
+plain step every engine can fall back to (`PlainStep`): the model's own methods.
+
+A training loop calls ``out = step.forward(*batch)`` (zero the gradients, forward pass
+and loss; ``out.loss`` is L) then ``step.update()`` (backward pass, optimiser step). The
+learning rate stays inside the optimiser: a step seeds its backward pass with
+``optimizer.grad_scale`` and passes the same number to the optimiser's update, which
+takes the gradients of that multiple of L (`handgrad.optim.SGD.grad_scale`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from handgrad.nn.losses import Loss
+from handgrad.nn.module import Module
+from handgrad.optim import Optimizer
+
+Update = Callable[[Optimizer, float], None]
+"""An optimiser's step for the gradients of s · L: ``update(optimizer, s)``."""
+
+
+class Step:
+    """One training step of ``model`` (with ``loss``, or its own objective when None)
+    under ``optimizer``: `forward` then `update`, the same on every engine.
+
+    ``used`` says what computes it, for the run's provenance: the engine and whether it
+    runs a whole fused step of the model or its layers one by one, e.g.
+    "fused: fused training step".
+    """
+
+    fused = False
+
+    def __init__(self, engine: str, model: Module, loss: Loss | None, optimizer: Optimizer,
+                 update: Update):  # fmt: skip
+        self.model, self.loss, self.optimizer, self._update = model, loss, optimizer, update
+        self.used = f"{engine}: {'fused training step' if self.fused else 'layer by layer'}"
+        self.seed = 1.0
+
+    def forward(self, *batch: Any, **kwargs: Any) -> Any:
+        """Zero the gradients, run the forward pass and the loss on the batch; returns the
+        model's output record, whose ``loss`` is L (a float)."""
+        self.optimizer.zero_grad()
+        self.seed = self.optimizer.grad_scale
+        return self._forward(*batch, **kwargs)
+
+    def update(self) -> None:
+        """`backward` then `apply`: one training step after `forward`."""
+        self.backward()
+        self.apply()
+
+    def backward(self) -> None:
+        """The gradients of seed · L of the last `forward` into every ``Parameter.grad``
+        (x is data: no ∂L/∂x)."""
+        raise NotImplementedError
+
+    def apply(self) -> None:
+        """The optimiser's step on those gradients (of seed · L)."""
+        self._update(self.optimizer, self.seed)
+
+    def _forward(self, *batch: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+
+class Scored(NamedTuple):
+    """A model's loss on a batch and, for a classifier, how many rows it got right."""
+
+    loss: float
+    correct: int | None
+
+
+class PlainStep(Step):
+    """The model's own methods: ``model.forward`` → ``loss.forward`` → ``loss.backward``
+    → ``model.backward``, or with no ``loss`` the model's ``objective(*batch)`` (an
+    output record with ``loss``) and ``loss_backward``."""
+
+    def _forward(self, *batch: Any, **kwargs: Any) -> Any:
+        if self.loss is None:
+            return self.model.objective(*batch, **kwargs)
+        x, target = batch
+        prediction = self.model.forward(x)
+        return Scored(self.loss.forward(prediction, target), self.loss.correct(prediction, target))
+
+    def backward(self) -> None:
+        if self.loss is None:
+            self.model.loss_backward(self.seed, input_grad=False)
+        else:
+            self.model.backward(self.loss.backward(self.seed), input_grad=False)
