@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from handgrad.fast import engine as engines
 from handgrad.nn.linear import Linear
 from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.optim import OPTIMIZERS
@@ -48,6 +49,7 @@ class LogRegConfig(ExperimentConfig):
     batch_size: int = options.batch_size(20)
     epochs: int = options.epochs(6)
     seed: int = options.seed()
+    engine: str = options.engine()
     model: str = option("logreg", cli=False)
 
 
@@ -69,22 +71,20 @@ def train_logreg(
     x, y = make_blobs(config)
     n_train = 3 * config.samples // 4
     model = Linear(config.features, config.classes, rng=np.random.default_rng([config.seed, 0]))
-    loss_fn = SoftmaxCrossEntropy()
     opt, schedule = build_optimizer(model.parameters(), optimizer=config.optimizer, lr=config.lr)
     shuffle = np.random.default_rng([config.seed, 1])
     state = TrainingState(model, opt, schedule, {"shuffle": shuffle})
     blobs = generated_data("blobs", seed=config.seed, samples=config.samples)
-    run = options.open_run(state, out, config, data=blobs)
+    step = engines.get(config.engine).step(model, SoftmaxCrossEntropy(), opt)
+    run = options.open_run(state, out, config, engine=step.used, data=blobs)
 
     def train_epoch(epoch: int) -> dict[str, float]:
         sums = {"loss": 0.0}
         train = (x[:n_train], y[:n_train])
-        for step, (xb, yb) in epoch_batches(state, train, config.batch_size, shuffle, sums):
-            loss = loss_fn.forward(model.forward(xb), yb)
-            check_finite(loss, "the loss", epoch, step, locate_nonfinite, model, xb)
-            opt.zero_grad()
-            model.backward(loss_fn.backward())
-            opt.step()
+        for i, (xb, yb) in epoch_batches(state, train, config.batch_size, shuffle, sums):
+            loss = step.forward(xb, yb).loss  # zero the gradients, forward, loss
+            check_finite(loss, "the loss", epoch, i, locate_nonfinite, model, xb)
+            step.update()  # backward, optimiser step
             sums["loss"] += loss * xb.shape[0]
         return {"train_loss": sums["loss"] / n_train}
 
