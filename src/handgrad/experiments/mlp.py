@@ -21,7 +21,6 @@ from handgrad.models.mlp import MLP, MLP_ACTIVATIONS
 from handgrad.nn.init import INITS
 from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.optim import OPTIMIZERS, Optimizer, Schedule
-from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import optimizers, options
 from handgrad.training.checkpoint import TrainingState
 from handgrad.training.experiment import (
@@ -35,6 +34,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import SCHEDULES
 from handgrad.training.options import option
+from handgrad.training.parts import Context, Part, Verdict, bound
 from handgrad.training.provenance import engine_used, image_data
 from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
 

@@ -20,7 +20,6 @@ from handgrad.fast import DEFAULT_ENGINE, Engine, fused_engine
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
 from handgrad.optim import OPTIMIZERS, Optimizer
-from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import options
 from handgrad.training.checkpoint import TrainingState
 from handgrad.training.experiment import (
@@ -33,6 +32,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
+from handgrad.training.parts import Context, Part, Verdict, bound
 from handgrad.training.provenance import engine_used, generated_data
 from handgrad.training.runs import load_arrays, save_arrays, write_json
 

@@ -35,7 +35,6 @@ from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
 from handgrad.nn.init import INITS
 from handgrad.optim import OPTIMIZERS, Optimizer
-from handgrad.reproduce.parts import Context, Part, Verdict, bound, fell
 from handgrad.training import options
 from handgrad.training.batching import minibatches
 from handgrad.training.checkpoint import TrainingState
@@ -50,6 +49,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
+from handgrad.training.parts import Context, Part, Verdict, bound, fell
 from handgrad.training.provenance import engine_used, generated_data, image_data
 from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
 

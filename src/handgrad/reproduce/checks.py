@@ -23,7 +23,7 @@ from handgrad.checks.layers import BATCH_SIZES, layer_reports
 from handgrad.checks.network import DEFAULT_DROPOUT, DEFAULT_SHAPES, check_network, sample_problem
 from handgrad.gradcheck import GradReport, compare, numeric_gradient
 from handgrad.models.multitask import PARAM_NAMES
-from handgrad.reproduce.parts import Context, Part, Verdict
+from handgrad.training.parts import Context, Part, Verdict
 from handgrad.training.runs import write_json
 
 
