@@ -338,6 +338,9 @@ REPRODUCE: dict[str, tuple[MLPConfig, float]] = {
 REFERENCE_SETTINGS = ("hidden", "lr", "gamma", "step", "batch_size", "epochs")
 
 
+PART = "mlp"  # its key: the directory of its run and its entry in reproduce.json
+
+
 def reproduce_parts(scale: str) -> list[Part]:
     """1.1: the MLP on MNIST at ``scale``, judged by its test accuracy."""
     config, min_acc = REPRODUCE[scale]
@@ -352,7 +355,7 @@ def reproduce_parts(scale: str) -> list[Part]:
         return ok, f"test accuracy {acc:.2%} {rel} {min_acc:.0%}{tail}", {"reference": reference}
 
     criterion = f"test accuracy ≥ {min_acc:.0%}"
-    return [Part("mlp", "1.1", "MLP on MNIST", criterion, run, needs_mnist=True)]
+    return [Part(PART, "1.1", "MLP on MNIST", criterion, run, needs_mnist=True)]
 
 
 # --- its section of the report: 1.1 --------------------------------------------------------
@@ -369,7 +372,7 @@ def write_section(report: Sections) -> None:
     """Add 1.1 to ``report``: the MLP part's verdict, its test accuracy, final loss,
     settings and training time beside the reference run's, and its figures."""
     report.add(Heading(3, "1.1 Multilayer Perceptron (MLP)", "mlp"))
-    part = report.part("mlp")
+    part = report.part(PART)
     if part is None:
         return report.missing("The MLP run")
     report.run_line(part)

@@ -250,6 +250,9 @@ REPRODUCE: dict[str, tuple[MultiTaskConfig, float]] = {
 }
 
 
+PART = "multitask"  # its key: the directory of its run and its entry in reproduce.json
+
+
 def reproduce_parts(scale: str) -> list[Part]:
     """2.2: the training demo at ``scale``, judged by its task-B test accuracy."""
     config, min_acc = REPRODUCE[scale]
@@ -260,7 +263,7 @@ def reproduce_parts(scale: str) -> list[Part]:
         return ok, f"task-B test accuracy {acc:.2%} {rel} {min_acc:.0%}", {}
 
     criterion = f"task-B test accuracy ≥ {min_acc:.0%} (chance: 1/classes)"
-    return [Part("multitask", "2.2", "Multi-task network: training demo", criterion, run)]
+    return [Part(PART, "2.2", "Multi-task network: training demo", criterion, run)]
 
 
 # --- its section of the report: the training demo that ends 2.2 ---------------------------
@@ -273,7 +276,7 @@ def write_section(report: Sections) -> None:
     ``report``: the part's verdict, train and test losses and accuracy beside the noise
     floor and chance, its settings and its figures."""
     report.add(Heading(4, "Training demo", "multitask"))
-    part = report.part("multitask")
+    part = report.part(PART)
     if part is None:
         return report.missing("The multi-task training demo")
     report.run_line(part)

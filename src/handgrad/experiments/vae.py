@@ -694,6 +694,11 @@ def _sizes(data: VAEData, sizes: tuple[int, int] | None) -> tuple[VAEData, dict[
     return cut, {"n_train": n_train, "n_test": n_test}
 
 
+# the keys of its parts: the directories of their runs and their entries in reproduce.json
+PART_PREFIX = "vae-"  # then the 2-D dataset
+MNIST_PART = f"{PART_PREFIX}mnist"
+
+
 def _toy_part(scale: ReproduceScale, dataset: str) -> Part:
     config = VAEConfig(dataset=dataset, **scale.toy)
 
@@ -717,7 +722,7 @@ def _toy_part(scale: ReproduceScale, dataset: str) -> Part:
         criterion = "the test −ELBO falls during training (runs too short for the entropy bound)"
     else:
         criterion = f"test −ELBO within {scale.toy_max_gap[dataset]:g} nats of the entropy H[p]"
-    return Part(f"vae-{dataset}", "1.2", f"VAE on 2-D data: {dataset}", criterion, run)
+    return Part(f"{PART_PREFIX}{dataset}", "1.2", f"VAE on 2-D data: {dataset}", criterion, run)
 
 
 def _mnist_part(scale: ReproduceScale) -> Part:
@@ -749,7 +754,7 @@ def _mnist_part(scale: ReproduceScale) -> Part:
     criterion = (
         "the test −ELBO falls during training" if limit is None else f"test −ELBO ≤ {limit:g} nats"
     )
-    return Part("vae-mnist", "1.2", "VAE on MNIST", criterion, run, needs_mnist=True)
+    return Part(MNIST_PART, "1.2", "VAE on MNIST", criterion, run, needs_mnist=True)
 
 
 def reproduce_parts(scale: str) -> list[Part]:
@@ -773,7 +778,7 @@ def write_section(report: Sections) -> None:
     """Add 1.2 to ``report``: the 2-D runs against the entropy bound (one table, then
     each run's verdict and figures), then the MNIST run."""
     report.add(Heading(3, "1.2 Variational Autoencoder (VAE)", "vae"))
-    toys = report.parts_where(lambda key: key.startswith("vae-") and key != "vae-mnist")
+    toys = report.parts_where(lambda key: key.startswith(PART_PREFIX) and key != MNIST_PART)
     report.add(
         Paragraph(
             [
@@ -842,8 +847,8 @@ def write_section(report: Sections) -> None:
 def _write_mnist(report: Sections) -> None:
     """Add the MNIST run of 1.2: its −ELBO beside PyTorch's, its terms, its IWAE
     likelihood if it was re-evaluated, and its figures."""
-    report.add(Heading(4, "MNIST", "vae-mnist"))
-    part = report.part("vae-mnist")
+    report.add(Heading(4, "MNIST", MNIST_PART))
+    part = report.part(MNIST_PART)
     if part is None:
         return report.missing("The MNIST VAE")
     report.run_line(part)

@@ -153,6 +153,10 @@ def _run_formulas(
     return run
 
 
+# the keys of the parts: the directories of their files and their entries in reproduce.json
+LAYERS, NETWORK, FORMULAS = "checks-layers", "checks-network", "checks-formulas"
+
+
 def check_parts(
     rtol: float = 1e-6, seed: int = 0, formula_batches: tuple[int, ...] = DEFAULT_BATCHES
 ) -> list[Part]:
@@ -161,21 +165,21 @@ def check_parts(
     criterion = f"relative error ≤ {rtol:g} against central finite differences"
     return [
         Part(
-            "checks-layers",
+            LAYERS,
             "2.1",
             "Gradients of the basic layers",
             criterion,
             _run_layers(rtol, seed),
         ),
         Part(
-            "checks-network",
+            NETWORK,
             "2.2",
             "Multi-task network: backward vs finite differences",
             criterion,
             _run_network(rtol, seed),
         ),
         Part(
-            "checks-formulas",
+            FORMULAS,
             "2.2",
             "Multi-task network: the derived formulas",
             f"{criterion} and against the backward",
@@ -252,7 +256,7 @@ def _grad_reports(report: Sections, part: PartResult) -> list[dict[str, Any]]:
 
 def _layers(report: Sections) -> None:
     report.add(Heading(3, "2.1 Gradients of the basic layers", "layers"))
-    part = report.part("checks-layers")
+    part = report.part(LAYERS)
     if part is None:
         return report.missing("The layer check")
     rtol = (report.summary(part) or {}).get("rtol", 0.0)
@@ -298,7 +302,7 @@ def _layers(report: Sections) -> None:
 
 def _formulas(report: Sections) -> None:
     report.add(Heading(4, "The derived gradients, each checked", "formulas"))
-    part = report.part("checks-formulas")
+    part = report.part(FORMULAS)
     if part is None:
         return report.missing("The formula check")
     s = report.summary(part) or {}
@@ -327,7 +331,7 @@ def _formulas(report: Sections) -> None:
 
 def _network(report: Sections) -> None:
     report.add(Heading(4, "The backward pass vs finite differences", "network"))
-    part = report.part("checks-network")
+    part = report.part(NETWORK)
     if part is None:
         return report.missing("The network check")
     report.run_line(part)
