@@ -1,8 +1,11 @@
-"""The import graph of src/handgrad: no cycle anywhere, and the report needs no runner.
+"""The import graph of src/handgrad: no cycle anywhere; training/ imports nothing above
+it; the report's renderers need no runner and no experiment, and the report reaches the
+experiments' sections only through the registry.
 
 The graph is read from the source with `ast`: every ``import`` and ``from … import``
 of a handgrad module, at module level or inside a function (a deferred import is still
-a dependency), except those under ``if TYPE_CHECKING:`` (annotations only).
+a dependency), except those under ``if TYPE_CHECKING:`` (annotations only) unless
+asked for (`import_graph(type_checking=True)`).
 """
 
 from __future__ import annotations
@@ -25,13 +28,19 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _imports(tree: ast.AST, modules: set[str]) -> set[str]:
+def _imports(
+    tree: ast.AST, modules: set[str], *, type_checking: bool = False, deferred: bool = True
+) -> set[str]:
+    """The ``modules`` that ``tree`` imports: with those under ``if TYPE_CHECKING:`` if
+    ``type_checking``, with those inside functions if ``deferred``."""
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
+        if isinstance(node, ast.If) and _is_type_checking(node) and not type_checking:
             for child in node.orelse:
                 visit(child)
+            return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not deferred:
             return
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name in modules)
@@ -49,13 +58,33 @@ def _imports(tree: ast.AST, modules: set[str]) -> set[str]:
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
-    """{module: the handgrad modules it imports} over every file of src/handgrad."""
+def import_graph(*, type_checking: bool = False, deferred: bool = True) -> dict[str, set[str]]:
+    """{module: the handgrad modules it imports} over every file of src/handgrad
+    (``type_checking`` and ``deferred`` as for `_imports`)."""
     files = {_module_name(p): p for p in (SRC / "handgrad").rglob("*.py")}
     modules = set(files)
     return {
-        name: _imports(ast.parse(path.read_text(), str(path)), modules) - {name}
+        name: _imports(
+            ast.parse(path.read_text(), str(path)),
+            modules,
+            type_checking=type_checking,
+            deferred=deferred,
+        )
+        - {name}
         for name, path in files.items()
+    }
+
+
+def loading_graph(*, type_checking: bool = False) -> dict[str, set[str]]:
+    """What loading each module may load: its imports (deferred ones too) and its
+    packages, whose __init__ runs first and loads what it imports at module level."""
+    graph = import_graph(type_checking=type_checking)
+    top_level = import_graph(type_checking=type_checking, deferred=False)
+    packages = {m.rsplit(".", i)[0] for m in graph for i in range(1, m.count(".") + 1)}
+    return {
+        m: (top_level[m] if m in packages else deps)
+        | {m.rsplit(".", i)[0] for i in range(1, m.count(".") + 1)}
+        for m, deps in graph.items()
     }
 
 
@@ -97,27 +126,76 @@ def test_the_graph_is_read_from_the_source() -> None:
     graph = import_graph()
     assert "handgrad.training.loop" in graph["handgrad.experiments.mlp"]
     assert "handgrad.reproduce.results" in graph["handgrad.report.sections"]
+    assert "handgrad.training.registry" in graph["handgrad.report.build"]
+    assert "handgrad.report.build" in graph["handgrad.report"]  # deferred, in write_report
+    assert "handgrad.report.build" not in import_graph(deferred=False)["handgrad.report"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
+def test_type_checking_imports_are_read_when_asked() -> None:
+    tree = ast.parse("if TYPE_CHECKING:\n    from a.b import C\nimport d\n")
+    assert _imports(tree, {"a.b", "d"}) == {"d"}
+    assert _imports(tree, {"a.b", "d"}, type_checking=True) == {"a.b", "d"}
+
+
 def test_no_import_cycle_in_src_handgrad() -> None:
     assert find_cycle(import_graph()) is None
+    assert find_cycle(import_graph(type_checking=True)) is None
 
 
-def test_the_report_depends_on_the_result_types_only() -> None:
-    # importing a module first runs its packages' __init__: they count as dependencies
-    graph = {
-        m: deps | {m.rsplit(".", i)[0] for i in range(1, m.count(".") + 1)}
-        for m, deps in import_graph().items()
+ABOVE_TRAINING = ("handgrad.reproduce", "handgrad.report", "handgrad.experiments")
+
+
+def test_training_imports_nothing_from_reproduce_report_or_experiments() -> None:
+    # not even for annotations: what a part is (training/parts.py) sits below both
+    graph = loading_graph(type_checking=True)
+    for module in (m for m in graph if m.startswith("handgrad.training")):
+        above = {m for m in reachable(graph, module) | {module} if m.startswith(ABOVE_TRAINING)}
+        assert above == set(), module
+
+
+RENDERERS = (
+    "handgrad.report",
+    "handgrad.report.document",
+    "handgrad.report.html",
+    "handgrad.report.markdown",
+    "handgrad.report.mathml",
+    "handgrad.report.sections",
+)
+
+
+def test_the_renderers_need_no_runner_and_no_experiment() -> None:
+    # the document model, its renderers and the layout shared by every section; they do
+    # not ask the registry either (the package handgrad loads it, to export `register`)
+    graph = loading_graph()
+    assert {m for m in graph if m.startswith("handgrad.report")} == {
+        *RENDERERS,
+        "handgrad.report.build",
     }
-    needed = set()
-    for module in (m for m in graph if m.startswith("handgrad.report")):
-        needed |= reachable(graph, module)
-    forbidden = {
-        m
-        for m in needed
-        if m.startswith("handgrad.experiments")
-        or (m.startswith("handgrad.reproduce.") and m != "handgrad.reproduce.results")
+    for module in RENDERERS:
+        assert "handgrad.training.registry" not in graph[module], module
+        forbidden = {
+            m
+            for m in reachable(graph, module)
+            if m.startswith("handgrad.experiments")
+            or (m.startswith("handgrad.reproduce.") and m != "handgrad.reproduce.results")
+        }
+        assert forbidden == set(), module
+
+
+def test_the_report_reaches_the_experiments_only_through_the_registry() -> None:
+    # build_document asks the registry for each experiment's section: no report module
+    # names an experiment, and of reproduce it needs the result types and the checks'
+    # section only (not the plan, not the runner)
+    graph = loading_graph()
+    report = [m for m in graph if m.startswith("handgrad.report")]
+    for module in report:
+        assert not {m for m in graph[module] if m.startswith("handgrad.experiments")}, module
+    needed = reachable(graph, "handgrad.report.build")
+    assert "handgrad.training.registry" in needed
+    assert not {m for m in needed if m.startswith("handgrad.experiments")}
+    assert {m for m in needed if m.startswith("handgrad.reproduce.")} == {
+        "handgrad.reproduce.results",
+        "handgrad.reproduce.checks",
     }
-    assert forbidden == set()

@@ -22,7 +22,6 @@ from handgrad.fast import engine as engines
 from handgrad.nn.linear import Linear
 from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.optim import OPTIMIZERS
-from handgrad.reproduce.parts import Context, Part, Verdict, bound
 from handgrad.training import options
 from handgrad.training.checkpoint import TrainingState
 from handgrad.training.experiment import Experiment, ExperimentConfig, RunOptions
@@ -30,6 +29,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
+from handgrad.training.parts import Context, Part, Verdict, bound
 from handgrad.training.provenance import generated_data
 from handgrad.training.runs import save_arrays, write_json
 

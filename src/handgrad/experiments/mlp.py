@@ -21,7 +21,8 @@ from handgrad.models.mlp import MLP, MLP_ACTIVATIONS
 from handgrad.nn.init import INITS
 from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.optim import OPTIMIZERS, Optimizer, Schedule
-from handgrad.reproduce.parts import Context, Part, Verdict, bound
+from handgrad.report.document import Heading, Table
+from handgrad.report.sections import Sections, pct, seconds
 from handgrad.training import optimizers, options
 from handgrad.training.checkpoint import TrainingState
 from handgrad.training.experiment import (
@@ -35,6 +36,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import SCHEDULES
 from handgrad.training.options import option
+from handgrad.training.parts import Context, Part, Section, Verdict, bound
 from handgrad.training.provenance import image_data
 from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
 
@@ -306,6 +308,9 @@ REPRODUCE: dict[str, tuple[MLPConfig, float]] = {
 REFERENCE_SETTINGS = ("hidden", "lr", "gamma", "step", "batch_size", "epochs")
 
 
+PART = "mlp"  # its key: the directory of its run and its entry in reproduce.json
+
+
 def reproduce_parts(scale: str) -> list[Part]:
     """1.1: the MLP on MNIST at ``scale``, judged by its test accuracy."""
     config, min_acc = REPRODUCE[scale]
@@ -320,7 +325,65 @@ def reproduce_parts(scale: str) -> list[Part]:
         return ok, f"test accuracy {acc:.2%} {rel} {min_acc:.0%}{tail}", {"reference": reference}
 
     criterion = f"test accuracy ≥ {min_acc:.0%}"
-    return [Part("mlp", "1.1", "MLP on MNIST", criterion, run, needs_mnist=True)]
+    return [Part(PART, "1.1", "MLP on MNIST", criterion, run, needs_mnist=True)]
+
+
+# --- its section of the report: 1.1 --------------------------------------------------------
+
+# The figures of an MLP run in the order they are shown, and what they show.
+CAPTIONS = {
+    "loss_curve.png": "training loss and test accuracy per epoch",
+    "confusion_matrix.png": "confusion matrix on the test set",
+    "misclassified.png": "misclassified test images",
+}
+
+
+def write_section(report: Sections) -> None:
+    """Add 1.1 to ``report``: the MLP part's verdict, its test accuracy, final loss,
+    settings and training time beside the reference run's, and its figures."""
+    report.add(Heading(3, "1.1 Multilayer Perceptron (MLP)", "mlp"))
+    part = report.part(PART)
+    if part is None:
+        return report.missing("The MLP run")
+    report.run_line(part)
+    summary = report.summary(part)
+    if summary is None:
+        return None
+    c = report.config(part)
+    rows = report.metrics(part)
+    ref = summary.get("reference_test_acc")
+    reference = part.data.get("reference", {})
+    n_train = summary.get("n_train")
+    report.add(
+        Table(
+            ["Quantity", "This run", "Reference (report 000)"],
+            [
+                ["Test accuracy", pct(summary["test_acc"]), pct(ref) if ref else "—"],
+                ["Final training loss", f"{rows[-1]['train_loss']:.4f}", "—"],
+                ["Settings", _settings(c), _settings(reference)],
+                [
+                    "Training examples",
+                    "—"
+                    if n_train is None
+                    else f"{n_train}" + ("" if c.get("train_subset") else " (all)"),
+                    "all",
+                ],
+                ["Training time", seconds(summary["train_seconds"]), "—"],
+            ],
+        )
+    )
+    report.figures(part, captions=CAPTIONS)
+    return None
+
+
+def _settings(c: dict[str, Any]) -> str:
+    """An MLP run's settings in the words of report 000, from its config ("—" if none)."""
+    if not c:
+        return "—"
+    return (
+        f"hidden {c.get('hidden')}, lr {c.get('lr')} ×{c.get('gamma')} every {c.get('step')} "
+        f"epochs, batch {c.get('batch_size')}, {c.get('epochs')} epochs"
+    )
 
 
 EXPERIMENT = Experiment(
@@ -333,4 +396,5 @@ EXPERIMENT = Experiment(
     uses_data_dir=True,
     evaluate=_evaluate,
     reproduce_parts=reproduce_parts,
+    report=Section("1.1", write_section),
 )

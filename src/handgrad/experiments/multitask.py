@@ -21,7 +21,8 @@ from handgrad.fast import engine as engines
 from handgrad.models.multitask import MultiTaskNet
 from handgrad.nn.losses import one_hot
 from handgrad.optim import OPTIMIZERS
-from handgrad.reproduce.parts import Context, Part, Verdict, bound
+from handgrad.report.document import Heading, Paragraph, Table
+from handgrad.report.sections import Sections, pct
 from handgrad.training import options
 from handgrad.training.checkpoint import TrainingState
 from handgrad.training.experiment import (
@@ -34,6 +35,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
+from handgrad.training.parts import Context, Part, Section, Verdict, bound
 from handgrad.training.provenance import generated_data
 from handgrad.training.runs import load_arrays, save_arrays, write_json
 
@@ -233,6 +235,9 @@ REPRODUCE: dict[str, tuple[MultiTaskConfig, float]] = {
 }
 
 
+PART = "multitask"  # its key: the directory of its run and its entry in reproduce.json
+
+
 def reproduce_parts(scale: str) -> list[Part]:
     """2.2: the training demo at ``scale``, judged by its task-B test accuracy."""
     config, min_acc = REPRODUCE[scale]
@@ -243,7 +248,58 @@ def reproduce_parts(scale: str) -> list[Part]:
         return ok, f"task-B test accuracy {acc:.2%} {rel} {min_acc:.0%}", {}
 
     criterion = f"task-B test accuracy ≥ {min_acc:.0%} (chance: 1/classes)"
-    return [Part("multitask", "2.2", "Multi-task network: training demo", criterion, run)]
+    return [Part(PART, "2.2", "Multi-task network: training demo", criterion, run)]
+
+
+# --- its section of the report: the training demo that ends 2.2 ---------------------------
+
+CAPTIONS = {"curves.png": "task-A MSE, task-B cross-entropy and accuracy per epoch"}
+
+
+def write_section(report: Sections) -> None:
+    """Add the training demo that ends 2.2 (after the gradient checks' part of it) to
+    ``report``: the part's verdict, train and test losses and accuracy beside the noise
+    floor and chance, its settings and its figures."""
+    report.add(Heading(4, "Training demo", "multitask"))
+    part = report.part(PART)
+    if part is None:
+        return report.missing("The multi-task training demo")
+    report.run_line(part)
+    s = report.summary(part)
+    if s is None:
+        return None
+    c = report.config(part)
+    classes = c.get("n_classes")
+    noise = c.get("noise")
+    report.add(
+        Table(
+            ["Quantity", "Train", "Test", "Reference"],
+            [
+                [
+                    "Task A: mean squared error",
+                    f"{s['train_mse_a']:.4f}",
+                    f"{s['test_mse_a']:.4f}",
+                    f"noise floor σ² = {noise**2:.4f}" if noise is not None else "—",
+                ],
+                ["Task B: cross-entropy", f"{s['train_ce_b']:.4f}", f"{s['test_ce_b']:.4f}", "—"],
+                [
+                    "Task B: accuracy",
+                    pct(s["train_acc_b"]),
+                    pct(s["test_acc_b"]),
+                    f"chance {pct(1 / classes)}" if classes else "—",
+                ],
+            ],
+            numeric=(1, 2),
+        ),
+        Paragraph(
+            f"{s['epochs']} epochs with {c.get('optimizer')} (lr {c.get('lr')}), batch "
+            f"{c.get('batch_size')}, dropout p = {c.get('p')}, on {c.get('n_samples')} "
+            "synthetic examples.",
+            note=True,
+        ),
+    )
+    report.figures(part, captions=CAPTIONS)
+    return None
 
 
 EXPERIMENT = Experiment(
@@ -255,4 +311,5 @@ EXPERIMENT = Experiment(
     curves=("train_loss", "test_acc_b"),
     evaluate=_evaluate,
     reproduce_parts=reproduce_parts,
+    report=Section("2.2", write_section),
 )

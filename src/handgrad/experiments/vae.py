@@ -36,7 +36,8 @@ from handgrad.models.vae import DECODERS, VAE, ELBOTerms
 from handgrad.nn.activations import ACTIVATIONS
 from handgrad.nn.init import INITS
 from handgrad.optim import OPTIMIZERS
-from handgrad.reproduce.parts import Context, Part, Verdict, bound, fell
+from handgrad.report.document import Badge, Heading, Math, Paragraph, Table
+from handgrad.report.sections import Sections, pct
 from handgrad.training import options
 from handgrad.training.batching import minibatches
 from handgrad.training.checkpoint import TrainingState
@@ -51,6 +52,7 @@ from handgrad.training.loop import check_finite, epoch_batches, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
+from handgrad.training.parts import Context, Part, Section, Verdict, bound, fell
 from handgrad.training.provenance import generated_data, image_data
 from handgrad.training.runs import Run, load_arrays, save_arrays, write_json
 
@@ -662,6 +664,11 @@ def _sizes(data: VAEData, sizes: tuple[int, int] | None) -> tuple[VAEData, dict[
     return cut, {"n_train": n_train, "n_test": n_test}
 
 
+# the keys of its parts: the directories of their runs and their entries in reproduce.json
+PART_PREFIX = "vae-"  # then the 2-D dataset
+MNIST_PART = f"{PART_PREFIX}mnist"
+
+
 def _toy_part(scale: ReproduceScale, dataset: str) -> Part:
     config = VAEConfig(dataset=dataset, **scale.toy)
 
@@ -685,7 +692,7 @@ def _toy_part(scale: ReproduceScale, dataset: str) -> Part:
         criterion = "the test −ELBO falls during training (runs too short for the entropy bound)"
     else:
         criterion = f"test −ELBO within {scale.toy_max_gap[dataset]:g} nats of the entropy H[p]"
-    return Part(f"vae-{dataset}", "1.2", f"VAE on 2-D data: {dataset}", criterion, run)
+    return Part(f"{PART_PREFIX}{dataset}", "1.2", f"VAE on 2-D data: {dataset}", criterion, run)
 
 
 def _mnist_part(scale: ReproduceScale) -> Part:
@@ -717,13 +724,148 @@ def _mnist_part(scale: ReproduceScale) -> Part:
     criterion = (
         "the test −ELBO falls during training" if limit is None else f"test −ELBO ≤ {limit:g} nats"
     )
-    return Part("vae-mnist", "1.2", "VAE on MNIST", criterion, run, needs_mnist=True)
+    return Part(MNIST_PART, "1.2", "VAE on MNIST", criterion, run, needs_mnist=True)
 
 
 def reproduce_parts(scale: str) -> list[Part]:
     """1.2: the VAE on each 2-D dataset (judged against the entropy bound), then on MNIST."""
     settings = REPRODUCE[scale]
     return [*(_toy_part(settings, name) for name in TOY_DATASETS), _mnist_part(settings)]
+
+
+# --- its section of the report: 1.2 --------------------------------------------------------
+
+# The figures of a VAE run in the order they are shown, and what they show.
+CAPTIONS = {
+    "samples.png": "samples drawn with and without decoder noise, against the data",
+    "reconstructions.png": "test images and their reconstructions",
+    "latent.png": "latent means of the test points",
+    "loss_curves.png": "−ELBO per epoch, train and test",
+}
+
+
+def write_section(report: Sections) -> None:
+    """Add 1.2 to ``report``: the 2-D runs against the entropy bound (one table, then
+    each run's verdict and figures), then the MNIST run."""
+    report.add(Heading(3, "1.2 Variational Autoencoder (VAE)", "vae"))
+    toys = report.parts_where(lambda key: key.startswith(PART_PREFIX) and key != MNIST_PART)
+    report.add(
+        Paragraph(
+            [
+                "On 2-D data the true density is known, so the test −ELBO (an upper "
+                "bound on the model's negative log-likelihood) is judged against the "
+                "entropy ",
+                Math(r"H[p] = -\mathbb{E}_p[\log p(x)]"),
+                ", the lowest expected negative log-likelihood any model can reach. "
+                "Covariance error: ",
+                Math(r"\lVert \hat C - \Sigma \rVert_F / \lVert \Sigma \rVert_F"),
+                " for samples drawn with decoder noise (and for the decoder means alone).",
+            ]
+        )
+    )
+    rows = []
+    for part in toys:
+        s = report.summary(part)
+        if s is None:
+            rows.append([part.title.split(": ")[-1], *["—"] * 7, Badge(part.status)])
+            continue
+        rows.append(
+            [
+                s["dataset"],
+                f"{s['test_neg_elbo']:.3f}",
+                f"{s['entropy']:.3f}" + ("" if s.get("entropy_exact", True) else " (MC)"),
+                f"{s['gap_to_entropy']:+.3f}",
+                f"{s['test_true_nll']:.3f}",
+                pct(s["cov_rel_error"]),
+                pct(s["cov_rel_error_means"]),
+                f"{s['active_units']}/{s['latent']}",
+                Badge(part.status),
+            ]
+        )
+    if rows:
+        report.add(
+            Table(
+                [
+                    "Data",
+                    "Test −ELBO",
+                    "Entropy H[p]",
+                    "Gap",
+                    "True NLL",
+                    "Cov. error",
+                    "Cov. error (means)",
+                    "Active units",
+                    "Status",
+                ],
+                rows,
+                numeric=(1, 2, 3, 4, 5, 6, 7),
+            ),
+            Paragraph(
+                "Nats per point. True NLL: the true density's own negative "
+                "log-likelihood on the same test points (the noise floor of the "
+                "comparison).",
+                note=True,
+            ),
+        )
+    for part in toys:
+        dataset = part.title.split(": ")[-1]
+        report.add(Heading(4, f"2-D data: {dataset}", part.key))
+        report.run_line(part)
+        report.figures(part, dataset, CAPTIONS)
+    _write_mnist(report)
+
+
+def _write_mnist(report: Sections) -> None:
+    """Add the MNIST run of 1.2: its −ELBO beside PyTorch's, its terms, its IWAE
+    likelihood if it was re-evaluated, and its figures."""
+    report.add(Heading(4, "MNIST", MNIST_PART))
+    part = report.part(MNIST_PART)
+    if part is None:
+        return report.missing("The MNIST VAE")
+    report.run_line(part)
+    s = report.summary(part)
+    if s is None:
+        return None
+    ref = s.get("reference_neg_elbo_pytorch")
+    ref_epochs = s.get("reference_epochs_pytorch")
+    report.add(
+        Table(
+            ["Quantity (nats per image)", "This run", "Reference"],
+            [
+                [
+                    "Test −ELBO",
+                    f"{s['test_neg_elbo']:.2f}",
+                    f"{ref:.2f} (PyTorch examples/vae, {ref_epochs} epochs)" if ref else "—",
+                ],
+                ["Reconstruction NLL", f"{s['test_rec']:.2f}", "—"],
+                ["KL(q(z|x) ‖ p(z))", f"{s['test_kl']:.2f}", "—"],
+                ["Active latent units", f"{s['active_units']}/{s['latent']}", "—"],
+                *_likelihood_rows(report.evaluation(part)),
+                ["Epochs", str(s["epochs"]), str(ref_epochs) if ref_epochs else "—"],
+                ["Seconds per epoch", f"{s['seconds_per_epoch']:.1f}", "—"],
+            ],
+            numeric=(1,),
+        )
+    )
+    report.figures(part, "MNIST", CAPTIONS)
+    return None
+
+
+def _likelihood_rows(evaluation: dict[str, Any] | None) -> list[list[str]]:
+    """The rows of the IWAE estimate of −log p(x) beside the −ELBO of the same test
+    images, from a run's evaluation.json ([] if it has no IWAE estimate)."""
+    if evaluation is None or "iwae_k" not in evaluation:
+        return []
+    e = evaluation
+    se = e["test_log_likelihood_se"]
+    images = f"first {e['n_test']} test images"
+    return [
+        [f"Test −ELBO ({images})", f"{e['test_neg_elbo']:.2f}", "—"],
+        [
+            f"Test −log p(x), IWAE k = {e['iwae_k']} ({images})",
+            f"{e['test_neg_log_likelihood']:.2f}" + (f" ± {se:.2f}" if se else ""),
+            "—",
+        ],
+    ]
 
 
 EXPERIMENT = Experiment(
@@ -737,4 +879,5 @@ EXPERIMENT = Experiment(
     evaluate=_evaluate,
     has_likelihood=True,
     reproduce_parts=reproduce_parts,
+    report=Section("1.2", write_section),
 )

@@ -3,7 +3,8 @@
     from handgrad.report import write_report
     html_path, md_path = write_report("runs/reproduce")   # a folder written by reproduce()
 
-`handgrad.report.sections` decides what the report says (from the runs' files alone),
+`handgrad.report.build` lays out what the report says (from the runs' files alone;
+each section is written by whoever declares its parts, through `handgrad.report.sections`),
 `handgrad.report.document` is the format-neutral model, and `handgrad.report.html` /
 `handgrad.report.markdown` render it.
 """
@@ -22,7 +23,7 @@ MARKDOWN_NAME = "report.md"
 
 def write_report(out: str | Path) -> tuple[Path, Path]:
     """Write report.html and report.md into ``out`` from its runs; returns both paths."""
-    from handgrad.report.sections import build_document
+    from handgrad.report.build import build_document
 
     out = Path(out)
     doc = build_document(out)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from handgrad.checks.formulas import DEFAULT_BATCHES
 from handgrad.reproduce.checks import check_parts
-from handgrad.reproduce.parts import SCALES, Part
+from handgrad.training.parts import SCALES, Part
 from handgrad.training.registry import experiments
 
 

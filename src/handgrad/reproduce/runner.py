@@ -27,9 +27,9 @@ from handgrad.data.mnist import (
 )
 from handgrad.errors import HandgradError, MachineFault
 from handgrad.io import make_dir
-from handgrad.reproduce.parts import Context, Log, Part
 from handgrad.reproduce.plan import Plan, full_plan, plan_parts
 from handgrad.reproduce.results import FAILED, PASSED, RESULT_FILE, PartResult, ReproduceResult
+from handgrad.training.parts import Context, Log, Part
 from handgrad.training.runs import write_json
 
 

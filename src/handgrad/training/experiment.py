@@ -9,8 +9,8 @@ An experiment is one file (`handgrad.experiments.mlp` is the model) that defines
   writes a run directory (`handgrad.training.runs`) through the shared loop
   (`handgrad.training.loop.run_epochs`);
 * an ``EXPERIMENT = Experiment(...)`` tying them together with the metric a sweep
-  reports, and optionally how to re-evaluate a run and its parts of ``handgrad
-  reproduce``;
+  reports, and optionally how to re-evaluate a run, its parts of ``handgrad
+  reproduce`` and its section of the report (`handgrad.training.parts`);
 
 and is registered (`handgrad.training.registry`). The command line (``handgrad train
 NAME``, ``--resume``, ``handgrad evaluate``), the sweeps and ``handgrad reproduce`` are
@@ -23,16 +23,14 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import Any, Protocol, Self
 
 from handgrad.errors import HandgradError
-from handgrad.training.checkpoint import TrainingState, start_or_resume
 from handgrad.training.options import flag_of, option_of
-from handgrad.training.provenance import data_folder, environment
-from handgrad.training.runs import Run, load_config, write_json
-
-if TYPE_CHECKING:
-    from handgrad.reproduce.parts import Part
+from handgrad.training.parts import Part, Section
+from handgrad.training.provenance import data_folder
+from handgrad.training.run_options import RunOptions
+from handgrad.training.runs import load_config, write_json
 
 
 class ExperimentConfig:
@@ -70,46 +68,6 @@ def check_batch_fits(batch_size: int, n_train: int) -> None:
         raise HandgradError(
             f"--batch-size {batch_size} is larger than the training set "
             f"({n_train} examples); use ≤ {n_train}"
-        )
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run a training, the same for every experiment (what to train is the config).
-
-    ``data_dir``: where image files are (experiments on generated data ignore it);
-    ``progress``: show progress bars; ``overwrite``: replace a run already in the run
-    directory; ``resume``: continue it from its checkpoint; ``log``: receives each line.
-    """
-
-    data_dir: str | Path | None = None
-    progress: bool = True
-    overwrite: bool = False
-    resume: bool = False
-    log: Callable[[str], None] = print
-
-    def open_run(
-        self,
-        state: TrainingState,
-        out: str | Path,
-        config: Any,
-        *,
-        engine: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> Run:
-        """The run directory ``out`` for ``config`` (a dataclass), new or resumed as these
-        options say (`handgrad.training.checkpoint.start_or_resume`), with the provenance
-        of this session: ``engine`` (the engine resolved, e.g. "fused"; None: the
-        experiment's own code, no engine) and ``data``
-        (`handgrad.training.provenance.image_data` or ``generated_data``)."""
-        return start_or_resume(
-            state,
-            out,
-            dataclasses.asdict(config),
-            resume=self.resume,
-            overwrite=self.overwrite,
-            log=self.log,
-            provenance={**environment(engine), "data": data},
         )
 
 
@@ -174,7 +132,9 @@ class Experiment:
     ``evaluate(run_dir, options)`` re-evaluates a finished run and returns its results
     and a line to print (`evaluate_run` also writes them to evaluation.json);
     ``reproduce_parts(scale)`` lists its parts of ``handgrad reproduce`` at scale "full",
-    "quick" or "smoke" (`handgrad.reproduce.parts`).
+    "quick" or "smoke" (`handgrad.training.parts.Part`); ``report`` writes their section
+    of the report from their results (`handgrad.training.parts.Section`; None: the
+    report shows its parts generically, under "Other experiments").
     """
 
     name: str
@@ -187,6 +147,7 @@ class Experiment:
     evaluate: EvaluateFunction | None = None
     has_likelihood: bool = False
     reproduce_parts: Callable[[str], list[Part]] | None = None
+    report: Section | None = None
 
     def make_config(self, settings: dict[str, Any]) -> ExperimentConfig:
         """The resolved, validated config of ``settings``; the others keep their defaults.

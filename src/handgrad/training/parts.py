@@ -1,4 +1,5 @@
-"""What a part of ``handgrad reproduce`` is, and the verdicts parts share.
+"""What a part of ``handgrad reproduce`` is, the verdicts parts share, and what a
+section of the report is.
 
 A `Part` runs into its own directory and returns a verdict: (passed, message, data),
 where the message quotes the numbers the verdict rests on and ``data`` goes into the
@@ -6,7 +7,11 @@ part's `handgrad.reproduce.results.PartResult` for the report. The gradient chec
 parts are in `handgrad.reproduce.checks`; each experiment lists its own parts
 (`handgrad.training.experiment.Experiment.reproduce_parts`) for a scale: "full" (the
 assignment's settings), "quick" (a reduced version, about a minute in all) or "smoke"
-(the smallest that still runs end to end, for tests).
+(the smallest that still runs end to end, for tests). Whoever declares parts also
+writes their `Section` of the report (`Experiment.report`).
+
+This module sits below both the experiment interface (`handgrad.training.experiment`)
+and ``handgrad.reproduce``: it imports neither, nor the report nor any experiment.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.training.experiment import RunOptions
+from handgrad.training.run_options import RunOptions
 from handgrad.training.runs import read_metrics
 
 SCALES = ("full", "quick", "smoke")
@@ -82,3 +87,24 @@ def fell(directory: Path, metric: str, what: str, unit: str = "") -> tuple[bool,
     first, last = rows[0][metric], rows[-1][metric]
     ok = bool(np.isfinite(last)) and last < first
     return ok, f"{what} {first:.3f} → {last:.3f}{unit} over {len(rows)} epochs"
+
+
+@dataclass(frozen=True)
+class Section:
+    """The report's section(s) on some parts, written by whoever declares those parts.
+
+    ``number`` (e.g. "1.1") places it: `handgrad.report.build.build_document` shows the
+    sections in the order of their numbers (ties keep the gradient checks first, then
+    the registry's order) under the heading of their chapter (the number's first
+    field). ``write(report)`` is given the report being built (a
+    `handgrad.report.sections.Sections`: the reproduction's part results, their runs'
+    files and the shared layout) and adds its headings, tables and figures to it; it
+    returns nothing. Parts that no section asks for are shown generically at the end.
+    """
+
+    number: str
+    write: Callable[[Any], None]
+
+    def key(self) -> tuple[int, ...]:
+        """The number as integers, for sorting ("1.10" after "1.9")."""
+        return tuple(int(n) for n in self.number.split("."))
