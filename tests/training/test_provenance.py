@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from handgrad.data.mnist import FILES
-from handgrad.fast import engine as fused_engine
+from handgrad.fast import engine
 from handgrad.training import provenance
 from handgrad.training.experiment import RunOptions
 
@@ -39,7 +39,7 @@ def test_a_run_records_the_engine_it_resolved_and_its_data(tmp_path: Path) -> No
     config = MultiTaskConfig(epochs=1, n_samples=200)
     EXPERIMENT.train(config, tmp_path, RunOptions(progress=False, log=lambda line: None))
     record = json.loads((tmp_path / provenance.PROVENANCE_NAME).read_text())
-    fused = fused_engine.resolve("auto") == "fused"  # what "auto" means on this machine
+    fused = engine.resolve("auto") == "fused"  # what "auto" means on this machine
     assert record["engine"] == ("fused: fused training step" if fused else "numpy: layer by layer")
     assert record["data"] == {**provenance.generated_data("multitask"), **record["data"]}
     assert record["data"]["seed"] == 0 and record["data"]["n_samples"] == 200
