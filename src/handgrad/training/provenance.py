@@ -2,7 +2,7 @@
 
 ``provenance.json`` of a run directory holds::
 
-    engine        what computed the steps (`handgrad.fast.Step.used`): the engine ("numpy"
+    engine        what computed the steps (``used`` of `handgrad.fast.step.Step`): the engine ("numpy"
                   or "fused", resolved from the config's "auto" when the run or its last
                   resume started) and whether it fused whole steps or ran layer by layer
     python, numpy, numba   versions; blas: the BLAS library NumPy calls (name, version,
