@@ -2,9 +2,10 @@
 
 ``provenance.json`` of a run directory holds::
 
-    engine        what computed the steps (``used`` of `handgrad.fast.step.Step`): the engine ("numpy"
-                  or "fused", resolved from the config's "auto" when the run or its last
-                  resume started) and whether it fused whole steps or ran layer by layer
+    engine        what computed the steps (``used`` of `handgrad.fast.step.Step`): the
+                  engine ("numpy" or "fused", resolved from the config's "auto" when the
+                  run or its last resume started) and whether it fused whole steps or
+                  ran layer by layer
     python, numpy, numba   versions; blas: the BLAS library NumPy calls (name, version,
                   threads) as threadpoolctl sees it loaded
     cores         os.cpu_count() and the cores this process may run on
