@@ -8,7 +8,8 @@ computes with one NumPy pass per operation. Every module here declares, in its
 inputs from ``example``, and both return the same named arrays.
 tests/fast/test_kernels.py runs every declaration of every module (float64 to 1e-12,
 float32 within rounding, ``exact`` ones bit for bit) and fails on a compiled function
-that no declaration names.
+that no declaration names (a module lists the compiled helpers its kernels call, which
+replace no formula of their own, in ``HELPERS``).
 
 Where a new kernel goes: a new module ``kernels/<formula>.py`` with its ``KERNELS``,
 called from the step of the model it serves (`handgrad.fast.steps`); nothing else

@@ -129,6 +129,9 @@ def _run(z, b, u, dy, bgrad):
     return {"xDP": xdp, "dz1A": dy, "bgrad": bgrad}
 
 
+HELPERS = (_sincos,)
+"""Compiled functions called by the kernels above, not formulas of their own."""
+
 KERNELS = (
     Kernel(
         (sin_dropout, scale_backward_bias_grad),
