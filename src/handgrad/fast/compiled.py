@@ -6,11 +6,13 @@ keep LLVM from vectorising the loops). Machine code is cached on disk, in
 ``<user cache folder>/handgrad/numba`` (platformdirs; ``$NUMBA_CACHE_DIR`` wins when
 set), so only the first run on a machine pays the compile time; `cache_dir` says where.
 
-No ``fastmath``: the kernels round like the NumPy formulas they replace (no
-reassociation, no fused multiply-adds), so the float32 results are those of the same
-operations in the same order, and a run is bit-identical from one machine start to the
-next. Importing this module imports Numba; `load_error` tells callers beforehand
-whether that will work, as one line.
+No ``fastmath``: LLVM keeps every operation in the order written (no reassociation,
+no fused multiply-adds), so a run is bit-identical from one machine start to the
+next, and a kernel doing the operations of a NumPy formula in its order rounds as it
+does. Where a float32 kernel evaluates a function its own way (the multi-task sin/cos,
+the VAE's e^{−|l|} and log1p: branch-free polynomials in float64 that vectorise), its
+declaration's test bounds the difference. Importing this module imports Numba;
+`load_error` tells callers beforehand whether that will work, as one line.
 """
 
 from __future__ import annotations
