@@ -132,3 +132,16 @@ def test_a_seed_gives_the_same_run_on_either_engine(case, dtype):
     np.testing.assert_allclose(losses["fused"], losses["numpy"], rtol=rtol)
     for a, b in zip(weights["fused"], weights["numpy"], strict=True):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("name", ["numpy", "fused"])
+def test_update_without_a_forward_first_is_a_one_line_error(name):
+    model = MLP([4, 3, 2])
+    step = engine.get(name).step(model, SoftmaxCrossEntropy(), SGD(model.parameters()))
+    with pytest.raises(HandgradError, match=r"needs a forward pass first"):
+        step.update()
+    x, y = np.ones((2, 4), np.float32), np.array([0, 1])
+    step.forward(x, y)
+    step.update()
+    with pytest.raises(HandgradError, match=r"call step.forward\(batch\) before each update"):
+        step.update()  # the same gradients would be applied twice

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from handgrad.errors import HandgradError
 from handgrad.nn.losses import Loss
 from handgrad.nn.module import Module
 from handgrad.optim import Optimizer
@@ -37,16 +38,28 @@ class Step:
         self.model, self.loss, self.optimizer, self._update = model, loss, optimizer, update
         self.used = f"{engine}: {'fused training step' if self.fused else 'layer by layer'}"
         self.seed = 1.0
+        self.residuals: Any = None  # what a fused step's backward needs, named
+        self._forward_done = False
 
     def forward(self, *batch: Any, **kwargs: Any) -> Any:
         """Zero the gradients, run the forward pass and the loss on the batch; returns the
         model's output record, whose ``loss`` is L (a float)."""
         self.optimizer.zero_grad()
         self.seed = self.optimizer.grad_scale
-        return self._forward(*batch, **kwargs)
+        self._forward_done = False
+        out = self._forward(*batch, **kwargs)
+        self._forward_done = True
+        return out
 
     def update(self) -> None:
-        """`backward` then `apply`: one training step after `forward`."""
+        """`backward` then `apply`: one training step after `forward` (one update per
+        forward: a second would apply the same gradients again)."""
+        if not self._forward_done:
+            raise HandgradError(
+                "step.update() needs a forward pass first: call step.forward(batch) before "
+                "each update"
+            )
+        self._forward_done = False
         self.backward()
         self.apply()
 
