@@ -341,10 +341,9 @@ CAPTIONS = {
 def write_section(report: Sections) -> None:
     """Add 1.1 to ``report``: the MLP part's verdict, its test accuracy, final loss,
     settings and training time beside the reference run's, and its figures."""
-    report.add(Heading(3, "1.1 Multilayer Perceptron (MLP)", "mlp"))
-    part = report.part(PART)
+    part = report.opened(Heading(3, "1.1 Multilayer Perceptron (MLP)", "mlp"), PART, "The MLP run")
     if part is None:
-        return report.missing("The MLP run")
+        return None
     report.run_line(part)
     summary = report.summary(part)
     if summary is None:

@@ -260,10 +260,11 @@ def write_section(report: Sections) -> None:
     """Add the training demo that ends 2.2 (after the gradient checks' part of it) to
     ``report``: the part's verdict, train and test losses and accuracy beside the noise
     floor and chance, its settings and its figures."""
-    report.add(Heading(4, "Training demo", "multitask"))
-    part = report.part(PART)
+    part = report.opened(
+        Heading(4, "Training demo", "multitask"), PART, "The multi-task training demo"
+    )
     if part is None:
-        return report.missing("The multi-task training demo")
+        return None
     report.run_line(part)
     s = report.summary(part)
     if s is None:

@@ -817,10 +817,9 @@ def write_section(report: Sections) -> None:
 def _write_mnist(report: Sections) -> None:
     """Add the MNIST run of 1.2: its −ELBO beside PyTorch's, its terms, its IWAE
     likelihood if it was re-evaluated, and its figures."""
-    report.add(Heading(4, "MNIST", MNIST_PART))
-    part = report.part(MNIST_PART)
+    part = report.opened(Heading(4, "MNIST", MNIST_PART), MNIST_PART, "The MNIST VAE")
     if part is None:
-        return report.missing("The MNIST VAE")
+        return None
     report.run_line(part)
     s = report.summary(part)
     if s is None:

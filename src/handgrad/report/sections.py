@@ -15,7 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from handgrad.report.document import Badge, Block, Document, Figure, Inline, Link, Paragraph
+from handgrad.report.document import (
+    Badge,
+    Block,
+    Document,
+    Figure,
+    Heading,
+    Inline,
+    Link,
+    Paragraph,
+)
 from handgrad.reproduce.results import SKIPPED, PartResult, ReproduceResult
 from handgrad.training.runs import read_json, read_metrics
 
@@ -149,6 +158,16 @@ class Sections:
             what = captions.get(png.name, png.stem.replace("_", " "))
             where = f" ({label})" if label else ""
             self.add(Figure(png, f"Figure {chapter}.{n}. {what[0].upper()}{what[1:]}{where}"))
+
+    def opened(self, heading: Heading, key: str, title: str) -> PartResult | None:
+        """Add ``heading`` and return the result of the part ``key``; if it was not part
+        of this run, add the line saying ``title`` (e.g. "The MLP run") did not run and
+        return None."""
+        self.add(heading)
+        part = self.part(key)
+        if part is None:
+            self.missing(title)
+        return part
 
     def missing(self, title: str) -> None:
         """Add the line saying that ``title`` (e.g. "The MLP run") did not run."""

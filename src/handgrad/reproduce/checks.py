@@ -255,10 +255,11 @@ def _grad_reports(report: Sections, part: PartResult) -> list[dict[str, Any]]:
 
 
 def _layers(report: Sections) -> None:
-    report.add(Heading(3, "2.1 Gradients of the basic layers", "layers"))
-    part = report.part(LAYERS)
+    part = report.opened(
+        Heading(3, "2.1 Gradients of the basic layers", "layers"), LAYERS, "The layer check"
+    )
     if part is None:
-        return report.missing("The layer check")
+        return None
     rtol = (report.summary(part) or {}).get("rtol", 0.0)
     cases = _by_case(_grad_reports(report, part))
     report.add(
@@ -301,10 +302,11 @@ def _layers(report: Sections) -> None:
 
 
 def _formulas(report: Sections) -> None:
-    report.add(Heading(4, "The derived gradients, each checked", "formulas"))
-    part = report.part(FORMULAS)
+    part = report.opened(
+        Heading(4, "The derived gradients, each checked", "formulas"), FORMULAS, "The formula check"
+    )
     if part is None:
-        return report.missing("The formula check")
+        return None
     s = report.summary(part) or {}
     c = report.config(part)
     report.add(
@@ -330,10 +332,13 @@ def _formulas(report: Sections) -> None:
 
 
 def _network(report: Sections) -> None:
-    report.add(Heading(4, "The backward pass vs finite differences", "network"))
-    part = report.part(NETWORK)
+    part = report.opened(
+        Heading(4, "The backward pass vs finite differences", "network"),
+        NETWORK,
+        "The network check",
+    )
     if part is None:
-        return report.missing("The network check")
+        return None
     report.run_line(part)
     rows = []
     reports = _grad_reports(report, part)
