@@ -29,6 +29,9 @@ from types import ModuleType
 
 import numpy as np
 
+from handgrad.nn.module import Parameter
+from handgrad.optim import FLUSH_EVERY
+
 Arrays = dict[str, np.ndarray | float | int]
 
 
@@ -77,3 +80,26 @@ def update_of(optimizer: object) -> Callable | None:
 @functools.cache
 def _updates() -> dict[type, Callable]:
     return {k: v for module in modules() for k, v in getattr(module, "UPDATES", {}).items()}
+
+
+def optimizer_runs(update: Callable, dtype: type, optimizer: type, lr: float,
+                   settings: tuple[dict, ...], scales: tuple[float, ...]) -> Arrays:  # fmt: skip
+    """The optimiser kernels' example: for every keyword set in ``settings`` and every
+    gradient scale s in ``scales``, the parameters and state after `FLUSH_EVERY` + 2
+    steps of ``optimizer(params, lr=lr, **settings)`` updated by ``update(opt, s)`` on
+    fixed random gradients of s · L whose first rows are 0 (state that decays towards
+    the flush), keyed "name (settings, scale s)"."""
+    runs: Arrays = {}
+    for kwargs in settings:
+        for scale in scales:
+            rng = np.random.default_rng(5)
+            ps = [Parameter(randn(rng, dtype, *shape)) for shape in [(6, 5), (5,)]]
+            opt = optimizer(ps, lr=lr, **kwargs)
+            for _ in range(FLUSH_EVERY + 2):
+                for p in ps:
+                    p.grad = randn(rng, dtype, *p.shape, scale=scale)
+                    p.grad[0] = 0
+                update(opt, scale)
+            state = {**{f"θ{i}": p.data for i, p in enumerate(ps)}, **opt.state_dict()}
+            runs.update({f"{k} ({kwargs}, scale {scale})": v for k, v in state.items()})
+    return runs

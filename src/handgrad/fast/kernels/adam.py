@@ -8,8 +8,7 @@ import numpy as np
 
 from handgrad.fast import pair
 from handgrad.fast.compiled import jit
-from handgrad.fast.kernels import Kernel, randn
-from handgrad.nn.module import Parameter
+from handgrad.fast.kernels import Kernel, optimizer_runs
 from handgrad.optim import FLUSH_EVERY, Adam, _positive, flush_threshold
 
 
@@ -75,41 +74,20 @@ UPDATES = {Adam: adam_step}
 """The optimiser whose step this module computes, and the function that computes it."""
 
 
-def steps(update, dtype, grad_scale: float, **settings) -> dict[str, np.ndarray]:
-    """Parameters and state after `FLUSH_EVERY` + 2 steps of Adam (``update(opt, s)``)
-    on fixed random gradients of s · L, whose first rows are 0 (state that decays
-    towards the flush). Shared by the optimiser kernels' examples."""
-    rng = np.random.default_rng(5)
-    ps = [Parameter(randn(rng, dtype, *s)) for s in [(6, 5), (5,)]]
-    opt = settings.pop("optimizer")(ps, **settings)
-    for _ in range(FLUSH_EVERY + 2):
-        for p in ps:
-            p.grad = randn(rng, dtype, *p.shape, scale=grad_scale)
-            p.grad[0] = 0
-        update(opt, grad_scale)
-    return {**{f"θ{i}": p.data for i, p in enumerate(ps)}, **opt.state_dict()}
+SETTINGS = ({}, {"weight_decay": 0.1, "betas": (0.8, 0.99)})
+"""The example's settings: plain Adam, and AdamW's decay with other betas."""
 
 
 def _example(rng, dtype):
     return (dtype,)
 
 
-def _both_settings(update, dtype):
-    """`steps` without and with AdamW's decay and other betas, gradients of L and 4 L."""
-    return {
-        f"{name} ({settings}, scale {scale})": value
-        for settings in ({}, {"weight_decay": 0.1, "betas": (0.8, 0.99)})
-        for scale in (1.0, 4.0)
-        for name, value in steps(update, dtype, scale, optimizer=Adam, lr=1e-2, **settings).items()
-    }
-
-
 def _formula(dtype):
-    return _both_settings(Adam.step, dtype)
+    return optimizer_runs(Adam.step, dtype, Adam, 1e-2, SETTINGS, (1.0, 4.0))
 
 
 def _run(dtype):
-    return _both_settings(adam_step, dtype)
+    return optimizer_runs(adam_step, dtype, Adam, 1e-2, SETTINGS, (1.0, 4.0))
 
 
 KERNELS = (Kernel((_adam,), "Adam.step", _example, _formula, _run, exact=True),)

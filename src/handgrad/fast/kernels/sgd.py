@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from handgrad.fast.compiled import jit
-from handgrad.fast.kernels import Kernel
-from handgrad.fast.kernels.adam import steps
+from handgrad.fast.kernels import Kernel, optimizer_runs
 from handgrad.optim import FLUSH_EVERY, SGD, _positive, flush_threshold
 
 
@@ -48,7 +47,7 @@ def sgd_step(opt: SGD, grad_scale: float = 1.0) -> None:
 UPDATES = {SGD: sgd_step}
 """The optimiser whose step this module computes, and the function that computes it."""
 
-SETTINGS = (
+SETTINGS = (  # the example's settings
     {"momentum": 0.9},
     {"momentum": 0.9, "weight_decay": 1e-2, "nesterov": True},
     {"momentum": 0.5, "weight_decay": 1e-3},
@@ -61,22 +60,12 @@ def _example(rng, dtype):
     return (dtype,)
 
 
-def _every_setting(update, dtype):
-    """`steps` of every setting in `SETTINGS`, gradients of L and of 0.1 · L."""
-    return {
-        f"{name} ({settings}, scale {scale})": value
-        for settings in SETTINGS
-        for scale in (1.0, 0.1)
-        for name, value in steps(update, dtype, scale, optimizer=SGD, lr=0.1, **settings).items()
-    }
-
-
 def _formula(dtype):
-    return _every_setting(SGD.step, dtype)
+    return optimizer_runs(SGD.step, dtype, SGD, 0.1, SETTINGS, (1.0, 0.1))
 
 
 def _run(dtype):
-    return _every_setting(sgd_step, dtype)
+    return optimizer_runs(sgd_step, dtype, SGD, 0.1, SETTINGS, (1.0, 0.1))
 
 
 KERNELS = (Kernel((_sgd,), "SGD.step", _example, _formula, _run, exact=True),)
