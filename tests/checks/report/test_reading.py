@@ -142,3 +142,25 @@ def test_a_real_transpose_is_the_learners_mistake():
         r"(\hat{y}_B^i - y_B^i)^T \tag{1}$$"
     )
     assert rows["eq. (1)"].verdict.mistake == "transpose"
+
+
+def test_a_jacobian_written_twice_is_read_twice_and_the_first_is_graded():
+    """A restated (or hedged) δ equation is judged on its own, never called a half whose
+    partner is missing; a half left over after pairing says so; the first readable
+    equation is the answer graded."""
+    text = (
+        "# Softmax\n\n"
+        r"$$\frac{\partial y_i}{\partial z_j} = y_i(\delta_{ij} + y_j) \tag{1}$$"
+        "\n\n"
+        r"$$\frac{\partial y_i}{\partial z_j} = y_i(\delta_{ij} - y_j) \tag{2}$$"
+        "\n\n"
+        r"$$\frac{\partial y_i}{\partial z_i} = y_i(1 - y_i) \tag{3}$$"
+    )
+    check, rows = checked(text)
+    assert rows["eq. (1)"].verdict.status == "wrong"
+    assert rows["eq. (2)"].verdict.status == "ok"
+    assert rows["eq. (3)"].verdict is None
+    assert "only one half of the Jacobian" in rows["eq. (3)"].reading.reason
+    doc = check.to_json()
+    graded = {f["name"]: f["status"] for f in doc["problems"]["softmax"]["formulas"]}
+    assert graded["J"] == "wrong"  # eq. (1): the first answer counts, not the best

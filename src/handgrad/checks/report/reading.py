@@ -466,49 +466,54 @@ def jacobians(readings: list[Reading]) -> None:
     ∂y_i/∂x_i = D and ∂y_i/∂x_j = E (i ≠ j) give J[i, i] = D and J[i, j] = E. One
     equation with a Kronecker δ_ij (``y_i(\delta_{ij} - y_j)``) gives every entry; one
     half alone is not enough (is ∂y_i/∂x_j = −y_i y_j meant for i = j too? not said).
+    A report that writes a Jacobian more than once (a restatement, a correction) has each
+    δ equation read on its own and its halves paired in order: the n-th diagonal with
+    the n-th off-diagonal equation.
     """
-    groups: dict[tuple[str, str], dict[str, Reading]] = {}
+    groups: dict[tuple[str, str], dict[str, list[Reading]]] = {}
     for r in readings:
         if r.entry is not None and r.status == "read":
-            groups.setdefault((r.problem, r.quantity), {}).setdefault(r.entry[0], r)
-    for parts in groups.values():
-        diag, off = parts.get("diagonal"), parts.get("off-diagonal")
-        every = parts.get("every")
-        if every is not None:
-            diag, off = None, every
-        elif diag is None or off is None:
-            half = diag or off
+            kinds = groups.setdefault((r.problem, r.quantity), {})
+            kinds.setdefault(r.entry[0], []).append(r)
+    for kinds in groups.values():
+        for every in kinds.get("every", []):
+            _join(None, every)
+        diags, offs = kinds.get("diagonal", []), kinds.get("off-diagonal", [])
+        for diag, off in zip(diags, offs, strict=False):
+            _join(diag, off)
+        for half in diags[len(offs) :] + offs[len(diags) :]:
             half.status = "unreadable"
             half.reason = (
                 "only one half of the Jacobian is given (∂y_i/∂x_i and ∂y_i/∂x_j, i ≠ j, "
                 "are both needed, or one formula with δ_ij)"
             )
+
+
+def _join(diag: Reading | None, off: Reading) -> None:
+    """Give ``off`` (and ``diag``) the Jacobian whose diagonal is diag's entry formula
+    (off's own when diag is None: a δ equation) and whose other entries are off's."""
+    fd = diag.entry[1] if diag is not None else off.entry[1]
+    fo = off.entry[1]
+
+    def formula(q, seen=None):
+        rows = int(q.m)
+        n = np.shape(q.y)[1]
+        return np.array(
+            [
+                [[(fd if i == k else fo)(q, s, i, k) for k in range(n)] for i in range(n)]
+                for s in range(rows)
+            ]
+        )
+
+    for r in (diag, off):
+        if r is None:
             continue
-        fd = diag.entry[1] if diag is not None else off.entry[1]
-        fo = off.entry[1]
-
-        def formula(q, seen=None, fd=fd, fo=fo):
-            rows = int(q.m)
-            n = np.shape(q.y)[1]
-            return np.array(
-                [
-                    [[(fd if i == k else fo)(q, s, i, k) for k in range(n)] for i in range(n)]
-                    for s in range(rows)
-                ]
+        r.formulas = {"step": formula}
+        if diag is not None:
+            r.notes.append(
+                f"the diagonal ({diag.where}) and the other entries ({off.where}) of "
+                f"{r.quantity} are read together as one Jacobian"
             )
-
-        for r in (diag, off):
-            if r is None:
-                continue
-            r.formulas = {"step": formula}
-            if diag is not None:
-                r.notes.append(
-                    f"the diagonal ({diag.where}) and the other entries ({off.where}) of "
-                    f"{r.quantity} are read together as one Jacobian"
-                )
-    for r in readings:
-        if r.entry is not None and r.status == "read" and not r.formulas:
-            r.status, r.reason = "unreadable", "this entry's partner equation is missing"
 
 
 LATER = "not given by an earlier equation"
