@@ -34,3 +34,11 @@ def test_randomly_damaged_displays_of_the_seeds_are_read_or_refused():
             continue
         for r in reading.readings:
             assert r.status == "read" or r.reason, r
+
+
+def test_an_equation_nested_thousands_deep_is_refused_with_a_reason():
+    """It crashed the reader (and `handgrad check report`) with a RecursionError."""
+    deep = r"\frac{" * 3000 + "y_i" + "}{2}" * 3000
+    text = "# Softmax\n\n$$\\frac{\\partial y_i}{\\partial z_j} = " + deep + " \\tag{1}$$\n"
+    (row,) = read_report(text).readings
+    assert row.status == "unreadable" and "nested 3000 levels deep" in row.reason

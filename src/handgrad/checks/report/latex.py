@@ -401,6 +401,23 @@ class _Build(lark.Transformer):
         return Dots()
 
 
+MAX_NESTING = 60
+"""Deepest nesting of brackets an equation may have: every stage after the parser walks
+the tree recursively, and no derivation nests a tenth as deep."""
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of {}, () and [] in ``text`` (escaped brackets count too)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "})]":
+            depth -= 1
+    return deepest
+
+
 @functools.lru_cache(maxsize=4096)
 def parse(tex: str) -> tuple[Node, ...]:
     """The members of the equality chain ``tex`` (already `normalize`d or not).
@@ -413,8 +430,12 @@ def parse(tex: str) -> tuple[Node, ...]:
     env = re.search(r"\\begin\{(\w+\*?)\}", text)
     if env:
         raise Unreadable(f"a {env.group(1)} environment inside an equation is not read")
+    if (depth := _nesting(text)) > MAX_NESTING:
+        raise Unreadable(f"brackets nested {depth} levels deep; this reader follows {MAX_NESTING}")
     try:
         tree = _parser().parse(text)
+    except RecursionError:
+        raise Unreadable("the equation nests too deeply for this reader") from None
     except lark.exceptions.UnexpectedInput as e:
         col = getattr(e, "column", None)
         pos = getattr(e, "pos_in_stream", None)
@@ -423,6 +444,8 @@ def parse(tex: str) -> tuple[Node, ...]:
         raise Unreadable(f"outside the grammar this reader knows {what}".rstrip()) from None
     try:
         return _Build().transform(tree)
+    except RecursionError:
+        raise Unreadable("the equation nests too deeply for this reader") from None
     except lark.exceptions.VisitError as e:
         if isinstance(e.orig_exc, Unreadable):
             raise e.orig_exc from None
