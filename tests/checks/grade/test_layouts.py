@@ -105,3 +105,17 @@ def test_written_reports_are_graded_with_their_unreadable_equations_noted(tmp_pa
     assert grades["eve.ipynb"].total == ann.total  # the same derivation, in a notebook
     dee = json.loads((tmp_path / "out" / "submissions" / "dee.md" / "results.json").read_text())
     assert grades["dee.md"].total == 0 and "Xi" in dee["output"]  # unread, and said why
+
+
+def test_a_report_built_to_exhaust_its_reader_gets_the_limit_as_its_reason(tmp_path: Path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    terms = " + ".join([r"y_i(\delta_{ij} - y_j)"] * 100_000)
+    (subs / "long.md").write_text(
+        f"# Softmax\n\n$$\\frac{{\\partial y_i}}{{\\partial z_j}} = {terms} \\tag{{1}}$$\n"
+    )
+    rubric = Rubric(problem="softmax", limits=Limits(wall_seconds=60, cpu_seconds=2))
+    result = grade_class(subs, tmp_path / "out", rubric=rubric, jobs=1)
+    (grade,) = result.summary.grades
+    assert grade.status == "failed"
+    assert "reading the report: stopped at the CPU-time limit of 2 s" in grade.reason

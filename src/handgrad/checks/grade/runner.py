@@ -31,7 +31,7 @@ from handgrad.checks.doctor.check import check_formulas
 from handgrad.checks.grade import doctor
 from handgrad.checks.grade.limits import Limits
 from handgrad.checks.grade.sandbox import Sandbox
-from handgrad.checks.grade.session import Session, Stopped, clean
+from handgrad.checks.grade.session import Session, Stopped, clean, signal_reason
 from handgrad.checks.grade.submissions import Submission, safe_copy
 from handgrad.errors import HandgradError
 from handgrad.sweep.backends import thread_env
@@ -154,6 +154,9 @@ def check_written_report(
             return Outcome(sub.name, key, None, reason, round(time.monotonic() - start, 3))
         seconds = round(time.monotonic() - start, 3)
         said = run.stderr.decode(errors="replace").strip().splitlines()
+        if run.returncode < 0:  # a limit stopped it
+            why = signal_reason(-run.returncode, limits, "a very long equation?")
+            return Outcome(sub.name, key, None, f"reading the report: {why}", seconds)
         if run.returncode != 0 or out.stat().st_size > MAX_REPORT_OUTPUT:
             reason = said[-1].removeprefix("error: ") if said else "the report could not be read"
             return Outcome(sub.name, key, None, clean(reason.replace(str(file), file.name)))

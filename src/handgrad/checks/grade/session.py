@@ -244,10 +244,11 @@ class Session:
         )
 
 
-def signal_reason(number: int, limits: Limits) -> str:
-    """What a signal that ended the submission's process means, in one line."""
+def signal_reason(number: int, limits: Limits, likely: str = "an endless loop?") -> str:
+    """What a signal that ended the submission's process means, in one line; ``likely``
+    is the probable cause of a CPU-time stop."""
     if number == signal.SIGXCPU:
-        return f"stopped at the CPU-time limit of {limits.cpu_seconds:g} s (an endless loop?)"
+        return f"stopped at the CPU-time limit of {limits.cpu_seconds:g} s ({likely})"
     if number == signal.SIGXFSZ:
         return f"wrote a file larger than the {limits.write_mb:g} MB allowed; stopped"
     try:
