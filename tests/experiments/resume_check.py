@@ -86,30 +86,40 @@ def assert_mid_epoch_stop_resumes_bit_identically(
     **data: Any,
 ) -> None:
     """SIGTERM arrives during step ``step`` of epoch ``epoch`` of a run of ``experiment``
-    (whose loop draws batches from its module's ``epoch_batches``): the run must stop
-    with a checkpoint of that point, and resuming must end exactly like an uninterrupted
-    run."""
+    (whose loop draws batches from its module's ``epoch_batches``, or chunks of three
+    batches from its ``epoch_chunks``): the run must stop with a checkpoint of that
+    point (the end of the chunk holding the step), and resuming must end exactly like
+    an uninterrupted run."""
+    from handgrad.fast import gather
+
     train, resume = _train_and_resume(experiment, config, data)
     module = sys.modules[experiment.train.__module__]
     quiet = lambda line: None  # noqa: E731
     train(tmp_path / "full", log=quiet)
 
-    real = module.epoch_batches
-    calls = {"epochs": 0}
+    name = "epoch_chunks" if hasattr(module, "epoch_chunks") else "epoch_batches"
+    real = getattr(module, name)
+    calls, stopped_after = {"epochs": 0}, {}
 
-    def signalling(*args, **kwargs):
+    def signalling(state, arrays, batch_size, *args, **kwargs):
         calls["epochs"] += 1
-        for s, batch in real(*args, **kwargs):
-            yield s, batch
-            if calls["epochs"] == epoch and s == step:
+        row_bytes = sum(a[:1].nbytes for a in arrays)  # chunks of 3 batches
+        monkeypatch.setattr(gather, "GATHER_CHUNK_BYTES", 3 * batch_size * row_bytes)
+        for s, *item in real(state, arrays, batch_size, *args, **kwargs):
+            yield s, *item
+            rows = item[0][0] if len(item) == 1 or item[1] is None else item[1]  # or index
+            last = s + (-(-rows.shape[0] // batch_size) - 1 if name == "epoch_chunks" else 0)
+            if calls["epochs"] == epoch and s <= step <= last:
+                stopped_after["steps"] = last
                 os.kill(os.getpid(), signal.SIGTERM)  # handled as a stop request
 
-    monkeypatch.setattr(module, "epoch_batches", signalling)
-    with pytest.raises(
-        TrainingInterrupted, match=rf"after epoch {epoch - 1} and {step} steps of the next"
-    ):
+    monkeypatch.setattr(module, name, signalling)
+    with pytest.raises(TrainingInterrupted) as stop:
         train(tmp_path / "cut", log=quiet)
-    monkeypatch.setattr(module, "epoch_batches", real)
+    assert f"after epoch {epoch - 1} and {stopped_after['steps']} steps of the next" in str(
+        stop.value
+    )
+    monkeypatch.setattr(module, name, real)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     resume(tmp_path / "cut", log=quiet)
     _assert_same_run(tmp_path / "full", tmp_path / "cut")

@@ -133,7 +133,8 @@ def test_evaluate_real_mnist_run(tmp_path, shared_data):
 
 
 @pytest.mark.parametrize(
-    ("optimizer", "engine"), [("sgd", "numpy"), ("adam", "numpy"), ("adam", "fused")]
+    ("optimizer", "engine"),
+    [("sgd", "numpy"), ("adam", "numpy"), ("adam", "fused"), ("sgd", "fused")],
 )
 def test_stop_inside_an_epoch_resumes_bit_identically(
     tmp_path, data, optimizer, engine, monkeypatch

@@ -21,10 +21,13 @@ def gather_ahead(
     order: np.ndarray,
     batch_size: int,
     start: int = 0,
-    chunk_bytes: int = GATHER_CHUNK_BYTES,
+    chunk_bytes: int | None = None,
+    whole_chunks: bool = False,
 ) -> Iterator[tuple[np.ndarray, ...]]:
     """The batches ``tuple(a[order[i : i + batch_size]] for a in arrays)`` for i = start,
-    start + batch_size, …, gathered ahead of use by a background thread.
+    start + batch_size, …, gathered ahead of use by a background thread; with
+    ``whole_chunks``, the chunks themselves (the rows of several consecutive batches, a
+    whole number of them but at the end).
 
     Gathering scattered rows is bound by memory latency (a 16-row MNIST batch costs
     about as much as the matrix product it feeds), so a second thread gathers the
@@ -37,6 +40,7 @@ def gather_ahead(
     The thread stops when the generator is closed or dropped (e.g. on a training
     stop); an error in it is re-raised here.
     """
+    chunk_bytes = GATHER_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
     row_bytes = max(1, sum(a[:1].nbytes for a in arrays))
     chunk = max(1, chunk_bytes // row_bytes // batch_size) * batch_size
     chunks: queue.Queue = queue.Queue(maxsize=2)
@@ -69,6 +73,9 @@ def gather_ahead(
         while (item := chunks.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
+            if whole_chunks:
+                yield item
+                continue
             for i in range(0, item[0].shape[0], batch_size):
                 yield tuple([a[i : i + batch_size] for a in item])  # a list: faster than a genexpr
     finally:

@@ -87,20 +87,31 @@ def both(here: Callable, here_args: tuple, there: Callable, there_args: tuple) -
     """``there(*there_args)`` on the worker thread while ``here(*here_args)`` runs on this
     one; returns when both are done (an error of either is raised here). The two calls
     must not write the same memory."""
-    global _worker
-    if not enabled():
+    if not (enabled() and _run_at_once(here, here_args, there, there_args)):
         there(*there_args)
         here(*here_args)
-        return
+
+
+def at_once(here: Callable, here_args: tuple, there: Callable, there_args: tuple) -> bool:
+    """As `both`, for two calls that wait for each other (`handgrad.fast.sync.meet`),
+    which run one after the other would never return: runs them only if they can run at
+    the same time (a second allowed core, the worker free) and returns True; else runs
+    nothing and returns False. OpenBLAS's spin does not matter to such calls, whose
+    products run on their own thread each."""
+    return cores() > 1 and _run_at_once(here, here_args, there, there_args)
+
+
+def _run_at_once(here: Callable, here_args: tuple, there: Callable, there_args: tuple) -> bool:
+    """Both calls at once on this thread and the worker; False (nothing run) if the
+    worker is busy with another thread's call."""
+    global _worker
     if _worker is None:
         with _start_lock:
             if _worker is None:
                 _worker = _Worker()
     worker = _worker
     if not worker.busy.acquire(blocking=False):  # another thread is using it
-        there(*there_args)
-        here(*here_args)
-        return
+        return False
     try:
         worker.task = (there, there_args)
         worker.go.release()
@@ -113,3 +124,4 @@ def both(here: Callable, here_args: tuple, there: Callable, there_args: tuple) -
             raise error
     finally:
         worker.busy.release()
+    return True

@@ -10,6 +10,7 @@ takes the gradients of that multiple of L (`handgrad.optim.SGD.grad_scale`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -62,6 +63,34 @@ class Step:
         self._forward_done = False
         self.backward()
         self.apply()
+
+    gathers_rows = False
+    """True if `train_chunk` gathers its batches' rows itself, from the whole arrays and
+    an ``index`` (a compiled loop that gathers as it goes): the training loop then does
+    not gather them ahead (`handgrad.training.loop.epoch_chunks`)."""
+
+    def train_chunk(self, rows: tuple[Any, ...], batch_size: int, index: Any = None) -> list[Any]:
+        """Train on consecutive batches: ``forward(*batch)`` then `update` for each
+        batch = ``[a[i : i + batch_size] for a in rows]`` (or, with ``index``, the rows
+        ``a[index[i : i + batch_size]]``), i = 0, batch_size, … (the last batch may be
+        shorter); returns each step's output record. A step whose loss is not finite is
+        not taken (no update): its record is the last, and the model is as its forward
+        left it.
+
+        This is the loop written out; a fused step may run it in one compiled call, with
+        the same numbers (to rounding), so a training loop calls this whatever the
+        engine. The gradients left in ``Parameter.grad`` afterwards are unspecified.
+        """
+        outs = []
+        n = rows[0].shape[0] if index is None else index.shape[0]
+        for i in range(0, n, batch_size):
+            pick = slice(i, i + batch_size) if index is None else index[i : i + batch_size]
+            out = self.forward(*[a[pick] for a in rows])
+            outs.append(out)
+            if not math.isfinite(out.loss):
+                break
+            self.update()
+        return outs
 
     def backward(self) -> None:
         """The gradients of seed · L of the last `forward` into every ``Parameter.grad``

@@ -17,6 +17,7 @@ to a run that was never stopped.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import signal
 import time
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from handgrad.errors import HandgradError
+from handgrad.fast import gather
 from handgrad.fast.gather import gather_ahead
 from handgrad.fast.threads import SMALL_STEP_MACS, blas_threads, step_macs
 from handgrad.training.batching import batch_order
@@ -102,7 +104,53 @@ def epoch_batches(
     continues from there, with ``sums`` restored. Without a ``state`` (a bare loop, e.g.
     in a benchmark) this is plain `minibatches`.
     """
+    batches = functools.partial(gather_ahead, data, batch_size=batch_size)
+    yield from _epoch(state, data[0].shape[0], batch_size, rng, sums, batches, lambda b: 1)
+
+
+def epoch_chunks(
+    state: TrainingState | None,
+    data: Sequence[np.ndarray],
+    batch_size: int,
+    rng: np.random.Generator,
+    sums: dict[str, Any],
+    gathered: bool = True,
+) -> Iterator[tuple[int, tuple[np.ndarray, ...], np.ndarray | None]]:
+    """As `epoch_batches`, but (first step, rows, index) for the batches of several steps
+    at once, for a training step that runs them in one call
+    (`handgrad.fast.Step.train_chunk`): ``rows`` the chunk's rows of each array,
+    gathered ahead (`handgrad.fast.gather.gather_ahead` with ``whole_chunks``), and
+    ``index`` None; or, not ``gathered`` (for a step that gathers itself,
+    ``Step.gathers_rows``), ``rows`` the whole arrays and ``index`` the chunk's row
+    numbers. A requested stop is checkpointed after the chunk (a few thousand rows), and
+    resumed from there exactly as after a step."""
+
+    def steps(item: tuple[np.ndarray, ...]) -> int:
+        return -(-item[0].shape[0] // batch_size)
+
     n = data[0].shape[0]
+    if gathered:
+        chunks = functools.partial(gather_ahead, data, batch_size=batch_size, whole_chunks=True)
+        for first, rows in _epoch(state, n, batch_size, rng, sums, chunks, steps):
+            yield first, rows, None
+    else:
+        chunks = functools.partial(_index_chunks, data, batch_size)
+        for first, (index,) in _epoch(state, n, batch_size, rng, sums, chunks, steps):
+            yield first, tuple(data), index
+
+
+def _epoch(
+    state: TrainingState | None,
+    n: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    sums: dict[str, Any],
+    items: Callable[..., Iterator[Any]],
+    steps: Callable[[Any], int],
+) -> Iterator[tuple[int, Any]]:
+    """The epoch of `epoch_batches` and `epoch_chunks` over n rows: (first step, item)
+    for each of ``items(order, start=row)`` from the epoch's batch order and the row its
+    progress has reached; ``steps(item)``: the number of steps an item holds."""
     if state is None:
         progress = EpochProgress(batch_order(n, batch_size, rng))
     elif state.progress is None:
@@ -110,17 +158,28 @@ def epoch_batches(
     else:
         progress = state.progress
         sums.update(progress.sums)
-    batches = gather_ahead(data, progress.order, batch_size, start=progress.step * batch_size)
-    with contextlib.closing(batches):
-        for batch in batches:
-            yield progress.step + 1, batch
-            progress.step += 1
+    todo = items(progress.order, start=progress.step * batch_size)
+    with contextlib.closing(todo):
+        for item in todo:
+            yield progress.step + 1, item
+            progress.step += steps(item)
             if state is not None and state.stop_requested:
                 progress.sums = dict(sums)
                 state.save(state.checkpoint_path)
                 raise _Stopped
     if state is not None:
         state.progress = None
+
+
+def _index_chunks(
+    data: Sequence[np.ndarray], batch_size: int, order: np.ndarray, start: int
+) -> Iterator[tuple[np.ndarray]]:
+    """(order[c : c + chunk],) for c = start, start + chunk, …: the chunks of rows that
+    `gather_ahead` would gather from ``data``, as row numbers."""
+    row_bytes = max(1, sum(a[:1].nbytes for a in data))
+    chunk = max(1, gather.GATHER_CHUNK_BYTES // row_bytes // batch_size) * batch_size
+    for c in range(start, order.shape[0], chunk):
+        yield (order[c : c + chunk],)
 
 
 def check_finite(

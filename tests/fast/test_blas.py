@@ -1,0 +1,53 @@
+"""The BLAS products compiled kernels call (`handgrad.fast.blas.gemm`) equal NumPy's
+products, for every transposition, on views with their own leading dimensions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from handgrad.fast import blas
+from handgrad.fast.blas import NO_TRANS, TRANS, gemm
+from handgrad.fast.compiled import jit
+from tests.fast.conftest import DTYPES, assert_close
+
+pytestmark = pytest.mark.skipif(
+    blas.available() is None, reason="NumPy's BLAS here is not an OpenBLAS this module calls"
+)
+
+
+@jit
+def _product(bi, ta, tb, alpha, a, b, beta, c):
+    """c ← alpha op(a) op(b) + beta c through `gemm`, the leading dimensions from strides."""
+    m, n = c.shape
+    k = a.shape[0] if ta == TRANS else a.shape[1]
+    gemm(bi, ta, tb, m, n, k, alpha, a, a.strides[0] // a.itemsize, b,
+         b.strides[0] // b.itemsize, beta, c, c.strides[0] // c.itemsize)  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("ta", "tb"), [(0, 0), (0, 1), (1, 0), (1, 1)])
+def test_gemm_equals_numpy_on_views(dtype, ta, tb, rng):
+    m, n, k = 5, 7, 3
+    a = rng.standard_normal((k if ta else m, 4 + (m if ta else k))).astype(dtype)[:, 2:-2]
+    b = rng.standard_normal((n if tb else k, 6 + (k if tb else n))).astype(dtype)[:, 3:-3]
+    big = rng.standard_normal((m, n + 5)).astype(dtype)
+    c = big[:, 1 : 1 + n]  # a view: its leading dimension is n + 5
+    before = big.copy()
+    op_a, op_b = (a.T if ta else a), (b.T if tb else b)
+    expected = -0.5 * (op_a @ op_b) + 2.0 * c
+    _product(blas.available().int, TRANS if ta else NO_TRANS, TRANS if tb else NO_TRANS,
+             -0.5, a, b, 2.0, c)  # fmt: skip
+    assert_close(c, expected, dtype, atol_scale=10)
+    # nothing outside the view was written
+    np.testing.assert_array_equal(big[:, :1], before[:, :1])
+    np.testing.assert_array_equal(big[:, 1 + n :], before[:, 1 + n :])
+
+
+def test_the_blas_found_is_the_one_numpy_loaded():
+    import threadpoolctl
+
+    info = blas.available()
+    paths = [lib["filepath"] for lib in threadpoolctl.threadpool_info()]
+    assert info.path in paths
+    assert info.int.dtype in (np.int32, np.int64)
