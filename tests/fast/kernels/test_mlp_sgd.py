@@ -24,8 +24,8 @@ pytestmark = pytest.mark.skipif(blas.available() is None, reason="no OpenBLAS to
 def problem(dtype, n=50, d=30, hidden=9, k=4, seed=0):
     rng = np.random.default_rng(seed)
     x, y = rng.standard_normal((n, d)).astype(dtype), rng.integers(0, k, n)
-    weights = [(0.3 * rng.standard_normal(s)).astype(dtype) for s in [(hidden, d), (hidden,),
-                                                                       (k, hidden), (k,)]]  # fmt: skip
+    shapes = [(hidden, d), (hidden,), (k, hidden), (k,)]
+    weights = [(0.3 * rng.standard_normal(s)).astype(dtype) for s in shapes]
     return x, y, weights, rng.permutation(n)
 
 
