@@ -616,15 +616,46 @@ CLI_ENGINES = ("fused", "numpy")  # --engine of the command; the benchmark's wor
 CLI_WORKER = {"fused": "fused-default", "numpy": "handgrad-default"}
 
 
-def train_cli_seconds(engine: str, data_dir: str | None, epochs: int) -> list[float]:
-    """Run ``handgrad train vae --dataset mnist --epochs EPOCHS --engine ENGINE`` in a fresh
-    interpreter (all cores, the user's environment) and return the ``seconds`` of each
-    epoch in its ``metrics.jsonl`` (training only: the command excludes evaluation)."""
+# What each case's training command is: ``handgrad train …`` for the MLP and the VAE;
+# for the multi-task network, whose sizes are not command-line options, the call that
+# command makes (`Experiment.train`) with the case's sizes, in a fresh interpreter too.
+MULTITASK_TRAIN = (
+    "import sys; import numpy as np; from handgrad.experiments.multitask import EXPERIMENT, "
+    "MultiTaskConfig; from handgrad.training.experiment import RunOptions; "
+    "EXPERIMENT.train(MultiTaskConfig(n_samples={n}, n_features={n_features}, hidden={n_hidden}, "
+    "n_targets={n_targets}, n_classes={n_classes}, optimizer='sgd', lr={lr}, batch_size={batch}, "
+    "epochs=int(sys.argv[2]), engine=sys.argv[3], seed={seed}), sys.argv[1], "
+    "RunOptions(progress=False, log=lambda line: None))"
+)
+
+
+def train_command(
+    case: Case, engine: str, epochs: int, out: Path, data_dir: str | None
+) -> list[str]:
+    """The command a user runs to train ``case`` with ``engine`` for ``epochs`` into ``out``."""
+    if case.name == "multitask":
+        # the experiment holds out 20 % for testing, the benchmark 1/6: the same train rows
+        n = round(n_train_rows_multitask() / 0.8)
+        code = MULTITASK_TRAIN.format(n=n, lr=case.lr, batch=case.batch_size, seed=SEED,
+                                      **MULTITASK_SIZES)  # fmt: skip
+        return [sys.executable, "-c", code, str(out), str(epochs), engine]
+    cmd = [sys.executable, "-m", "handgrad", "train", case.name, "--dataset", "mnist"]
+    cmd += ["--epochs", str(epochs), "--engine", engine, "--out", str(out), "--no-progress"]
+    return cmd + (["--data-dir", data_dir] if data_dir else [])
+
+
+def n_train_rows_multitask() -> int:
+    """The multi-task case's training rows (`load_case_data`'s split)."""
+    return MULTITASK_ROWS - round(MULTITASK_ROWS / 6)
+
+
+def train_cli_seconds(case: Case, engine: str, data_dir: str | None, epochs: int) -> list[float]:
+    """Run `train_command` in a fresh interpreter (all cores, the user's environment) and
+    return the ``seconds`` of each epoch in its ``metrics.jsonl`` (training only: the
+    command excludes evaluation)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        cmd = [sys.executable, "-m", "handgrad", "train", "vae", "--dataset", "mnist"]
-        cmd += ["--epochs", str(epochs), "--engine", engine, "--out", str(out), "--no-progress"]
-        cmd += ["--data-dir", data_dir] if data_dir else []
+        cmd = train_command(case, engine, epochs, out, data_dir)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr.strip()}")
@@ -632,14 +663,14 @@ def train_cli_seconds(engine: str, data_dir: str | None, epochs: int) -> list[fl
     return [json.loads(line)["seconds"] for line in lines]
 
 
-def cli_comparison(engine: str, cli: Sequence[float], bench: Sequence[float]) -> str:
+def cli_comparison(case: str, engine: str, cli: Sequence[float], bench: Sequence[float]) -> str:
     """One line: the command's epochs against the benchmark's for the same engine, and
     whether their medians are within 10 %."""
     ratio = statistics.median(cli) / statistics.median(bench)
     verdict = "within 10 %" if abs(ratio - 1) <= 0.10 else "NOT within 10 %"
-    epochs = ", ".join(f"{t:.2f}" for t in cli)
+    epochs = ", ".join(f"{t:.3f}" for t in cli)
     return (
-        f"handgrad train vae --engine {engine}: epochs {epochs} s (median "
+        f"handgrad train {case} --engine {engine}: epochs {epochs} s (median "
         f"{statistics.median(cli):.3f}) vs the benchmark's {engine} engine, all cores: "
         f"{statistics.median(bench):.3f} s; command / benchmark = {ratio:.2f} ({verdict})"
     )
@@ -829,10 +860,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--train-cli",
         action="store_true",
-        help="after the VAE's workers, run `handgrad train vae --dataset mnist` for as many "
-        "epochs as --epochs, with --engine fused and --engine numpy, back to back, and "
-        "compare the epoch "
-        "seconds of its metrics.jsonl with the benchmark's for the same engine",
+        help="after each case's workers, run its training command (`handgrad train mlp|vae "
+        "--dataset mnist`; the multi-task network through the call that command makes) for "
+        "as many epochs as --epochs, with --engine fused and --engine numpy, back to back, "
+        "and compare the epoch seconds of its metrics.jsonl with the benchmark's for the "
+        "same engine",
     )
     parser.add_argument("--worker", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
     parser.add_argument("--probe", choices=PROBE_FRAMEWORKS, help=argparse.SUPPRESS)
@@ -842,8 +874,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.epochs < 1 or args.repeat < 1:
         parser.error(f"--epochs and --repeat must be ≥ 1, got {args.epochs}, {args.repeat}")
-    if args.train_cli and args.only not in (None, "vae"):
-        parser.error("--train-cli compares with the VAE case: use it without --only or --only vae")
     data_dir = args.data_dir or default_data_dir()
     if args.worker:
         case, impl = args.worker
@@ -875,11 +905,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "vae":
             bound = epoch_flops(CASES[name], results["handgrad-1"]["n"]) / (gflops * 1e9)
             parts = breakdown_rows(results, bound)
-            for engine in CLI_ENGINES if args.train_cli else ():
-                print(f"… vae: handgrad train vae --engine {engine}", file=sys.stderr, flush=True)
-                cli_seconds = train_cli_seconds(engine, data_dir, args.epochs)
-                bench_seconds = results[CLI_WORKER[engine]]["seconds"]
-                cli_lines.append(cli_comparison(engine, cli_seconds, bench_seconds))
+        for engine in CLI_ENGINES if args.train_cli else ():
+            print(f"… {name}: handgrad train {name} --engine {engine}", file=sys.stderr, flush=True)
+            cli_seconds = train_cli_seconds(CASES[name], engine, data_dir, args.epochs)
+            bench_seconds = results[CLI_WORKER[engine]]["seconds"]
+            cli_lines.append(cli_comparison(name, engine, cli_seconds, bench_seconds))
     print(
         f"{args.epochs} timed epochs × {args.repeat} interleaved repeats per case; median "
         f"seconds per epoch; {os.cpu_count()} CPU cores; NumPy {np.__version__}"

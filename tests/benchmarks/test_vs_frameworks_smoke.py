@@ -168,13 +168,28 @@ def test_vae_epoch_parts_add_up_to_the_epoch(bench, engine):
 
 
 def test_cli_comparison_says_whether_the_command_is_within_ten_percent(bench):
-    near = bench.cli_comparison("fused", [2.2, 2.0], [2.0, 2.0, 2.0])
+    near = bench.cli_comparison("vae", "fused", [2.2, 2.0], [2.0, 2.0, 2.0])
     assert "command / benchmark = 1.05 (within 10 %)" in near
-    far = bench.cli_comparison("numpy", [3.8, 3.6], [2.0, 2.1, 2.0])
-    assert "--engine numpy: epochs 3.80, 3.60 s" in far and "1.85 (NOT within 10 %)" in far
+    far = bench.cli_comparison("mlp", "numpy", [3.8, 3.6], [2.0, 2.1, 2.0])
+    assert "train mlp --engine numpy: epochs 3.800, 3.600 s" in far
+    assert "1.85 (NOT within 10 %)" in far
 
 
-def test_train_cli_needs_the_vae_case(bench, capsys):
-    with pytest.raises(SystemExit):
-        bench.main(["--only", "mlp", "--train-cli"])
-    assert "--train-cli compares with the VAE case" in capsys.readouterr().err
+def test_the_multitask_command_trains_the_cases_network_on_as_many_rows(bench, tmp_path):
+    """The multi-task case's training command (the experiment's own call) trains the
+    benchmark's sizes, optimiser and batch on the benchmark's number of training rows."""
+    import json
+    import subprocess
+
+    case = bench.CASES["multitask"]
+    cmd = bench.train_command(case, "fused", 1, tmp_path / "run", None)
+    subprocess.run(cmd, check=True, capture_output=True)
+    config = json.loads((tmp_path / "run/config.json").read_text())
+    sizes = bench.MULTITASK_SIZES
+    assert config["hidden"] == sizes["n_hidden"] and config["n_features"] == sizes["n_features"]
+    assert (config["optimizer"], config["lr"], config["batch_size"]) == ("sgd", case.lr, 64)
+    data = bench.load_case_data(case, None)
+    from handgrad.experiments.multitask import MultiTaskConfig, make_data
+
+    fields = {k: v for k, v in config.items() if k in MultiTaskConfig.__dataclass_fields__}
+    assert make_data(MultiTaskConfig(**fields)).x_train.shape == data.x_train.shape
