@@ -87,17 +87,21 @@ def assert_mid_epoch_stop_resumes_bit_identically(
 ) -> None:
     """SIGTERM arrives during step ``step`` of epoch ``epoch`` of a run of ``experiment``
     (whose loop draws batches from its module's ``epoch_batches``, or chunks of three
-    batches from its ``epoch_chunks``): the run must stop with a checkpoint of that
+    batches from `handgrad.training.loop.chunk_steps`): the run must stop with a checkpoint of that
     point (the end of the chunk holding the step), and resuming must end exactly like
     an uninterrupted run."""
     from handgrad.fast import gather
+    from handgrad.training import loop
 
     train, resume = _train_and_resume(experiment, config, data)
     module = sys.modules[experiment.train.__module__]
     quiet = lambda line: None  # noqa: E731
     train(tmp_path / "full", log=quiet)
 
-    name = "epoch_chunks" if hasattr(module, "epoch_chunks") else "epoch_batches"
+    if hasattr(module, "chunk_steps"):  # its loop trains chunk by chunk
+        module, name = loop, "epoch_chunks"
+    else:
+        name = "epoch_batches"
     real = getattr(module, name)
     calls, stopped_after = {"epochs": 0}, {}
 

@@ -33,7 +33,7 @@ from handgrad.training.experiment import (
     RunOptions,
     check_batch_fits,
 )
-from handgrad.training.loop import check_finite, epoch_chunks, run_epochs
+from handgrad.training.loop import check_finite, chunk_steps, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import SCHEDULES
 from handgrad.training.options import option
@@ -145,26 +145,21 @@ def _train_epoch(
     """One pass over (x, y) (or its rest, after a mid-epoch stop) with the training
     ``step`` of the model (`handgrad.fast.Step`, from any engine); returns (mean
     training loss, training accuracy), running the step on chunks of batches
-    (`handgrad.fast.Step.train_chunk`). With ``state`` the epoch can stop and resume
-    after any chunk (`handgrad.training.loop.epoch_chunks`).
+    (`handgrad.training.loop.chunk_steps`). With ``state`` the epoch can stop and
+    resume after any chunk.
 
     Raises `handgrad.training.loop.Diverged` naming epoch, step and layer if the loss is NaN/Inf.
     """
     model = step.model
     model.train()
     sums = {"loss": 0.0, "correct": 0}
-    chunks = epoch_chunks(state, (x, y), batch_size, rng, sums, not step.gathers_rows)
-    for first, rows, index in chunks:
-        outs = step.train_chunk(rows, batch_size, index)
-        n = rows[0].shape[0] if index is None else index.shape[0]
-        for j, out in enumerate(outs):
-            if not math.isfinite(out.loss):
-                pick = slice(j * batch_size, (j + 1) * batch_size)
-                xb = rows[0][pick if index is None else index[pick]]
-                check_finite(out.loss, "the loss", epoch, first + j, locate_nonfinite, model, xb)
-            sums["loss"] += out.loss * min(batch_size, n - j * batch_size)
-            sums["correct"] += out.correct
-        bar.update(min(len(outs), bar.total - bar.n))
+    for i, out, m, batch in chunk_steps(step, state, (x, y), batch_size, rng, sums):
+        if not math.isfinite(out.loss):
+            check_finite(out.loss, "the loss", epoch, i, locate_nonfinite, model, batch()[0])
+        sums["loss"] += out.loss * m
+        sums["correct"] += out.correct
+        if i % 200 == 0:
+            bar.update(200)
     bar.update(max(0, bar.total - bar.n))
     return sums["loss"] / x.shape[0], sums["correct"] / x.shape[0]
 

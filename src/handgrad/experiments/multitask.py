@@ -31,7 +31,7 @@ from handgrad.training.experiment import (
     ExperimentConfig,
     RunOptions,
 )
-from handgrad.training.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.loop import check_finite, chunk_steps, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
@@ -85,8 +85,9 @@ def train_epoch(
 ) -> float:
     """One shuffled pass over the training split (or its rest, after a mid-epoch stop)
     with the network's training ``step`` (`handgrad.fast.Step`, from any engine);
-    returns the mean training loss L. With ``state`` the epoch can stop and resume after
-    any step (`handgrad.training.loop.epoch_batches`).
+    returns the mean training loss L, a chunk of batches at a time
+    (`handgrad.training.loop.chunk_steps`). With ``state`` the epoch can stop and resume
+    after any chunk.
 
     Raises `handgrad.training.loop.Diverged` (naming epoch, step and where) if L becomes NaN/Inf.
     """
@@ -94,12 +95,10 @@ def train_epoch(
     net.train()
     sums = {"loss": 0.0, "count": 0}
     arrays = (data.x_train, data.yA_train, data.labels_train)
-    for i, (xb, yAb, labels) in epoch_batches(state, arrays, batch_size, rng, sums):
-        loss = step.forward(xb, yAb, labels).loss
-        check_finite(loss, "the loss", epoch, i, locate_nonfinite, net)
-        step.update()
-        sums["loss"] += loss * xb.shape[0]
-        sums["count"] += xb.shape[0]
+    for i, out, m, _ in chunk_steps(step, state, arrays, batch_size, rng, sums):
+        check_finite(out.loss, "the loss", epoch, i, locate_nonfinite, net)
+        sums["loss"] += out.loss * m
+        sums["count"] += m
     return sums["loss"] / sums["count"]
 
 

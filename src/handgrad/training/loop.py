@@ -139,6 +139,33 @@ def epoch_chunks(
             yield first, tuple(data), index
 
 
+def chunk_steps(
+    step: Any,
+    state: TrainingState | None,
+    data: Sequence[np.ndarray],
+    batch_size: int,
+    rng: np.random.Generator,
+    sums: dict[str, Any],
+) -> Iterator[tuple[int, Any, int, Callable[[], list[np.ndarray]]]]:
+    """The current epoch trained by ``step`` (`handgrad.fast.Step`) a chunk at a time
+    (`epoch_chunks`, `Step.train_chunk`), then reported step by step: (step number, its
+    output record, its number of rows, ``batch()`` → its rows of each array of
+    ``data``, for a message about a non-finite loss). The loop updates ``sums`` as it
+    goes, as for `epoch_batches`; a stop is checkpointed after a chunk."""
+    chunks = epoch_chunks(state, data, batch_size, rng, sums, not step.gathers_rows)
+    for first, rows, index in chunks:
+        outs = step.train_chunk(rows, batch_size, index)
+        n = rows[0].shape[0] if index is None else index.shape[0]
+        for j, out in enumerate(outs):
+            pick = slice(j * batch_size, (j + 1) * batch_size)
+            batch = functools.partial(_rows_of, rows, pick if index is None else index[pick])
+            yield first + j, out, min(batch_size, n - j * batch_size), batch
+
+
+def _rows_of(arrays: Sequence[np.ndarray], pick: slice | np.ndarray) -> list[np.ndarray]:
+    return [a[pick] for a in arrays]
+
+
 def _epoch(
     state: TrainingState | None,
     n: int,
