@@ -10,6 +10,9 @@ gradient. ∂L/∂x is not computed (x is data).
 
 The dropout mask M = 1[u ≥ p] / (1 − p) comes from the float64 uniforms u the network's
 `handgrad.nn.Dropout` draws from its Generator, as the plain engine does: the same masks.
+
+Under plain SGD, `train_chunk` runs a chunk's steps in one compiled call
+(`handgrad.fast.kernels.multitask_sgd`); other optimisers step batch by batch.
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ from typing import NamedTuple
 import numpy as np
 
 from handgrad.errors import HandgradError
+from handgrad.fast import blas
 from handgrad.fast.kernels.bn_star import bn_star_backward, bn_star_forward
+from handgrad.fast.kernels.multitask_sgd import multitask_sgd_steps
 from handgrad.fast.kernels.sin_dropout import scale_backward_bias_grad, sin_dropout
 from handgrad.fast.kernels.softmax_xent import softmax_xent
 from handgrad.fast.step import Step
 from handgrad.fast.steps import fused_step
 from handgrad.models.multitask import MultiTaskNet, TaskLosses
+from handgrad.optim import SGD
+
+# `train_chunk` draws the dropout uniforms of at most this many bytes at a time.
+UNIFORMS_BYTES = 2 << 20
 
 
 class MultiTaskStepResiduals(NamedTuple):
@@ -69,13 +78,80 @@ class FusedMultiTaskStep(Step):
             self._z2B = np.empty((m, b), dt)
             self._m = m
 
-    def _forward(self, x: np.ndarray, yA: np.ndarray, labels: np.ndarray) -> TaskLosses:
+    def compiled_chunks(self) -> bool:
+        """True if `train_chunk` runs compiled: plain SGD, contiguous parameters, a BLAS
+        the compiled loop can call."""
+        opt = self.optimizer
+        return (
+            type(opt) is SGD
+            and opt.plain
+            and all(p.data.flags.c_contiguous for p in self.model.parameters())
+            and blas.available() is not None
+        )
+
+    def train_chunk(self, rows: tuple[np.ndarray, ...], batch_size: int,
+                    index: np.ndarray | None = None) -> list[TaskLosses]:  # fmt: skip
+        """`Step.train_chunk`: compiled (`multitask_sgd_steps`) under plain SGD, in
+        pieces whose dropout uniforms fit in `UNIFORMS_BYTES`; batch by batch otherwise."""
+        if index is not None or not self.compiled_chunks():
+            return super().train_chunk(rows, batch_size, index)
+        x, yA, labels = rows
+        self._check(x, yA)
+        net, t = self.model, self.model.dtype.type
+        self.seed, self._forward_done = self.optimizer.grad_scale, False
+        self._chunk_buffers(batch_size)
+        h = net.n_hidden
+        piece = max(1, UNIFORMS_BYTES // (8 * h) // batch_size) * batch_size
+        outs: list[TaskLosses] = []
+        params = [p.data for p in (net.theta1A, net.b1A, net.theta2A, net.b2A, net.theta1B,
+                                   net.b1B, net.theta2B, net.b2B)]  # fmt: skip
+        for c in range(0, x.shape[0], piece):
+            r = min(piece, x.shape[0] - c)
+            u = self._u_piece[:r]
+            if net.p:
+                net.dropout.rng.random(out=u)  # float64, as `Dropout` draws, step after step
+            steps = -(-r // batch_size)
+            losses, correct = np.zeros((2, steps)), np.zeros(steps, np.int64)
+            taken = multitask_sgd_steps(
+                blas.available().int, x[c : c + r], yA[c : c + r], labels[c : c + r],
+                batch_size, *params, net.running_mean, t(net.momentum), u, net.p,
+                t(1.0 / (1.0 - net.p)), net.dtype == np.float32, t(self.seed), self._hbuf,
+                self._abuf, self._z2b, losses, correct,
+            )  # fmt: skip
+            outs += [TaskLosses(*pair) for pair in losses[:, : taken + 1].T.tolist()][:steps]
+            if taken < steps:
+                if correct[taken] < 0:
+                    self._label_error(labels[c + taken * batch_size - correct[taken] - 1])
+                break
+        net.last_losses = outs[-1]
+        return outs
+
+    def _chunk_buffers(self, batch: int) -> None:
+        net, dt = self.model, self.model.dtype
+        if getattr(self, "_chunk_batch", None) != batch:
+            h, a = net.n_hidden, net.n_out_a
+            piece = max(1, UNIFORMS_BYTES // (8 * h) // batch) * batch
+            self._u_piece = np.zeros((piece, h))
+            self._hbuf, self._abuf = np.empty((3, batch, h), dt), np.empty((7, batch, a), dt)
+            self._z2b = np.empty((batch, net.n_classes), dt)
+            self._chunk_batch = batch
+
+    def _check(self, x: np.ndarray, yA: np.ndarray) -> None:
         net, m = self.model, x.shape[0]
         if x.dtype != net.dtype or x.shape[1:] != (net.n_in,) or yA.shape != (m, net.n_out_a):
             raise HandgradError(
                 f"{net!r} expects x (m, {net.n_in}) and yA (m, {net.n_out_a}) of dtype "
                 f"{net.dtype}, got {x.shape} {x.dtype} and {yA.shape}"
             )
+
+    def _label_error(self, label: int) -> None:
+        raise HandgradError(
+            f"label {label} is outside the {self.model.n_classes} classes; check the data"
+        )
+
+    def _forward(self, x: np.ndarray, yA: np.ndarray, labels: np.ndarray) -> TaskLosses:
+        net, m = self.model, x.shape[0]
+        self._check(x, yA)
         self._buffers(m)
         t = net.dtype.type
         if net.p:
@@ -92,10 +168,7 @@ class FusedMultiTaskStep(Step):
         np.matmul(self._xplus, net.theta2B.data.T, out=self._z2B)
         total, correct = softmax_xent(self._z2B, net.b2B.data, labels, g, net.b2B.grad)
         if correct < 0:  # the kernel stopped at a label outside [0, b)
-            raise HandgradError(
-                f"label {labels[-correct - 1]} is outside the {net.n_classes} classes; "
-                "check the data"
-            )
+            self._label_error(labels[-correct - 1])
         self.residuals = MultiTaskStepResiduals(
             x, self._xDP, self._cm, self._x1B, self._xplus, self._dA, self._z2B
         )

@@ -1,0 +1,147 @@
+"""Many plain-SGD steps of the multi-task network in one compiled call: its training
+loop, chunk by chunk, with no Python between two steps.
+
+Each step is `handgrad.fast.steps.multitask.FusedMultiTaskStep`'s (the derivation's
+forward and backward, report 000 §2.2, `MultiTaskNet.forward` / ``backward``): the six
+products are BLAS calls made from the compiled loop (`handgrad.fast.blas`), the
+elementwise work the same kernels (`sin_dropout`, `bn_star`, `softmax_xent`), and the
+update θ ← θ − G of plain SGD (the learning rate folded into the loss's seed,
+`handgrad.optim.SGD.grad_scale`) folded into each weight gradient's product
+(C ← C − AᵀB, BLAS's beta = 1), after the products that still read that weight. The
+dropout uniforms of the chunk's rows come in ``u``, drawn by the caller from the
+network's Generator in one call: the same numbers, in the same order, as a draw per
+step (`handgrad.nn.Dropout`'s), and the Generator left where those steps leave it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handgrad.fast.blas import NO_TRANS, TRANS, gemm
+from handgrad.fast.compiled import jit
+from handgrad.fast.kernels import Kernel, randn
+from handgrad.fast.kernels.bn_star import bn_star_backward, bn_star_forward
+from handgrad.fast.kernels.mlp_sgd import _ld
+from handgrad.fast.kernels.sin_dropout import scale_backward_bias_grad, sin_dropout
+from handgrad.fast.kernels.softmax_xent import softmax_xent
+
+
+@jit
+def _product(bi, ta, tb, alpha, a, b, beta, c):
+    """c ← alpha · op(a) op(b) + beta · c (op: transposed if ``ta``/``tb`` is TRANS)."""
+    m, n = c.shape
+    k = a.shape[0] if ta == TRANS else a.shape[1]
+    gemm(bi, ta, tb, m, n, k, alpha, a, _ld(a), b, _ld(b), beta, c, _ld(c))
+
+
+@jit
+def _less(theta, grad):
+    """θ ← θ − G for a bias (the plain-SGD update of a gradient summed apart)."""
+    for j in range(theta.shape[0]):
+        theta[j] -= grad[j]
+
+
+@jit
+def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, t2b, b2b,
+                        running, momentum, u, p, keep_scale, fast, seed, hbuf, abuf, z2b,
+                        losses, correct):  # fmt: skip
+    """Plain-SGD steps on the batches x[i : i + batch], ya[…], labels[…] (i = 0, batch,
+    …; the last may be shorter), with dropout uniforms u[i : i + batch]; returns the
+    number of steps taken. A step whose loss is not finite (or whose labels fall
+    outside [0, b)) is not taken and the loop stops there, its losses left in
+    ``losses`` (nan for a bad label, with correct = −1 − its row).
+
+    x (r, n), ya (r, a), labels (r,), u (r, h) float64; the eight parameters updated in
+    place, θ (out, in) as `MultiTaskNet` holds them; running (a,) BN*'s running mean;
+    p, keep_scale = 1/(1 − p) and ``fast`` (float32) as `sin_dropout` takes them; seed
+    = s of the module docstring; hbuf (3, batch, h), abuf (7, batch, a), z2b (batch, b)
+    buffers; losses (2, steps) float64 (L_A, L_B) and correct (steps,) int64 written.
+    """
+    r = x.shape[0]
+    steps = (r + batch - 1) // batch
+    one = t1a.dtype.type(1)
+    for s in range(steps):
+        i0 = s * batch
+        m = min(batch, r - i0)
+        xs, yas, ls, us = x[i0 : i0 + m], ya[i0 : i0 + m], labels[i0 : i0 + m], u[i0 : i0 + m]
+        z1a, xdp, cm = hbuf[0, :m], hbuf[1, :m], hbuf[2, :m]
+        x2a, x1b, xplus, da = abuf[0, :m], abuf[1, :m], abuf[2, :m], abuf[3, :m]
+        dxplus, dx1b, z = abuf[4, :m], abuf[5, :m], z2b[:m]
+        g = t1a.dtype.type(seed / m)
+        _product(bi, NO_TRANS, TRANS, one, xs, t1a, 0.0, z1a)
+        sin_dropout(z1a, b1a, us, p, keep_scale, xdp, cm, fast)
+        _product(bi, NO_TRANS, TRANS, one, xdp, t2a, 0.0, x2a)
+        _product(bi, NO_TRANS, TRANS, one, xs, t1b, 0.0, x1b)
+        la = bn_star_forward(x1b, b1b, running, momentum, x2a, b2a, yas, g, xplus, da)
+        _product(bi, NO_TRANS, TRANS, one, xplus, t2b, 0.0, z)
+        db2b = np.zeros(b2b.shape[0], b2b.dtype)
+        total, right = softmax_xent(z, b2b, ls, g, db2b)
+        losses[0, s], losses[1, s], correct[s] = 0.5 * la / m, total / m, right
+        if right < 0 or not np.isfinite(la) or not np.isfinite(total):
+            return s
+        # backward: each weight's gradient product updates it once nothing reads it
+        _product(bi, NO_TRANS, NO_TRANS, one, z, t2b, 0.0, dxplus)
+        _product(bi, TRANS, NO_TRANS, -one, z, xplus, one, t2b)
+        db1b, db2a = np.zeros(b1b.shape[0], b1b.dtype), np.zeros(b2a.shape[0], b2a.dtype)
+        bn_star_backward(dxplus, x1b, da, dx1b, db1b, db2a)
+        _product(bi, TRANS, NO_TRANS, -one, dx1b, xs, one, t1b)
+        _product(bi, NO_TRANS, NO_TRANS, one, da, t2a, 0.0, z1a)  # ∂L/∂xDP over spent z1A
+        _product(bi, TRANS, NO_TRANS, -one, da, xdp, one, t2a)
+        db1a = np.zeros(b1a.shape[0], b1a.dtype)
+        scale_backward_bias_grad(z1a, cm, db1a)
+        _product(bi, TRANS, NO_TRANS, -one, z1a, xs, one, t1a)
+        _less(b1a, db1a)
+        _less(b1b, db1b)
+        _less(b2a, db2a)
+        _less(b2b, db2b)
+    return steps
+
+
+def _example(rng, dtype):
+    from handgrad.models.multitask import MultiTaskNet
+
+    net = MultiTaskNet(5, 7, 3, 4, p=0.3, seed=2, dtype=dtype)
+    x, ya = randn(rng, dtype, 23, 5), randn(rng, dtype, 23, 3)
+    return net, x, ya, rng.integers(0, 4, 23), 5, 0.2  # 4 batches of 5, one of 3
+
+
+def _formula(net, x, ya, labels, batch, lr):
+    import copy
+
+    from handgrad.fast.step import PlainStep
+    from handgrad.optim import SGD
+
+    net = copy.deepcopy(net)
+    opt = SGD(net.parameters(), lr=lr)
+    step = PlainStep("numpy", net, None, opt, lambda o, s: o.step(s))
+    outs = step.train_chunk((x, ya, labels), batch)
+    return _named(net, outs)
+
+
+def _run(net, x, ya, labels, batch, lr):
+    import copy
+
+    from handgrad.fast import engine as engines
+    from handgrad.optim import SGD
+
+    net = copy.deepcopy(net)
+    step = engines.get("fused").step(net, None, SGD(net.parameters(), lr=lr))
+    assert step.gathers_rows is False and step.compiled_chunks()
+    return _named(net, step.train_chunk((x, ya, labels), batch))
+
+
+def _named(net, outs):
+    state = {f"θ{i}": p.data for i, p in enumerate(net.parameters())}
+    return {"L_A": np.array([o.loss_a for o in outs]), "L_B": np.array([o.loss_b for o in outs]),
+            **state, "running": net.running_mean, "rng": net.dropout.rng.random(3)}  # fmt: skip
+
+
+KERNELS = (
+    Kernel(
+        (multitask_sgd_steps, _product, _less),
+        "MultiTaskNet's forward, objective and backward + SGD.step, step by step",
+        _example,
+        _formula,
+        _run,
+    ),
+)
