@@ -28,8 +28,8 @@ class Step:
     under ``optimizer``: `forward` then `update`, the same on every engine.
 
     ``used`` says what computes it, for the run's provenance: the engine and whether it
-    runs a whole fused step of the model or its layers one by one, e.g.
-    "fused: fused training step".
+    runs a whole fused step of the model, a compiled loop over many steps, or its
+    layers one by one, e.g. "fused: fused training step".
     """
 
     fused = False
@@ -37,10 +37,19 @@ class Step:
     def __init__(self, engine: str, model: Module, loss: Loss | None, optimizer: Optimizer,
                  update: Update):  # fmt: skip
         self.model, self.loss, self.optimizer, self._update = model, loss, optimizer, update
-        self.used = f"{engine}: {'fused training step' if self.fused else 'layer by layer'}"
+        self.engine = engine
         self.seed = 1.0
         self.residuals: Any = None  # what a fused step's backward needs, named
         self._forward_done = False
+
+    @property
+    def used(self) -> str:
+        """The engine and what computes the step, for the run's provenance."""
+        return f"{self.engine}: {self.kind()}"
+
+    def kind(self) -> str:
+        """What computes this step, in words, for ``used``."""
+        return "fused training step" if self.fused else "layer by layer"
 
     def forward(self, *batch: Any, **kwargs: Any) -> Any:
         """Zero the gradients, run the forward pass and the loss on the batch; returns the

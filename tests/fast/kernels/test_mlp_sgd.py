@@ -110,3 +110,10 @@ def test_other_optimisers_and_depths_step_batch_by_batch():
         step = engines.get("fused").step(model, SoftmaxCrossEntropy(),
                                          SGD(model.parameters(), 0.1, **opt))  # fmt: skip
         assert not step.gathers_rows
+        assert step.used == "fused: fused training step"  # what provenance.json records
+
+
+def test_the_step_says_it_runs_a_compiled_loop():
+    model = MLP([30, 9, 4], dtype=np.float32)
+    step = engines.get("fused").step(model, SoftmaxCrossEntropy(), SGD(model.parameters(), 0.1))
+    assert step.used == "fused: compiled training loop (train_chunk), fused steps otherwise"

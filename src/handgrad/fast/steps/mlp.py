@@ -61,6 +61,11 @@ class FusedMLPStep(Step):
         """True where `train_chunk` runs compiled (and gathers its rows as it goes)."""
         return self._compiled_path()
 
+    def kind(self) -> str:
+        if self._compiled_path():
+            return "compiled training loop (train_chunk), fused steps otherwise"
+        return super().kind()
+
     def train_chunk(self, rows: tuple[np.ndarray, np.ndarray], batch_size: int,
                     index: np.ndarray | None = None) -> list[Scored]:  # fmt: skip
         """`Step.train_chunk`: one compiled call (`SteppedMLP`) for a one-hidden-layer MLP
