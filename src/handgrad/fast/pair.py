@@ -125,3 +125,26 @@ def _run_at_once(here: Callable, here_args: tuple, there: Callable, there_args: 
     finally:
         worker.busy.release()
     return True
+
+
+# A compiled loop whose steps have fewer multiply-adds than this runs on one thread: its
+# two threads' meeting once per step (`handgrad.fast.sync.meet`) would cost more than the
+# second core saves.
+STEP_SPLIT_MIN_MACS = 1 << 17
+
+
+def split_steps(run: Callable[[int, bool], int], macs: int) -> tuple[int, bool]:
+    """``run(me, pair)`` — a compiled loop of training steps each split in two halves
+    (me = 0 or 1) that meet once per step — on two threads at once where a step has at
+    least `STEP_SPLIT_MIN_MACS` multiply-adds and `at_once` can run them, else
+    ``run(0, False)`` (both halves on this thread). Returns (what thread 0's run
+    returned, whether two threads ran)."""
+    if macs >= STEP_SPLIT_MIN_MACS:
+        result = [0]
+
+        def here() -> None:
+            result[0] = run(0, True)
+
+        if at_once(here, (), run, (1, True)):
+            return result[0], True
+    return run(0, False), False

@@ -29,25 +29,19 @@ def problem(dtype, n=50, d=30, hidden=9, k=4, seed=0):
     return x, y, weights, rng.permutation(n)
 
 
-def run(x, y, weights, batch, both=None, index=None, lr=0.2):
+def run(x, y, weights, batch, split=False, index=None, lr=0.2):
     weights = [w.copy() for w in weights]
-    losses, correct, taken = SteppedMLP(*weights, batch)(x, y, lr, both, index)
+    losses, correct, taken, together = SteppedMLP(*weights, batch)(x, y, lr, split, index)
+    assert together == split
     return weights, losses, correct, taken
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.skipif(pair.cores() < 2, reason="two threads need two cores")
 def test_two_threads_give_the_numbers_of_one_bit_for_bit(dtype):
-    x, y, weights, order = problem(dtype)
-    one = run(x, y, weights, 7, None, order)
-    ran = {"pair": False}
-
-    def at_once(*args):
-        ran["pair"] = pair.at_once(*args)
-        return ran["pair"]
-
-    two = run(x, y, weights, 7, at_once, order)
-    assert ran["pair"]
+    x, y, weights, order = problem(dtype, d=400, hidden=60)  # 7·400·60 ≥ the split's minimum
+    one = run(x, y, weights, 7, False, order)
+    two = run(x, y, weights, 7, True, order)  # asserts that two threads ran
     for a, b in zip(one[0], two[0], strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(one[1], two[1])

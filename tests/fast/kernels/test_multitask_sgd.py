@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from handgrad.errors import HandgradError
-from handgrad.fast import blas
+from handgrad.fast import blas, pair
 from handgrad.fast import engine as engines
 from handgrad.fast.steps import multitask as steps
 from handgrad.models.multitask import MultiTaskNet
@@ -44,6 +44,29 @@ def test_uniforms_drawn_in_pieces_give_the_run_of_one_piece(monkeypatch):
     for a, b in zip(whole.parameters(), pieces.parameters(), strict=True):
         np.testing.assert_array_equal(a.data, b.data)
     assert whole.dropout.rng.random() == pieces.dropout.rng.random()
+
+
+@pytest.mark.skipif(pair.cores() < 2, reason="two threads need two cores")
+def test_two_threads_give_the_numbers_of_one_bit_for_bit(monkeypatch):
+    net, x, ya, labels = problem()
+    runs = {}
+    for minimum in (1 << 62, 0):  # one thread, then two
+        monkeypatch.setattr(pair, "STEP_SPLIT_MIN_MACS", minimum)
+        together = []
+
+        def recording(run, macs):
+            taken, two = pair.split_steps(run, macs)
+            together.append(two)
+            return taken, two
+
+        monkeypatch.setattr(steps, "split_steps", recording)
+        runs[minimum] = train(net, (x, ya, labels), 4)
+        assert together and all(t == (minimum == 0) for t in together)
+    (one, _, outs_one), (two, _, outs_two) = runs.values()
+    assert [o.loss for o in outs_one] == [o.loss for o in outs_two]
+    for a, b in zip(one.parameters(), two.parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(one.running_mean, two.running_mean)
 
 
 def test_a_step_with_a_non_finite_loss_is_not_taken():

@@ -35,6 +35,7 @@ from handgrad.fast.compiled import jit
 from handgrad.fast.kernels import Kernel, randn
 from handgrad.fast.kernels.linear_relu import bias_relu, relu_backward_bias_grad
 from handgrad.fast.kernels.softmax_xent import softmax_xent
+from handgrad.fast.pair import split_steps
 from handgrad.fast.sync import flags, meet
 from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.optim import SGD
@@ -172,16 +173,17 @@ def _formula(x, y, batch, weights, lr):
 def _run(x, y, batch, weights, lr):
     weights = [w.copy() for w in weights]
     run = SteppedMLP(*weights, batch)
-    losses, _, taken = run(x, y, lr)
+    losses, _, taken, _ = run(x, y, lr)
     assert taken == len(losses)
     return {"losses": losses, **{f"θ{i}": w for i, w in enumerate(weights)}}
 
 
 class SteppedMLP:
     """The buffers of `mlp_sgd_steps` for weights (w1, b1, w2, b2) and a batch size;
-    ``run(x, y, seed, both, index)`` → (losses, correct counts, steps taken) of the
-    batches of x[index], y[index] (index: all rows in order if None), on one thread
-    (``both`` None) or two (``both`` = `handgrad.fast.pair.at_once`: one if it says no)."""
+    ``run(x, y, seed, split, index)`` → (losses, correct counts, steps taken, whether
+    two threads ran) for the batches of x[index], y[index] (index: all rows in order if
+    None), split over two threads where `handgrad.fast.pair.split_steps` finds it worth
+    it (``split``), else on this one."""
 
     def __init__(self, w1, b1, w2, b2, batch):
         self.weights, self.batch = (w1, b1, w2, b2), batch
@@ -192,36 +194,25 @@ class SteppedMLP:
         self.xbuf = np.empty((3, batch, w1.shape[1]), dtype)
         self.ybuf = np.zeros((3, batch), np.int64)
 
-    def __call__(self, x, y, seed, both=None, index=None):
-        info = blas.available()
+    def __call__(self, x, y, seed, split=False, index=None):
         index = np.arange(x.shape[0]) if index is None else index
         steps = -(-index.shape[0] // self.batch)
         losses, correct = np.empty(steps), np.zeros(steps, np.int64)
         w1, b1, w2, b2 = self.weights
-        seed = w1.dtype.type(seed)
-        common = (info.int, x, y, index, self.batch, w1, b1, w2)
-        tail = (seed, self.h, self.dh, self.parts)
-        buffers = (self.xbuf, self.ybuf, losses, correct)
-        if both is None:
-            taken = mlp_sgd_steps(*common, b2, *tail, self.g[0], *buffers, flags(), 0, False)
-            return self._records(losses, correct, taken)
-        barrier, b2_other, taken = flags(), b2.copy(), [0]
+        seed, barrier = w1.dtype.type(seed), flags()
+        b2s = (b2, b2.copy())  # thread 1 updates its own copy the same way
 
-        def here():
-            taken[0] = mlp_sgd_steps(*common, b2, *tail, self.g[0], *buffers, barrier, 0, True)
+        def run(me, two):
+            return mlp_sgd_steps(
+                blas.available().int, x, y, index, self.batch, w1, b1, w2, b2s[me], seed,
+                self.h, self.dh, self.parts, self.g[me], self.xbuf, self.ybuf, losses, correct,
+                barrier, me, two,
+            )  # fmt: skip
 
-        def there():
-            mlp_sgd_steps(*common, b2_other, *tail, self.g[1], *buffers, barrier, 1, True)
-
-        if not both(here, (), there, ()):
-            return self(x, y, seed, index=index)
-        return self._records(losses, correct, taken[0])
-
-    @staticmethod
-    def _records(losses, correct, taken):
-        """The losses and correct counts of the steps taken and of a step not taken."""
-        end = min(taken + 1, losses.shape[0])
-        return losses[:end], correct[:end], taken
+        macs = self.batch * w1.shape[1] * w1.shape[0] if split else 0
+        taken, together = split_steps(run, macs)
+        end = min(taken + 1, steps)  # the steps taken and a step not taken
+        return losses[:end], correct[:end], taken, together
 
 
 KERNELS = (

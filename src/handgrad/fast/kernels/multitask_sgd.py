@@ -24,6 +24,7 @@ from handgrad.fast.kernels.bn_star import bn_star_backward, bn_star_forward
 from handgrad.fast.kernels.mlp_sgd import _ld
 from handgrad.fast.kernels.sin_dropout import scale_backward_bias_grad, sin_dropout
 from handgrad.fast.kernels.softmax_xent import softmax_xent
+from handgrad.fast.sync import meet
 
 
 @jit
@@ -42,9 +43,37 @@ def _less(theta, grad):
 
 
 @jit
+def _hidden_forward(bi, xs, us, t1a, b1a, t2a, p, keep_scale, fast, hbuf, part, lo, hi):
+    """Task A's hidden units [lo, hi): z1A = x θ1Aᵀ, then xDP and M ⊙ cos(z1A)
+    (`sin_dropout`) into hbuf's columns; part = xDP θ2Aᵀ over those units."""
+    m = xs.shape[0]
+    z1a, xdp, cm = hbuf[0, :m, lo:hi], hbuf[1, :m, lo:hi], hbuf[2, :m, lo:hi]
+    one = t1a.dtype.type(1)
+    _product(bi, NO_TRANS, TRANS, one, xs, t1a[lo:hi], 0.0, z1a)
+    sin_dropout(z1a, b1a[lo:hi], us[:, lo:hi], p, keep_scale, xdp, cm, fast)
+    _product(bi, NO_TRANS, TRANS, one, xdp, t2a[:, lo:hi], 0.0, part)
+
+
+@jit
+def _hidden_backward(bi, xs, da, t1a, b1a, t2a, hbuf, lo, hi):
+    """Its backward and update: ∂L/∂xDP = ∂(ŷA) θ2A over spent z1A, θ2A[:, lo:hi] −=
+    ∂(ŷA)ᵀ xDP, ∂L/∂z1A (`scale_backward_bias_grad`), θ1A[lo:hi] −= ∂L/∂z1Aᵀ x and
+    b1A[lo:hi] −= its row sum."""
+    m = xs.shape[0]
+    dz, xdp, cm = hbuf[0, :m, lo:hi], hbuf[1, :m, lo:hi], hbuf[2, :m, lo:hi]
+    one = t1a.dtype.type(1)
+    _product(bi, NO_TRANS, NO_TRANS, one, da, t2a[:, lo:hi], 0.0, dz)
+    _product(bi, TRANS, NO_TRANS, -one, da, xdp, one, t2a[:, lo:hi])
+    db1a = np.zeros(hi - lo, b1a.dtype)
+    scale_backward_bias_grad(dz, cm, db1a)
+    _product(bi, TRANS, NO_TRANS, -one, dz, xs, one, t1a[lo:hi])
+    _less(b1a[lo:hi], db1a)
+
+
+@jit
 def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, t2b, b2b,
-                        running, momentum, u, p, keep_scale, fast, seed, hbuf, abuf, z2b,
-                        losses, correct):  # fmt: skip
+                        running, momentum, u, p, keep_scale, fast, seed, hbuf, parts, abuf,
+                        z2b, losses, correct, flags, me, pair):  # fmt: skip
     """Plain-SGD steps on the batches x[i : i + batch], ya[…], labels[…] (i = 0, batch,
     …; the last may be shorter), with dropout uniforms u[i : i + batch]; returns the
     number of steps taken. A step whose loss is not finite (or whose labels fall
@@ -54,29 +83,46 @@ def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, 
     x (r, n), ya (r, a), labels (r,), u (r, h) float64; the eight parameters updated in
     place, θ (out, in) as `MultiTaskNet` holds them; running (a,) BN*'s running mean;
     p, keep_scale = 1/(1 − p) and ``fast`` (float32) as `sin_dropout` takes them; seed
-    = s of the module docstring; hbuf (3, batch, h), abuf (7, batch, a), z2b (batch, b)
-    buffers; losses (2, steps) float64 (L_A, L_B) and correct (steps,) int64 written.
+    = s of the module docstring; hbuf (3, batch, h) shared, parts (2, 2, batch, a) the
+    partial ŷA by step parity and half, abuf (7, batch, a), z2b (batch, b) this
+    thread's; losses (2, steps) float64 (L_A, L_B) and correct (steps,) int64 written by
+    thread 0.
+
+    Task A's hidden units, most of the work, are split in two halves, each product and
+    update per half; so two threads (``pair``, ``me`` 0 or 1) can each take one and
+    meet once per step, after their partial ŷA (`handgrad.fast.sync.meet`, ``flags``).
+    Both then run the small rest (BN*, task B, the losses) on their own copies of
+    θ1B, b1B, θ2B, b2B, b2A and the running mean, updated the same way. One thread
+    (``pair`` False) runs both halves in the same order: the same numbers bit for bit.
     """
     r = x.shape[0]
     steps = (r + batch - 1) // batch
     one = t1a.dtype.type(1)
+    cut = np.array([0, t1a.shape[0] // 2, t1a.shape[0]])
+    first, last = (me, me + 1) if pair else (0, 2)
     for s in range(steps):
         i0 = s * batch
         m = min(batch, r - i0)
         xs, yas, ls, us = x[i0 : i0 + m], ya[i0 : i0 + m], labels[i0 : i0 + m], u[i0 : i0 + m]
-        z1a, xdp, cm = hbuf[0, :m], hbuf[1, :m], hbuf[2, :m]
         x2a, x1b, xplus, da = abuf[0, :m], abuf[1, :m], abuf[2, :m], abuf[3, :m]
         dxplus, dx1b, z = abuf[4, :m], abuf[5, :m], z2b[:m]
+        par = s % 2
+        for q in range(first, last):
+            _hidden_forward(bi, xs, us, t1a, b1a, t2a, p, keep_scale, fast, hbuf,
+                            parts[par, q, :m], cut[q], cut[q + 1])  # fmt: skip
+        if pair:
+            meet(flags, me, s + 1)
+        for i in range(m):
+            for j in range(x2a.shape[1]):
+                x2a[i, j] = parts[par, 0, i, j] + parts[par, 1, i, j]
         g = t1a.dtype.type(seed / m)
-        _product(bi, NO_TRANS, TRANS, one, xs, t1a, 0.0, z1a)
-        sin_dropout(z1a, b1a, us, p, keep_scale, xdp, cm, fast)
-        _product(bi, NO_TRANS, TRANS, one, xdp, t2a, 0.0, x2a)
         _product(bi, NO_TRANS, TRANS, one, xs, t1b, 0.0, x1b)
         la = bn_star_forward(x1b, b1b, running, momentum, x2a, b2a, yas, g, xplus, da)
         _product(bi, NO_TRANS, TRANS, one, xplus, t2b, 0.0, z)
         db2b = np.zeros(b2b.shape[0], b2b.dtype)
         total, right = softmax_xent(z, b2b, ls, g, db2b)
-        losses[0, s], losses[1, s], correct[s] = 0.5 * la / m, total / m, right
+        if me == 0:
+            losses[0, s], losses[1, s], correct[s] = 0.5 * la / m, total / m, right
         if right < 0 or not np.isfinite(la) or not np.isfinite(total):
             return s
         # backward: each weight's gradient product updates it once nothing reads it
@@ -85,15 +131,11 @@ def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, 
         db1b, db2a = np.zeros(b1b.shape[0], b1b.dtype), np.zeros(b2a.shape[0], b2a.dtype)
         bn_star_backward(dxplus, x1b, da, dx1b, db1b, db2a)
         _product(bi, TRANS, NO_TRANS, -one, dx1b, xs, one, t1b)
-        _product(bi, NO_TRANS, NO_TRANS, one, da, t2a, 0.0, z1a)  # ∂L/∂xDP over spent z1A
-        _product(bi, TRANS, NO_TRANS, -one, da, xdp, one, t2a)
-        db1a = np.zeros(b1a.shape[0], b1a.dtype)
-        scale_backward_bias_grad(z1a, cm, db1a)
-        _product(bi, TRANS, NO_TRANS, -one, z1a, xs, one, t1a)
-        _less(b1a, db1a)
         _less(b1b, db1b)
         _less(b2a, db2a)
         _less(b2b, db2b)
+        for q in range(first, last):
+            _hidden_backward(bi, xs, da, t1a, b1a, t2a, hbuf, cut[q], cut[q + 1])
     return steps
 
 
@@ -138,7 +180,7 @@ def _named(net, outs):
 
 KERNELS = (
     Kernel(
-        (multitask_sgd_steps, _product, _less),
+        (multitask_sgd_steps, _hidden_forward, _hidden_backward, _product, _less),
         "MultiTaskNet's forward, objective and backward + SGD.step, step by step",
         _example,
         _formula,

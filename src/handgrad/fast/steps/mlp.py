@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from handgrad.errors import HandgradError
-from handgrad.fast import blas, pair
+from handgrad.fast import blas
 from handgrad.fast.kernels.mlp_sgd import SteppedMLP
 from handgrad.fast.kernels.softmax_xent import softmax_xent
 from handgrad.fast.step import Scored, Step
@@ -27,10 +27,6 @@ from handgrad.fast.steps.relu_stack import ReluStack, relu_linears
 from handgrad.models.mlp import MLP
 from handgrad.nn.losses import SoftmaxCrossEntropy
 from handgrad.optim import SGD
-
-# Steps smaller than this (batch · inputs · hidden multiply-adds) run on one thread: the
-# two threads' meeting once per step would cost more than the second core saves.
-PAIR_MIN_MACS = 1 << 17
 
 
 class MLPStepResiduals(NamedTuple):
@@ -76,10 +72,8 @@ class FusedMLPStep(Step):
         self._check_dtype(x)
         self.seed, self._forward_done = self.optimizer.grad_scale, False
         stepped = self._stepped_for(batch_size)
-        macs = batch_size * x.shape[1] * self.stack.linears[0].out_features
-        both = pair.at_once if macs >= PAIR_MIN_MACS else None
         index = np.arange(x.shape[0]) if index is None else index
-        losses, correct, taken = stepped(x, y, self.seed, both, index)
+        losses, correct, taken, _ = stepped(x, y, self.seed, True, index)
         if correct[-1] < 0:  # stopped at a label outside [0, k)
             self._label_error(y[index[taken * batch_size - correct[-1] - 1]])
         return [Scored(*out) for out in zip(losses.tolist(), correct.tolist(), strict=True)]

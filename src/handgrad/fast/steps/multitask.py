@@ -27,8 +27,10 @@ from handgrad.fast.kernels.bn_star import bn_star_backward, bn_star_forward
 from handgrad.fast.kernels.multitask_sgd import multitask_sgd_steps
 from handgrad.fast.kernels.sin_dropout import scale_backward_bias_grad, sin_dropout
 from handgrad.fast.kernels.softmax_xent import softmax_xent
+from handgrad.fast.pair import split_steps
 from handgrad.fast.step import Step
 from handgrad.fast.steps import fused_step
+from handgrad.fast.sync import flags
 from handgrad.models.multitask import MultiTaskNet, TaskLosses
 from handgrad.optim import SGD
 
@@ -96,40 +98,53 @@ class FusedMultiTaskStep(Step):
 
     def train_chunk(self, rows: tuple[np.ndarray, ...], batch_size: int,
                     index: np.ndarray | None = None) -> list[TaskLosses]:  # fmt: skip
-        """`Step.train_chunk`: compiled (`multitask_sgd_steps`) under plain SGD, in
-        pieces whose dropout uniforms fit in `UNIFORMS_BYTES`; batch by batch otherwise."""
+        """`Step.train_chunk`: compiled (`multitask_sgd_steps`, split over two threads
+        where it pays: `handgrad.fast.pair.split_steps`) under plain SGD, in pieces whose
+        dropout uniforms fit in `UNIFORMS_BYTES`; batch by batch otherwise."""
         if index is not None or not self.compiled_chunks():
             return super().train_chunk(rows, batch_size, index)
         x, yA, labels = rows
         self._check(x, yA)
-        net, t = self.model, self.model.dtype.type
+        net = self.model
         self.seed, self._forward_done = self.optimizer.grad_scale, False
         self._chunk_buffers(batch_size)
-        h = net.n_hidden
-        piece = max(1, UNIFORMS_BYTES // (8 * h) // batch_size) * batch_size
+        piece = self._u_piece.shape[0]
         outs: list[TaskLosses] = []
-        params = [p.data for p in (net.theta1A, net.b1A, net.theta2A, net.b2A, net.theta1B,
-                                   net.b1B, net.theta2B, net.b2B)]  # fmt: skip
         for c in range(0, x.shape[0], piece):
             r = min(piece, x.shape[0] - c)
             u = self._u_piece[:r]
             if net.p:
                 net.dropout.rng.random(out=u)  # float64, as `Dropout` draws, step after step
-            steps = -(-r // batch_size)
-            losses, correct = np.zeros((2, steps)), np.zeros(steps, np.int64)
-            taken = multitask_sgd_steps(
-                blas.available().int, x[c : c + r], yA[c : c + r], labels[c : c + r],
-                batch_size, *params, net.running_mean, t(net.momentum), u, net.p,
-                t(1.0 / (1.0 - net.p)), net.dtype == np.float32, t(self.seed), self._hbuf,
-                self._abuf, self._z2b, losses, correct,
-            )  # fmt: skip
-            outs += [TaskLosses(*pair) for pair in losses[:, : taken + 1].T.tolist()][:steps]
-            if taken < steps:
+            losses, correct, taken = self._piece(x[c : c + r], yA[c : c + r],
+                                                 labels[c : c + r], u, batch_size)  # fmt: skip
+            outs += [TaskLosses(*ab) for ab in losses[:, : taken + 1].T.tolist()]
+            if taken < losses.shape[1]:
                 if correct[taken] < 0:
                     self._label_error(labels[c + taken * batch_size - correct[taken] - 1])
                 break
         net.last_losses = outs[-1]
         return outs
+
+    def _piece(self, x, yA, labels, u, batch):
+        """`multitask_sgd_steps` over these rows → (losses (2, steps), correct, taken)."""
+        net, t = self.model, self.model.dtype.type
+        steps = -(-x.shape[0] // batch)
+        losses, correct, barrier = np.zeros((2, steps)), np.zeros(steps, np.int64), flags()
+        own = [net.b2A.data, net.theta1B.data, net.b1B.data, net.theta2B.data, net.b2B.data,
+               net.running_mean]  # fmt: skip
+        rest = (own, [a.copy() for a in own])  # thread 1 updates its own copies alike
+        shared = (net.theta1A.data, net.b1A.data, net.theta2A.data)
+        drop = (t(net.momentum), u, net.p, t(1.0 / (1.0 - net.p)), net.dtype == np.float32)
+
+        def run(me: int, two: bool) -> int:
+            return multitask_sgd_steps(
+                blas.available().int, x, yA, labels, batch, *shared, *rest[me], *drop,
+                t(self.seed), self._hbuf, self._parts, self._abuf[me], self._z2b[me], losses,
+                correct, barrier, me, two,
+            )  # fmt: skip
+
+        taken, _ = split_steps(run, batch * net.n_in * net.n_hidden)
+        return losses, correct, taken
 
     def _chunk_buffers(self, batch: int) -> None:
         net, dt = self.model, self.model.dtype
@@ -137,8 +152,9 @@ class FusedMultiTaskStep(Step):
             h, a = net.n_hidden, net.n_out_a
             piece = max(1, UNIFORMS_BYTES // (8 * h) // batch) * batch
             self._u_piece = np.zeros((piece, h))
-            self._hbuf, self._abuf = np.empty((3, batch, h), dt), np.empty((7, batch, a), dt)
-            self._z2b = np.empty((batch, net.n_classes), dt)
+            self._hbuf, self._parts = np.empty((3, batch, h), dt), np.empty((2, 2, batch, a), dt)
+            self._abuf = [np.empty((7, batch, a), dt) for _ in range(2)]
+            self._z2b = [np.empty((batch, net.n_classes), dt) for _ in range(2)]
             self._chunk_batch = batch
 
     def _check(self, x: np.ndarray, yA: np.ndarray) -> None:
