@@ -54,7 +54,7 @@ def test_two_threads_give_the_numbers_of_one_bit_for_bit(monkeypatch):
         monkeypatch.setattr(pair, "STEP_SPLIT_MIN_MACS", minimum)
         together = []
 
-        def recording(run, macs):
+        def recording(run, macs, together=together):
             taken, two = pair.split_steps(run, macs)
             together.append(two)
             return taken, two
