@@ -9,7 +9,9 @@ fused passes: task A's bias + sin + dropout, saving M ⊙ cos(z1A) for backward
 gradient. ∂L/∂x is not computed (x is data).
 
 The dropout mask M = 1[u ≥ p] / (1 − p) comes from the float64 uniforms u the network's
-`handgrad.nn.Dropout` draws from its Generator, as the plain engine does: the same masks.
+`handgrad.nn.Dropout` draws from its Generator, as the plain engine does: the same masks
+(`handgrad.fast.kernels.dropout_mask` draws them, the Generator left where ``random``
+leaves it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from handgrad.errors import HandgradError
 from handgrad.fast.kernels.bn_star import bn_star_backward, bn_star_forward
+from handgrad.fast.kernels.dropout_mask import draw_dropout_mask
 from handgrad.fast.kernels.sin_dropout import scale_backward_bias_grad, sin_dropout
 from handgrad.fast.kernels.softmax_xent import softmax_xent
 from handgrad.fast.step import Step
@@ -61,7 +64,8 @@ class FusedMultiTaskStep(Step):
         if m != self._m:
             net, dt = self.model, self.model.dtype
             h, a, b = net.n_hidden, net.n_out_a, net.n_classes
-            self._u = np.zeros((m, h))
+            self._u = np.zeros((m, h))  # the float64 uniforms behind the mask
+            self._mask = np.ones((m, h), dt)  # M; all ones when p = 0
             self._z1A, self._xDP, self._cm = (np.empty((m, h), dt) for _ in range(3))
             self._x2A, self._x1B, self._xplus, self._dA, self._dx1B, self._dxplus = (
                 np.empty((m, a), dt) for _ in range(6)
@@ -79,11 +83,10 @@ class FusedMultiTaskStep(Step):
         self._buffers(m)
         t = net.dtype.type
         if net.p:
-            net.dropout.rng.random(out=self._u)  # float64, as `Dropout` draws its uniforms
+            draw_dropout_mask(net.dropout.rng, net.p, self._u, self._mask)  # as `Dropout` does
         np.matmul(x, net.theta1A.data.T, out=self._z1A)
-        keep_scale = t(1.0 / (1.0 - net.p))
-        sin_dropout(self._z1A, net.b1A.data, self._u, net.p, keep_scale,
-                    self._xDP, self._cm, net.dtype == np.float32)  # fmt: skip
+        sin_dropout(self._z1A, net.b1A.data, self._mask, self._xDP, self._cm,
+                    net.dtype == np.float32)  # fmt: skip
         np.matmul(self._xDP, net.theta2A.data.T, out=self._x2A)
         np.matmul(x, net.theta1B.data.T, out=self._x1B)
         g = t(self.seed / m)
