@@ -64,7 +64,6 @@ class FusedMultiTaskStep(Step):
         if m != self._m:
             net, dt = self.model, self.model.dtype
             h, a, b = net.n_hidden, net.n_out_a, net.n_classes
-            self._u = np.zeros((m, h))  # the float64 uniforms behind the mask
             self._mask = np.ones((m, h), dt)  # M; all ones when p = 0
             self._z1A, self._xDP, self._cm = (np.empty((m, h), dt) for _ in range(3))
             self._x2A, self._x1B, self._xplus, self._dA, self._dx1B, self._dxplus = (
@@ -83,7 +82,7 @@ class FusedMultiTaskStep(Step):
         self._buffers(m)
         t = net.dtype.type
         if net.p:
-            draw_dropout_mask(net.dropout.rng, net.p, self._u, self._mask)  # as `Dropout` does
+            draw_dropout_mask(net.dropout.rng, net.p, self._mask)  # as `Dropout` does
         np.matmul(x, net.theta1A.data.T, out=self._z1A)
         sin_dropout(self._z1A, net.b1A.data, self._mask, self._xDP, self._cm,
                     net.dtype == np.float32)  # fmt: skip
