@@ -1,5 +1,5 @@
 """The multi-task network's compiled plain-SGD chunk (`FusedMultiTaskStep.train_chunk`
-over `multitask_sgd_steps`): the dropout uniforms drawn in pieces give the run of one
+over `multitask_sgd_steps`): the dropout masks drawn in pieces give the run of one
 draw per step; it stops before a step it must not take; a bad label is named; other
 optimisers step batch by batch. (Its equality with the readable formula step by step
 is tests/fast/test_kernels.py's.)"""
@@ -34,10 +34,10 @@ def train(net, rows, batch, lr=0.1, optimizer=SGD):
     return net, step, step.train_chunk(rows, batch)
 
 
-def test_uniforms_drawn_in_pieces_give_the_run_of_one_piece(monkeypatch):
+def test_masks_drawn_in_pieces_give_the_run_of_one_piece(monkeypatch):
     net, x, ya, labels = problem()
     whole, _, outs = train(net, (x, ya, labels), 4)
-    monkeypatch.setattr(steps, "UNIFORMS_BYTES", 8 * 8 * 8)  # pieces of 8 rows: 2 batches
+    monkeypatch.setattr(steps, "MASKS_BYTES", 8 * 8 * 4)  # pieces of 8 rows: 2 batches
     pieces, step, outs_pieces = train(net, (x, ya, labels), 4)
     assert step.compiled_chunks() and len(outs) == len(outs_pieces) == 11
     assert [o.loss for o in outs] == [o.loss for o in outs_pieces]

@@ -36,10 +36,10 @@ def test_fused_step_equals_the_network(dtype):
     step.update()
     got = [p.grad.copy() for p in net.parameters()]
     running = net.running_mean.copy()
-    mask = (step._u >= net.p) * dtype(1 / (1 - net.p))  # the mask the fused step drew
+    mask = step._mask.copy()  # the mask the fused step drew
 
     net.running_mean[...] = 0
-    expected = net.loss(x, yA, one_hot(labels, 4, dtype), mask=mask.astype(dtype))
+    expected = net.loss(x, yA, one_hot(labels, 4, dtype), mask=mask)
     net.zero_grad()
     net.loss_backward(0.5, input_grad=False)
     assert loss == pytest.approx(expected, rel=1e-12 if dtype == np.float64 else 1e-5)
@@ -62,3 +62,17 @@ def test_fused_step_passes_the_gradient_check():
     for p, analytic in zip(net.parameters(), analytics, strict=True):
         numeric = numeric_gradient(loss, p.data, eps=1e-6)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_step_draws_the_networks_masks_and_leaves_its_generator_there(dtype):
+    """Three steps: each mask is the one the network's own forward draws (same seed), and
+    the Generator ends where the network's ends (a checkpoint saves the same state)."""
+    net, x, yA, labels = setup(dtype)
+    plain, *_ = setup(dtype)
+    step = fused(net)
+    for _ in range(3):
+        step.forward(x, yA, labels)
+        plain.loss(x, yA, labels)
+        np.testing.assert_array_equal(step._mask, plain.residuals.M)
+    assert net.dropout.rng.bit_generator.state == plain.dropout.rng.bit_generator.state

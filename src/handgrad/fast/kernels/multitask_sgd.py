@@ -8,9 +8,10 @@ elementwise work the same kernels (`sin_dropout`, `bn_star`, `softmax_xent`), an
 update θ ← θ − G of plain SGD (the learning rate folded into the loss's seed,
 `handgrad.optim.SGD.grad_scale`) folded into each weight gradient's product
 (C ← C − AᵀB, BLAS's beta = 1), after the products that still read that weight. The
-dropout uniforms of the chunk's rows come in ``u``, drawn by the caller from the
-network's Generator in one call: the same numbers, in the same order, as a draw per
-step (`handgrad.nn.Dropout`'s), and the Generator left where those steps leave it.
+dropout masks of the chunk's rows come in ``mask``, drawn by the caller from the
+network's Generator in one call (`handgrad.fast.kernels.dropout_mask`): the same
+uniforms, in the same order, as a draw per step (`handgrad.nn.Dropout`'s), and the
+Generator left where those steps leave it.
 """
 
 from __future__ import annotations
@@ -43,14 +44,14 @@ def _less(theta, grad):
 
 
 @jit
-def _hidden_forward(bi, xs, us, t1a, b1a, t2a, p, keep_scale, fast, hbuf, part, lo, hi):
+def _hidden_forward(bi, xs, masks, t1a, b1a, t2a, fast, hbuf, part, lo, hi):
     """Task A's hidden units [lo, hi): z1A = x θ1Aᵀ, then xDP and M ⊙ cos(z1A)
     (`sin_dropout`) into hbuf's columns; part = xDP θ2Aᵀ over those units."""
     m = xs.shape[0]
     z1a, xdp, cm = hbuf[0, :m, lo:hi], hbuf[1, :m, lo:hi], hbuf[2, :m, lo:hi]
     one = t1a.dtype.type(1)
     _product(bi, NO_TRANS, TRANS, one, xs, t1a[lo:hi], 0.0, z1a)
-    sin_dropout(z1a, b1a[lo:hi], us[:, lo:hi], p, keep_scale, xdp, cm, fast)
+    sin_dropout(z1a, b1a[lo:hi], masks[:, lo:hi], xdp, cm, fast)
     _product(bi, NO_TRANS, TRANS, one, xdp, t2a[:, lo:hi], 0.0, part)
 
 
@@ -72,17 +73,17 @@ def _hidden_backward(bi, xs, da, t1a, b1a, t2a, hbuf, lo, hi):
 
 @jit
 def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, t2b, b2b,
-                        running, momentum, u, p, keep_scale, fast, seed, hbuf, parts, abuf,
-                        z2b, losses, correct, flags, me, pair):  # fmt: skip
+                        running, momentum, mask, fast, seed, hbuf, parts, abuf, z2b, losses,
+                        correct, flags, me, pair):  # fmt: skip
     """Plain-SGD steps on the batches x[i : i + batch], ya[…], labels[…] (i = 0, batch,
-    …; the last may be shorter), with dropout uniforms u[i : i + batch]; returns the
+    …; the last may be shorter), with dropout masks mask[i : i + batch]; returns the
     number of steps taken. A step whose loss is not finite (or whose labels fall
     outside [0, b)) is not taken and the loop stops there, its losses left in
     ``losses`` (nan for a bad label, with correct = −1 − its row).
 
-    x (r, n), ya (r, a), labels (r,), u (r, h) float64; the eight parameters updated in
-    place, θ (out, in) as `MultiTaskNet` holds them; running (a,) BN*'s running mean;
-    p, keep_scale = 1/(1 − p) and ``fast`` (float32) as `sin_dropout` takes them; seed
+    x (r, n), ya (r, a), labels (r,), mask (r, h) M = 1[u ≥ p]/(1 − p); the eight
+    parameters updated in place, θ (out, in) as `MultiTaskNet` holds them; running (a,)
+    BN*'s running mean; ``fast`` (float32) as `sin_dropout` takes it; seed
     = s of the module docstring; hbuf (3, batch, h) shared, parts (2, 2, batch, a) the
     partial ŷA by step parity and half, abuf (7, batch, a), z2b (batch, b) this
     thread's; losses (2, steps) float64 (L_A, L_B) and correct (steps,) int64 written by
@@ -103,13 +104,13 @@ def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, 
     for s in range(steps):
         i0 = s * batch
         m = min(batch, r - i0)
-        xs, yas, ls, us = x[i0 : i0 + m], ya[i0 : i0 + m], labels[i0 : i0 + m], u[i0 : i0 + m]
+        xs, yas, ls, ms = x[i0 : i0 + m], ya[i0 : i0 + m], labels[i0 : i0 + m], mask[i0 : i0 + m]
         x2a, x1b, xplus, da = abuf[0, :m], abuf[1, :m], abuf[2, :m], abuf[3, :m]
         dxplus, dx1b, z = abuf[4, :m], abuf[5, :m], z2b[:m]
         par = s % 2
         for q in range(first, last):
-            _hidden_forward(bi, xs, us, t1a, b1a, t2a, p, keep_scale, fast, hbuf,
-                            parts[par, q, :m], cut[q], cut[q + 1])  # fmt: skip
+            _hidden_forward(bi, xs, ms, t1a, b1a, t2a, fast, hbuf, parts[par, q, :m], cut[q],
+                            cut[q + 1])  # fmt: skip
         if pair:
             meet(flags, me, s + 1)
         for i in range(m):

@@ -9,7 +9,9 @@ fused passes: task A's bias + sin + dropout, saving M ⊙ cos(z1A) for backward
 gradient. ∂L/∂x is not computed (x is data).
 
 The dropout mask M = 1[u ≥ p] / (1 − p) comes from the float64 uniforms u the network's
-`handgrad.nn.Dropout` draws from its Generator, as the plain engine does: the same masks.
+`handgrad.nn.Dropout` draws from its Generator, as the plain engine does: the same masks
+(`handgrad.fast.kernels.dropout_mask` draws them, the Generator left where ``random``
+leaves it).
 
 Under plain SGD, `train_chunk` runs a chunk's steps in one compiled call
 (`handgrad.fast.kernels.multitask_sgd`); other optimisers step batch by batch.
@@ -24,6 +26,7 @@ import numpy as np
 from handgrad.errors import HandgradError
 from handgrad.fast import blas
 from handgrad.fast.kernels.bn_star import bn_star_backward, bn_star_forward
+from handgrad.fast.kernels.dropout_mask import draw_dropout_mask
 from handgrad.fast.kernels.multitask_sgd import multitask_sgd_steps
 from handgrad.fast.kernels.sin_dropout import scale_backward_bias_grad, sin_dropout
 from handgrad.fast.kernels.softmax_xent import softmax_xent
@@ -34,8 +37,8 @@ from handgrad.fast.sync import flags
 from handgrad.models.multitask import MultiTaskNet, TaskLosses
 from handgrad.optim import SGD
 
-# `train_chunk` draws the dropout uniforms of at most this many bytes at a time.
-UNIFORMS_BYTES = 2 << 20
+# `train_chunk` draws the dropout masks of at most this many bytes at a time.
+MASKS_BYTES = 1 << 20
 
 
 class MultiTaskStepResiduals(NamedTuple):
@@ -72,7 +75,7 @@ class FusedMultiTaskStep(Step):
         if m != self._m:
             net, dt = self.model, self.model.dtype
             h, a, b = net.n_hidden, net.n_out_a, net.n_classes
-            self._u = np.zeros((m, h))
+            self._mask = np.ones((m, h), dt)  # M; all ones when p = 0
             self._z1A, self._xDP, self._cm = (np.empty((m, h), dt) for _ in range(3))
             self._x2A, self._x1B, self._xplus, self._dA, self._dx1B, self._dxplus = (
                 np.empty((m, a), dt) for _ in range(6)
@@ -100,7 +103,7 @@ class FusedMultiTaskStep(Step):
                     index: np.ndarray | None = None) -> list[TaskLosses]:  # fmt: skip
         """`Step.train_chunk`: compiled (`multitask_sgd_steps`, split over two threads
         where it pays: `handgrad.fast.pair.split_steps`) under plain SGD, in pieces whose
-        dropout uniforms fit in `UNIFORMS_BYTES`; batch by batch otherwise."""
+        dropout masks fit in `MASKS_BYTES`; batch by batch otherwise."""
         if index is not None or not self.compiled_chunks():
             return super().train_chunk(rows, batch_size, index)
         x, yA, labels = rows
@@ -108,15 +111,15 @@ class FusedMultiTaskStep(Step):
         net = self.model
         self.seed, self._forward_done = self.optimizer.grad_scale, False
         self._chunk_buffers(batch_size)
-        piece = self._u_piece.shape[0]
+        piece = self._mask_piece.shape[0]
         outs: list[TaskLosses] = []
         for c in range(0, x.shape[0], piece):
             r = min(piece, x.shape[0] - c)
-            u = self._u_piece[:r]
-            if net.p:
-                net.dropout.rng.random(out=u)  # float64, as `Dropout` draws, step after step
+            mask = self._mask_piece[:r]
+            if net.p:  # the masks of the piece's steps, in order: as many draws as `Dropout`'s
+                draw_dropout_mask(net.dropout.rng, net.p, mask)
             losses, correct, taken = self._piece(x[c : c + r], yA[c : c + r],
-                                                 labels[c : c + r], u, batch_size)  # fmt: skip
+                                                 labels[c : c + r], mask, batch_size)  # fmt: skip
             outs += [TaskLosses(*ab) for ab in losses[:, : taken + 1].T.tolist()]
             if taken < losses.shape[1]:
                 if correct[taken] < 0:
@@ -125,7 +128,7 @@ class FusedMultiTaskStep(Step):
         net.last_losses = outs[-1]
         return outs
 
-    def _piece(self, x, yA, labels, u, batch):
+    def _piece(self, x, yA, labels, mask, batch):
         """`multitask_sgd_steps` over these rows → (losses (2, steps), correct, taken)."""
         net, t = self.model, self.model.dtype.type
         steps = -(-x.shape[0] // batch)
@@ -134,7 +137,7 @@ class FusedMultiTaskStep(Step):
                net.running_mean]  # fmt: skip
         rest = (own, [a.copy() for a in own])  # thread 1 updates its own copies alike
         shared = (net.theta1A.data, net.b1A.data, net.theta2A.data)
-        drop = (t(net.momentum), u, net.p, t(1.0 / (1.0 - net.p)), net.dtype == np.float32)
+        drop = (t(net.momentum), mask, net.dtype == np.float32)
 
         def run(me: int, two: bool) -> int:
             return multitask_sgd_steps(
@@ -150,8 +153,8 @@ class FusedMultiTaskStep(Step):
         net, dt = self.model, self.model.dtype
         if getattr(self, "_chunk_batch", None) != batch:
             h, a = net.n_hidden, net.n_out_a
-            piece = max(1, UNIFORMS_BYTES // (8 * h) // batch) * batch
-            self._u_piece = np.zeros((piece, h))
+            piece = max(1, MASKS_BYTES // (dt.itemsize * h) // batch) * batch
+            self._mask_piece = np.ones((piece, h), dt)  # M; all ones when p = 0
             self._hbuf, self._parts = np.empty((3, batch, h), dt), np.empty((2, 2, batch, a), dt)
             self._abuf = [np.empty((7, batch, a), dt) for _ in range(2)]
             self._z2b = [np.empty((batch, net.n_classes), dt) for _ in range(2)]
@@ -176,11 +179,10 @@ class FusedMultiTaskStep(Step):
         self._buffers(m)
         t = net.dtype.type
         if net.p:
-            net.dropout.rng.random(out=self._u)  # float64, as `Dropout` draws its uniforms
+            draw_dropout_mask(net.dropout.rng, net.p, self._mask)  # as `Dropout` does
         np.matmul(x, net.theta1A.data.T, out=self._z1A)
-        keep_scale = t(1.0 / (1.0 - net.p))
-        sin_dropout(self._z1A, net.b1A.data, self._u, net.p, keep_scale,
-                    self._xDP, self._cm, net.dtype == np.float32)  # fmt: skip
+        sin_dropout(self._z1A, net.b1A.data, self._mask, self._xDP, self._cm,
+                    net.dtype == np.float32)  # fmt: skip
         np.matmul(self._xDP, net.theta2A.data.T, out=self._x2A)
         np.matmul(x, net.theta1B.data.T, out=self._x1B)
         g = t(self.seed / m)
