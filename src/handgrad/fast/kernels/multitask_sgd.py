@@ -44,24 +44,37 @@ def _less(theta, grad):
 
 
 @jit
-def _hidden_forward(bi, xs, masks, t1a, b1a, t2a, fast, hbuf, part, lo, hi):
+def split_halves(mask, first, second):
+    """first ← mask[:, :w], second ← mask[:, w:] (w = first's width): the two halves of
+    the hidden units' masks, each contiguous."""
+    w = first.shape[1]
+    for i in range(mask.shape[0]):
+        for j in range(w):
+            first[i, j] = mask[i, j]
+        for j in range(second.shape[1]):
+            second[i, j] = mask[i, w + j]
+
+
+@jit
+def _hidden_forward(bi, xs, masks, t1a, b1a, t2a, fast, hb, part, lo, hi):
     """Task A's hidden units [lo, hi): z1A = x θ1Aᵀ, then xDP and M ⊙ cos(z1A)
-    (`sin_dropout`) into hbuf's columns; part = xDP θ2Aᵀ over those units."""
+    (`sin_dropout`, on this half's own contiguous buffers hb (3, batch, hi − lo) and
+    masks (m, hi − lo), so its loops vectorise); part = xDP θ2Aᵀ over those units."""
     m = xs.shape[0]
-    z1a, xdp, cm = hbuf[0, :m, lo:hi], hbuf[1, :m, lo:hi], hbuf[2, :m, lo:hi]
+    z1a, xdp, cm = hb[0, :m], hb[1, :m], hb[2, :m]
     one = t1a.dtype.type(1)
     _product(bi, NO_TRANS, TRANS, one, xs, t1a[lo:hi], 0.0, z1a)
-    sin_dropout(z1a, b1a[lo:hi], masks[:, lo:hi], xdp, cm, fast)
+    sin_dropout(z1a, b1a[lo:hi], masks, xdp, cm, fast)
     _product(bi, NO_TRANS, TRANS, one, xdp, t2a[:, lo:hi], 0.0, part)
 
 
 @jit
-def _hidden_backward(bi, xs, da, t1a, b1a, t2a, hbuf, lo, hi):
+def _hidden_backward(bi, xs, da, t1a, b1a, t2a, hb, lo, hi):
     """Its backward and update: ∂L/∂xDP = ∂(ŷA) θ2A over spent z1A, θ2A[:, lo:hi] −=
     ∂(ŷA)ᵀ xDP, ∂L/∂z1A (`scale_backward_bias_grad`), θ1A[lo:hi] −= ∂L/∂z1Aᵀ x and
     b1A[lo:hi] −= its row sum."""
     m = xs.shape[0]
-    dz, xdp, cm = hbuf[0, :m, lo:hi], hbuf[1, :m, lo:hi], hbuf[2, :m, lo:hi]
+    dz, xdp, cm = hb[0, :m], hb[1, :m], hb[2, :m]
     one = t1a.dtype.type(1)
     _product(bi, NO_TRANS, NO_TRANS, one, da, t2a[:, lo:hi], 0.0, dz)
     _product(bi, TRANS, NO_TRANS, -one, da, xdp, one, t2a[:, lo:hi])
@@ -73,18 +86,19 @@ def _hidden_backward(bi, xs, da, t1a, b1a, t2a, hbuf, lo, hi):
 
 @jit
 def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, t2b, b2b,
-                        running, momentum, mask, fast, seed, hbuf, parts, abuf, z2b, losses,
+                        running, momentum, masks, fast, seed, hbufs, parts, abuf, z2b, losses,
                         correct, flags, me, pair):  # fmt: skip
     """Plain-SGD steps on the batches x[i : i + batch], ya[…], labels[…] (i = 0, batch,
-    …; the last may be shorter), with dropout masks mask[i : i + batch]; returns the
+    …; the last may be shorter), with the dropout masks of those rows; returns the
     number of steps taken. A step whose loss is not finite (or whose labels fall
     outside [0, b)) is not taken and the loop stops there, its losses left in
     ``losses`` (nan for a bad label, with correct = −1 − its row).
 
-    x (r, n), ya (r, a), labels (r,), mask (r, h) M = 1[u ≥ p]/(1 − p); the eight
-    parameters updated in place, θ (out, in) as `MultiTaskNet` holds them; running (a,)
-    BN*'s running mean; ``fast`` (float32) as `sin_dropout` takes it; seed
-    = s of the module docstring; hbuf (3, batch, h) shared, parts (2, 2, batch, a) the
+    x (r, n), ya (r, a), labels (r,); masks the two halves (r, h₀), (r, h₁) of M =
+    1[u ≥ p]/(1 − p) (r, h); the eight parameters updated in place, θ (out, in) as
+    `MultiTaskNet` holds them; running (a,) BN*'s running mean; ``fast`` (float32) as
+    `sin_dropout` takes it; seed = s of the module docstring; hbufs the two halves'
+    buffers (3, batch, h_q), shared; parts (2, 2, batch, a) the
     partial ŷA by step parity and half, abuf (7, batch, a), z2b (batch, b) this
     thread's; losses (2, steps) float64 (L_A, L_B) and correct (steps,) int64 written by
     thread 0.
@@ -104,13 +118,13 @@ def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, 
     for s in range(steps):
         i0 = s * batch
         m = min(batch, r - i0)
-        xs, yas, ls, ms = x[i0 : i0 + m], ya[i0 : i0 + m], labels[i0 : i0 + m], mask[i0 : i0 + m]
+        xs, yas, ls = x[i0 : i0 + m], ya[i0 : i0 + m], labels[i0 : i0 + m]
         x2a, x1b, xplus, da = abuf[0, :m], abuf[1, :m], abuf[2, :m], abuf[3, :m]
         dxplus, dx1b, z = abuf[4, :m], abuf[5, :m], z2b[:m]
         par = s % 2
         for q in range(first, last):
-            _hidden_forward(bi, xs, ms, t1a, b1a, t2a, fast, hbuf, parts[par, q, :m], cut[q],
-                            cut[q + 1])  # fmt: skip
+            _hidden_forward(bi, xs, masks[q][i0 : i0 + m], t1a, b1a, t2a, fast, hbufs[q],
+                            parts[par, q, :m], cut[q], cut[q + 1])  # fmt: skip
         if pair:
             meet(flags, me, s + 1)
         for i in range(m):
@@ -136,7 +150,7 @@ def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, 
         _less(b2a, db2a)
         _less(b2b, db2b)
         for q in range(first, last):
-            _hidden_backward(bi, xs, da, t1a, b1a, t2a, hbuf, cut[q], cut[q + 1])
+            _hidden_backward(bi, xs, da, t1a, b1a, t2a, hbufs[q], cut[q], cut[q + 1])
     return steps
 
 
@@ -181,7 +195,7 @@ def _named(net, outs):
 
 KERNELS = (
     Kernel(
-        (multitask_sgd_steps, _hidden_forward, _hidden_backward, _product, _less),
+        (multitask_sgd_steps, split_halves, _hidden_forward, _hidden_backward, _product, _less),
         "MultiTaskNet's forward, objective and backward + SGD.step, step by step",
         _example,
         _formula,

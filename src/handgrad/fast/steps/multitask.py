@@ -27,7 +27,7 @@ from handgrad.errors import HandgradError
 from handgrad.fast import blas
 from handgrad.fast.kernels.bn_star import bn_star_backward, bn_star_forward
 from handgrad.fast.kernels.dropout_mask import draw_dropout_mask
-from handgrad.fast.kernels.multitask_sgd import multitask_sgd_steps
+from handgrad.fast.kernels.multitask_sgd import multitask_sgd_steps, split_halves
 from handgrad.fast.kernels.sin_dropout import scale_backward_bias_grad, sin_dropout
 from handgrad.fast.kernels.softmax_xent import softmax_xent
 from handgrad.fast.pair import split_steps
@@ -137,12 +137,14 @@ class FusedMultiTaskStep(Step):
                net.running_mean]  # fmt: skip
         rest = (own, [a.copy() for a in own])  # thread 1 updates its own copies alike
         shared = (net.theta1A.data, net.b1A.data, net.theta2A.data)
-        drop = (t(net.momentum), mask, net.dtype == np.float32)
+        halves = (self._halves[0][: x.shape[0]], self._halves[1][: x.shape[0]])
+        split_halves(mask, halves[0], halves[1])
+        drop = (t(net.momentum), halves, net.dtype == np.float32)
 
         def run(me: int, two: bool) -> int:
             return multitask_sgd_steps(
                 blas.available().int, x, yA, labels, batch, *shared, *rest[me], *drop,
-                t(self.seed), self._hbuf, self._parts, self._abuf[me], self._z2b[me], losses,
+                t(self.seed), self._hbufs, self._parts, self._abuf[me], self._z2b[me], losses,
                 correct, barrier, me, two,
             )  # fmt: skip
 
@@ -155,7 +157,10 @@ class FusedMultiTaskStep(Step):
             h, a = net.n_hidden, net.n_out_a
             piece = max(1, MASKS_BYTES // (dt.itemsize * h) // batch) * batch
             self._mask_piece = np.ones((piece, h), dt)  # M; all ones when p = 0
-            self._hbuf, self._parts = np.empty((3, batch, h), dt), np.empty((2, 2, batch, a), dt)
+            widths = (h // 2, h - h // 2)  # task A's hidden units in two halves, each
+            self._halves = tuple(np.empty((piece, w), dt) for w in widths)  # contiguous
+            self._hbufs = tuple(np.empty((3, batch, w), dt) for w in widths)
+            self._parts = np.empty((2, 2, batch, a), dt)
             self._abuf = [np.empty((7, batch, a), dt) for _ in range(2)]
             self._z2b = [np.empty((batch, net.n_classes), dt) for _ in range(2)]
             self._chunk_batch = batch
