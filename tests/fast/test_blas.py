@@ -51,3 +51,32 @@ def test_the_blas_found_is_the_one_numpy_loaded():
     paths = [lib["filepath"] for lib in threadpoolctl.threadpool_info()]
     assert info.path in paths
     assert info.int.dtype in (np.int32, np.int64)
+
+
+def test_one_thread_runs_blas_on_the_calling_thread_and_restores_the_count():
+    info = blas.available()
+    if info.set_threads is None:
+        pytest.skip("this OpenBLAS has no thread-count setter")
+    before = info.get_threads()
+    info.set_threads(2)
+    try:
+        with blas.one_thread():
+            assert info.get_threads() == 1
+        assert info.get_threads() == 2
+    finally:
+        info.set_threads(before)
+
+
+def test_numpys_openblas_is_told_apart_from_scipys(tmp_path):
+    import os
+
+    numpy_libs = os.path.dirname(os.path.realpath(np.__file__)) + ".libs"
+    numpy_lib = {"internal_api": "openblas", "filepath": f"{numpy_libs}/libscipy_openblas64_.so"}
+    scipy_lib = {"internal_api": "openblas", "filepath": "/x/scipy.libs/libscipy_openblas.so"}
+    other = {"internal_api": "openblas", "filepath": "/usr/lib/libopenblas.so.0"}
+    mkl = {"internal_api": "mkl", "filepath": "/x/libmkl_rt.so"}
+    pick = blas._numpys_openblas
+    assert pick([scipy_lib, numpy_lib]) == pick([numpy_lib, scipy_lib]) == numpy_lib["filepath"]
+    assert pick([other, mkl]) == other["filepath"]  # the only OpenBLAS: a system NumPy's
+    assert pick([other, scipy_lib]) is None  # two, neither NumPy's own: unknown
+    assert pick([mkl]) is None

@@ -18,8 +18,11 @@ its own machine code.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,11 +38,33 @@ _CANDIDATES = (  # (symbol prefix, suffix, 64-bit integers) as OpenBLAS builds n
 
 @dataclass(frozen=True)
 class BlasInfo:
-    """The BLAS found: its file, and ``int``, a zero of its integer type (pass it to a
-    kernel as ``blas_int``)."""
+    """The BLAS found: its file, ``int``, a zero of its integer type (pass it to a
+    kernel as ``blas_int``), and its thread-count getter and setter (None if absent)."""
 
     path: str
     int: np.integer
+    get_threads: Callable[[], int] | None = None
+    set_threads: Callable[[int], None] | None = None
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Within the block, each BLAS call runs on the thread that makes it (a compiled
+    loop that splits its steps over two threads itself must not have each of them wake
+    BLAS's own workers too); the thread count is restored after."""
+    info = available()
+    if info is None or info.get_threads is None or info.set_threads is None:
+        yield
+        return
+    before = info.get_threads()
+    if before == 1:
+        yield
+        return
+    info.set_threads(1)
+    try:
+        yield
+    finally:
+        info.set_threads(before)
 
 
 def _symbol(width: int, dtype: str) -> str:
@@ -49,27 +74,23 @@ def _symbol(width: int, dtype: str) -> str:
 @functools.cache
 def available() -> BlasInfo | None:
     """The OpenBLAS NumPy uses, its gemm registered for compiled kernels; None if there
-    is none this module can call (another BLAS, or no ``cblas_?gemm`` symbol)."""
+    is none this module can call (another BLAS, or no ``cblas_?gemm`` symbol), or if it
+    cannot tell which of several loaded OpenBLAS libraries is NumPy's (SciPy brings its
+    own; a product through another library would round otherwise than NumPy's)."""
     try:
         import threadpoolctl
         from llvmlite import binding
 
         np.ones((2, 2)) @ np.ones((2, 2))  # NumPy's BLAS is loaded once it has been used
-        found = [
-            info
-            for info in threadpoolctl.threadpool_info()
-            if info.get("internal_api") == "openblas"
-        ]
-        numpy_dir = np.__file__.rsplit("/", 2)[0]
-        found.sort(key=lambda info: not info["filepath"].startswith(numpy_dir))
-        if not found:
+        path = _numpys_openblas(threadpoolctl.threadpool_info())
+        if path is None:
             return None
-        lib = ctypes.CDLL(found[0]["filepath"])
+        lib = ctypes.CDLL(path)
         names, wide = _names(lib)
         if names is None:
             return None
         if wide is None:  # unsuffixed: the build's configuration says
-            config = lib.openblas_get_config if hasattr(lib, "openblas_get_config") else None
+            config = getattr(lib, _affixed("openblas_get_config", names["sgemm"]), None)
             if config is None:
                 return None
             config.restype = ctypes.c_char_p
@@ -78,9 +99,28 @@ def available() -> BlasInfo | None:
         for dtype, kind in (("float32", "sgemm"), ("float64", "dgemm")):
             address = ctypes.cast(getattr(lib, names[kind]), ctypes.c_void_p).value
             binding.add_symbol(_symbol(width, dtype), address)
-        return BlasInfo(found[0]["filepath"], np.int64(0) if wide else np.int32(0))
+        return BlasInfo(path, np.int64(0) if wide else np.int32(0),
+                        *_thread_count(lib, names["sgemm"]))  # fmt: skip
     except Exception:  # no threadpoolctl answer, no llvmlite: the NumPy path stays
         return None
+
+
+def _numpys_openblas(libraries: list[dict]) -> str | None:
+    """The file of NumPy's OpenBLAS among threadpoolctl's loaded ``libraries``: the one
+    NumPy's wheel bundles (in ``numpy.libs`` or the numpy folder), else the only OpenBLAS
+    loaded; None if that is not clear."""
+    paths = [lib["filepath"] for lib in libraries if lib.get("internal_api") == "openblas"]
+    numpy_dir = os.path.dirname(os.path.realpath(np.__file__))
+    bundled = [p for p in paths if os.path.realpath(p).startswith((numpy_dir + ".libs", numpy_dir))]
+    if len(bundled) == 1:
+        return bundled[0]
+    return paths[0] if len(paths) == 1 else None
+
+
+def _affixed(name: str, sgemm: str) -> str:
+    """``name`` with the prefix and suffix the library's ``sgemm`` symbol has."""
+    prefix = "scipy_" if sgemm.startswith("scipy_") else ""
+    return f"{prefix}{name}{'64_' if sgemm.endswith('64_') else ''}"
 
 
 def _names(lib: ctypes.CDLL) -> tuple[dict[str, str] | None, bool | None]:
@@ -91,6 +131,18 @@ def _names(lib: ctypes.CDLL) -> tuple[dict[str, str] | None, bool | None]:
         if all(hasattr(lib, name) for name in names.values()):
             return names, wide
     return None, None
+
+
+def _thread_count(lib: ctypes.CDLL, sgemm: str) -> tuple[Callable | None, Callable | None]:
+    """OpenBLAS's ``openblas_get_num_threads`` and ``openblas_set_num_threads``, named as
+    its ``sgemm`` is (prefix and suffix), or (None, None)."""
+    names = tuple(_affixed(f"openblas_{verb}_num_threads", sgemm) for verb in ("get", "set"))
+    if not all(hasattr(lib, n) for n in names):
+        return None, None
+    get, put = (getattr(lib, n) for n in names)
+    get.restype, put.restype = ctypes.c_int, None
+    put.argtypes = [ctypes.c_int]
+    return get, put
 
 
 def _gemm_intrinsic():

@@ -137,14 +137,18 @@ def split_steps(run: Callable[[int, bool], int], macs: int) -> tuple[int, bool]:
     """``run(me, pair)`` — a compiled loop of training steps each split in two halves
     (me = 0 or 1) that meet once per step — on two threads at once where a step has at
     least `STEP_SPLIT_MIN_MACS` multiply-adds and `at_once` can run them, else
-    ``run(0, False)`` (both halves on this thread). Returns (what thread 0's run
-    returned, whether two threads ran)."""
-    if macs >= STEP_SPLIT_MIN_MACS:
-        result = [0]
+    ``run(0, False)`` (both halves on this thread). Either way each BLAS call inside
+    runs on the thread making it (`handgrad.fast.blas.one_thread`). Returns (what
+    thread 0's run returned, whether two threads ran)."""
+    from handgrad.fast.blas import one_thread
 
-        def here() -> None:
-            result[0] = run(0, True)
+    with one_thread():
+        if macs >= STEP_SPLIT_MIN_MACS:
+            result = [0]
 
-        if at_once(here, (), run, (1, True)):
-            return result[0], True
-    return run(0, False), False
+            def here() -> None:
+                result[0] = run(0, True)
+
+            if at_once(here, (), run, (1, True)):
+                return result[0], True
+        return run(0, False), False
