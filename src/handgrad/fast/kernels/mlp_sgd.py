@@ -49,9 +49,10 @@ def _ld(a):
 
 @jit
 def _forward_half(bi, x, w1, b1, w2, h, part, lo, hi):
-    """H[:, lo:hi] = relu(x W1[lo:hi]ᵀ + b1[lo:hi]); part = H[:, lo:hi] W2[:, lo:hi]ᵀ."""
+    """H_q = relu(x W1[lo:hi]ᵀ + b1[lo:hi]) (the half's H, in its own buffer h);
+    part = H_q W2[:, lo:hi]ᵀ."""
     m, d = x.shape
-    hh = h[:m, lo:hi]
+    hh = h[:m]  # contiguous, so the elementwise loops vectorise
     gemm(bi, NO_TRANS, TRANS, m, hi - lo, d, 1.0, x, _ld(x), w1[lo:hi], _ld(w1), 0.0, hh, _ld(hh))
     bias_relu(hh, b1[lo:hi])
     w2h = w2[:, lo:hi]
@@ -61,11 +62,11 @@ def _forward_half(bi, x, w1, b1, w2, h, part, lo, hi):
 
 @jit
 def _backward_half(bi, x, w1, b1, w2, h, dh, g, lo, hi):
-    """dH[:, lo:hi] = (G W2[:, lo:hi]) ⊙ 1[H > 0]; then W2[:, lo:hi] −= Gᵀ H[:, lo:hi],
-    b1[lo:hi] −= Σ_rows dH[:, lo:hi], W1[lo:hi] −= dH[:, lo:hi]ᵀ x."""
+    """dH_q = (G W2[:, lo:hi]) ⊙ 1[H_q > 0] into dh; then W2[:, lo:hi] −= Gᵀ H_q,
+    b1[lo:hi] −= Σ_rows dH_q, W1[lo:hi] −= dH_qᵀ x."""
     m, d = x.shape
     k = w2.shape[0]
-    hh, dhh, w2h, w1h = h[:m, lo:hi], dh[:m, lo:hi], w2[:, lo:hi], w1[lo:hi]
+    hh, dhh, w2h, w1h = h[:m], dh[:m], w2[:, lo:hi], w1[lo:hi]
     gemm(bi, NO_TRANS, NO_TRANS, m, hi - lo, k, 1.0, g, _ld(g), w2h, _ld(w2h), 0.0, dhh, _ld(dhh))
     gemm(bi, TRANS, NO_TRANS, k, hi - lo, m, -1.0, g, _ld(g), hh, _ld(hh), 1.0, w2h, _ld(w2h))
     db = np.zeros(hi - lo, b1.dtype)
@@ -101,8 +102,8 @@ def mlp_sgd_steps(bi, x, y, index, batch, w1, b1, w2, b2, seed, h, dh, parts, g,
     is not taken: its loss (nan for a bad label) is left in ``losses`` and the loop stops.
 
     x (n, d), y (n,) ints, index (r,) rows of them; w1 (h, d), b1 (h,), w2 (k, h),
-    b2 (k,) updated in place; seed = s above; h, dh (batch, h) buffers shared by the two
-    threads; parts (2, 2, batch, k) the partial logits by step parity and half; g
+    b2 (k,) updated in place; seed = s above; h, dh the two halves' (batch, h_q) buffers
+    of H and ∂L/∂H; parts (2, 2, batch, k) the partial logits by step parity and half; g
     (batch, k) this thread's own; xbuf (3, batch, d), ybuf (3, batch) the gathered
     batches, shared: batch s + 2 is gathered during step s, after the threads meet (so
     nobody still reads batch s − 1's slot), each thread gathering half of its rows;
@@ -124,7 +125,7 @@ def mlp_sgd_steps(bi, x, y, index, batch, w1, b1, w2, b2, seed, h, dh, parts, g,
         xs, ys, gs = xbuf[s % 3, :m], ybuf[s % 3, :m], g[:m]
         par = s % 2
         for q in range(first, last):
-            _forward_half(bi, xs, w1, b1, w2, h, parts[par, q, :m], cut[q], cut[q + 1])
+            _forward_half(bi, xs, w1, b1, w2, h[q], parts[par, q, :m], cut[q], cut[q + 1])
         if pair:
             meet(flags, me, s + 2)
         _gather(x, y, index, s + 2, batch, me, pair, xbuf, ybuf)
@@ -143,7 +144,7 @@ def mlp_sgd_steps(bi, x, y, index, batch, w1, b1, w2, b2, seed, h, dh, parts, g,
         for j in range(b2.shape[0]):
             b2[j] -= db[j]
         for q in range(first, last):
-            _backward_half(bi, xs, w1, b1, w2, h, dh, gs, cut[q], cut[q + 1])
+            _backward_half(bi, xs, w1, b1, w2, h[q], dh[q], gs, cut[q], cut[q + 1])
     return steps
 
 
@@ -188,7 +189,9 @@ class SteppedMLP:
     def __init__(self, w1, b1, w2, b2, batch):
         self.weights, self.batch = (w1, b1, w2, b2), batch
         dtype, (hidden, k) = w1.dtype, (w1.shape[0], w2.shape[0])
-        self.h, self.dh = np.empty((batch, hidden), dtype), np.empty((batch, hidden), dtype)
+        widths = (hidden // 2, hidden - hidden // 2)  # each half's H and ∂L/∂H on their own
+        self.h = tuple(np.empty((batch, w), dtype) for w in widths)
+        self.dh = tuple(np.empty((batch, w), dtype) for w in widths)
         self.parts = np.empty((2, 2, batch, k), dtype)
         self.g = [np.empty((batch, k), dtype) for _ in range(2)]
         self.xbuf = np.empty((3, batch, w1.shape[1]), dtype)
