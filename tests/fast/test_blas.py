@@ -1,4 +1,4 @@
-"""The BLAS products compiled kernels call (`handgrad.fast.blas.gemm`) equal NumPy's
+"""The BLAS products compiled kernels call (`handgrad.fast.blas.product` over `gemm`) equal NumPy's
 products, for every transposition, on views with their own leading dimensions."""
 
 from __future__ import annotations
@@ -7,22 +7,12 @@ import numpy as np
 import pytest
 
 from handgrad.fast import blas
-from handgrad.fast.blas import NO_TRANS, TRANS, gemm
-from handgrad.fast.compiled import jit
+from handgrad.fast.blas import NO_TRANS, TRANS
 from tests.fast.conftest import DTYPES, assert_close
 
 pytestmark = pytest.mark.skipif(
     blas.available() is None, reason="NumPy's BLAS here is not an OpenBLAS this module calls"
 )
-
-
-@jit
-def _product(bi, ta, tb, alpha, a, b, beta, c):
-    """c ← alpha op(a) op(b) + beta c through `gemm`, the leading dimensions from strides."""
-    m, n = c.shape
-    k = a.shape[0] if ta == TRANS else a.shape[1]
-    gemm(bi, ta, tb, m, n, k, alpha, a, a.strides[0] // a.itemsize, b,
-         b.strides[0] // b.itemsize, beta, c, c.strides[0] // c.itemsize)  # fmt: skip
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -36,7 +26,7 @@ def test_gemm_equals_numpy_on_views(dtype, ta, tb, rng):
     before = big.copy()
     op_a, op_b = (a.T if ta else a), (b.T if tb else b)
     expected = -0.5 * (op_a @ op_b) + 2.0 * c
-    _product(blas.available().int, TRANS if ta else NO_TRANS, TRANS if tb else NO_TRANS,
+    blas.product(blas.available().int, TRANS if ta else NO_TRANS, TRANS if tb else NO_TRANS,
              -0.5, a, b, 2.0, c)  # fmt: skip
     assert_close(c, expected, dtype, atol_scale=10)
     # nothing outside the view was written

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handgrad.fast.compiled import jit
+
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enums
 _CANDIDATES = (  # (symbol prefix, suffix, 64-bit integers) as OpenBLAS builds name them
     ("scipy_cblas_", "64_", True),
@@ -199,4 +201,21 @@ def _gemm_intrinsic():
 
 
 gemm = _gemm_intrinsic()
+
+
+def _ld(a):
+    """The leading dimension (row stride in elements) of a row-major 2-D view."""
+    return a.strides[0] // a.itemsize
+
+
+def _product(bi, ta, tb, alpha, a, b, beta, c):
+    """c ← alpha · op(a) op(b) + beta · c (op: transposed if ``ta``/``tb`` is TRANS), the
+    sizes and leading dimensions taken from the views: `gemm` as kernels call it."""
+    m, n = c.shape
+    k = a.shape[0] if ta == TRANS else a.shape[1]
+    gemm(bi, ta, tb, m, n, k, alpha, a, ld(a), b, ld(b), beta, c, ld(c))
+
+
+ld = jit(_ld)
+product = jit(_product)
 available()  # registered before a kernel calling `gemm` is compiled or loaded

@@ -30,10 +30,11 @@ from __future__ import annotations
 import numpy as np
 
 from handgrad.fast import blas
-from handgrad.fast.blas import NO_TRANS, TRANS, gemm
+from handgrad.fast.blas import NO_TRANS, TRANS, product
 from handgrad.fast.compiled import jit
 from handgrad.fast.kernels import Kernel, randn
 from handgrad.fast.kernels.linear_relu import bias_relu, relu_backward_bias_grad
+from handgrad.fast.kernels.sgd import subtract
 from handgrad.fast.kernels.softmax_xent import softmax_xent
 from handgrad.fast.pair import split_steps
 from handgrad.fast.sync import flags, meet
@@ -42,38 +43,27 @@ from handgrad.optim import SGD
 
 
 @jit
-def _ld(a):
-    """The leading dimension (row stride in elements) of a row-major 2-D view."""
-    return a.strides[0] // a.itemsize
-
-
-@jit
 def _forward_half(bi, x, w1, b1, w2, h, part, lo, hi):
     """H_q = relu(x W1[lo:hi]ᵀ + b1[lo:hi]) (the half's H, in its own buffer h);
     part = H_q W2[:, lo:hi]ᵀ."""
-    m, d = x.shape
-    hh = h[:m]  # contiguous, so the elementwise loops vectorise
-    gemm(bi, NO_TRANS, TRANS, m, hi - lo, d, 1.0, x, _ld(x), w1[lo:hi], _ld(w1), 0.0, hh, _ld(hh))
+    hh = h[: x.shape[0]]  # contiguous, so the elementwise loops vectorise
+    product(bi, NO_TRANS, TRANS, 1.0, x, w1[lo:hi], 0.0, hh)
     bias_relu(hh, b1[lo:hi])
-    w2h = w2[:, lo:hi]
-    gemm(bi, NO_TRANS, TRANS, m, w2.shape[0], hi - lo, 1.0, hh, _ld(hh), w2h, _ld(w2h), 0.0,
-         part, _ld(part))  # fmt: skip
+    product(bi, NO_TRANS, TRANS, 1.0, hh, w2[:, lo:hi], 0.0, part)
 
 
 @jit
 def _backward_half(bi, x, w1, b1, w2, h, dh, g, lo, hi):
     """dH_q = (G W2[:, lo:hi]) ⊙ 1[H_q > 0] into dh; then W2[:, lo:hi] −= Gᵀ H_q,
     b1[lo:hi] −= Σ_rows dH_q, W1[lo:hi] −= dH_qᵀ x."""
-    m, d = x.shape
-    k = w2.shape[0]
+    m = x.shape[0]
     hh, dhh, w2h, w1h = h[:m], dh[:m], w2[:, lo:hi], w1[lo:hi]
-    gemm(bi, NO_TRANS, NO_TRANS, m, hi - lo, k, 1.0, g, _ld(g), w2h, _ld(w2h), 0.0, dhh, _ld(dhh))
-    gemm(bi, TRANS, NO_TRANS, k, hi - lo, m, -1.0, g, _ld(g), hh, _ld(hh), 1.0, w2h, _ld(w2h))
+    product(bi, NO_TRANS, NO_TRANS, 1.0, g, w2h, 0.0, dhh)
+    product(bi, TRANS, NO_TRANS, -1.0, g, hh, 1.0, w2h)
     db = np.zeros(hi - lo, b1.dtype)
     relu_backward_bias_grad(dhh, hh, db)
-    for j in range(hi - lo):
-        b1[lo + j] -= db[j]
-    gemm(bi, TRANS, NO_TRANS, hi - lo, d, m, -1.0, dhh, _ld(dhh), x, _ld(x), 1.0, w1h, _ld(w1h))
+    subtract(b1[lo:hi], db)
+    product(bi, TRANS, NO_TRANS, -1.0, dhh, x, 1.0, w1h)
 
 
 @jit
@@ -141,8 +131,7 @@ def mlp_sgd_steps(bi, x, y, index, batch, w1, b1, w2, b2, seed, h, dh, parts, g,
             correct[s] = right
         if right < 0 or not np.isfinite(total):
             return s
-        for j in range(b2.shape[0]):
-            b2[j] -= db[j]
+        subtract(b2, db)
         for q in range(first, last):
             _backward_half(bi, xs, w1, b1, w2, h[q], dh[q], gs, cut[q], cut[q + 1])
     return steps
@@ -220,7 +209,7 @@ class SteppedMLP:
 
 KERNELS = (
     Kernel(
-        (mlp_sgd_steps, _forward_half, _backward_half, _gather, _ld),
+        (mlp_sgd_steps, _forward_half, _backward_half, _gather),
         "MLP (Linear, ReLU, Linear) + SoftmaxCrossEntropy + SGD.step, step by step",
         _example,
         _formula,

@@ -18,29 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from handgrad.fast.blas import NO_TRANS, TRANS, gemm
+from handgrad.fast.blas import NO_TRANS, TRANS, product
 from handgrad.fast.compiled import jit
 from handgrad.fast.kernels import Kernel, randn
 from handgrad.fast.kernels.bn_star import bn_star_backward, bn_star_forward
-from handgrad.fast.kernels.mlp_sgd import _ld
+from handgrad.fast.kernels.sgd import subtract
 from handgrad.fast.kernels.sin_dropout import scale_backward_bias_grad, sin_dropout
 from handgrad.fast.kernels.softmax_xent import softmax_xent
 from handgrad.fast.sync import meet
-
-
-@jit
-def _product(bi, ta, tb, alpha, a, b, beta, c):
-    """c ← alpha · op(a) op(b) + beta · c (op: transposed if ``ta``/``tb`` is TRANS)."""
-    m, n = c.shape
-    k = a.shape[0] if ta == TRANS else a.shape[1]
-    gemm(bi, ta, tb, m, n, k, alpha, a, _ld(a), b, _ld(b), beta, c, _ld(c))
-
-
-@jit
-def _less(theta, grad):
-    """θ ← θ − G for a bias (the plain-SGD update of a gradient summed apart)."""
-    for j in range(theta.shape[0]):
-        theta[j] -= grad[j]
 
 
 @jit
@@ -63,9 +48,9 @@ def _hidden_forward(bi, xs, masks, t1a, b1a, t2a, fast, hb, part, lo, hi):
     m = xs.shape[0]
     z1a, xdp, cm = hb[0, :m], hb[1, :m], hb[2, :m]
     one = t1a.dtype.type(1)
-    _product(bi, NO_TRANS, TRANS, one, xs, t1a[lo:hi], 0.0, z1a)
+    product(bi, NO_TRANS, TRANS, one, xs, t1a[lo:hi], 0.0, z1a)
     sin_dropout(z1a, b1a[lo:hi], masks, xdp, cm, fast)
-    _product(bi, NO_TRANS, TRANS, one, xdp, t2a[:, lo:hi], 0.0, part)
+    product(bi, NO_TRANS, TRANS, one, xdp, t2a[:, lo:hi], 0.0, part)
 
 
 @jit
@@ -76,12 +61,12 @@ def _hidden_backward(bi, xs, da, t1a, b1a, t2a, hb, lo, hi):
     m = xs.shape[0]
     dz, xdp, cm = hb[0, :m], hb[1, :m], hb[2, :m]
     one = t1a.dtype.type(1)
-    _product(bi, NO_TRANS, NO_TRANS, one, da, t2a[:, lo:hi], 0.0, dz)
-    _product(bi, TRANS, NO_TRANS, -one, da, xdp, one, t2a[:, lo:hi])
+    product(bi, NO_TRANS, NO_TRANS, one, da, t2a[:, lo:hi], 0.0, dz)
+    product(bi, TRANS, NO_TRANS, -one, da, xdp, one, t2a[:, lo:hi])
     db1a = np.zeros(hi - lo, b1a.dtype)
     scale_backward_bias_grad(dz, cm, db1a)
-    _product(bi, TRANS, NO_TRANS, -one, dz, xs, one, t1a[lo:hi])
-    _less(b1a[lo:hi], db1a)
+    product(bi, TRANS, NO_TRANS, -one, dz, xs, one, t1a[lo:hi])
+    subtract(b1a[lo:hi], db1a)
 
 
 @jit
@@ -131,9 +116,9 @@ def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, 
             for j in range(x2a.shape[1]):
                 x2a[i, j] = parts[par, 0, i, j] + parts[par, 1, i, j]
         g = t1a.dtype.type(seed / m)
-        _product(bi, NO_TRANS, TRANS, one, xs, t1b, 0.0, x1b)
+        product(bi, NO_TRANS, TRANS, one, xs, t1b, 0.0, x1b)
         la = bn_star_forward(x1b, b1b, running, momentum, x2a, b2a, yas, g, xplus, da)
-        _product(bi, NO_TRANS, TRANS, one, xplus, t2b, 0.0, z)
+        product(bi, NO_TRANS, TRANS, one, xplus, t2b, 0.0, z)
         db2b = np.zeros(b2b.shape[0], b2b.dtype)
         total, right = softmax_xent(z, b2b, ls, g, db2b)
         if me == 0:
@@ -141,14 +126,14 @@ def multitask_sgd_steps(bi, x, ya, labels, batch, t1a, b1a, t2a, b2a, t1b, b1b, 
         if right < 0 or not np.isfinite(la) or not np.isfinite(total):
             return s
         # backward: each weight's gradient product updates it once nothing reads it
-        _product(bi, NO_TRANS, NO_TRANS, one, z, t2b, 0.0, dxplus)
-        _product(bi, TRANS, NO_TRANS, -one, z, xplus, one, t2b)
+        product(bi, NO_TRANS, NO_TRANS, one, z, t2b, 0.0, dxplus)
+        product(bi, TRANS, NO_TRANS, -one, z, xplus, one, t2b)
         db1b, db2a = np.zeros(b1b.shape[0], b1b.dtype), np.zeros(b2a.shape[0], b2a.dtype)
         bn_star_backward(dxplus, x1b, da, dx1b, db1b, db2a)
-        _product(bi, TRANS, NO_TRANS, -one, dx1b, xs, one, t1b)
-        _less(b1b, db1b)
-        _less(b2a, db2a)
-        _less(b2b, db2b)
+        product(bi, TRANS, NO_TRANS, -one, dx1b, xs, one, t1b)
+        subtract(b1b, db1b)
+        subtract(b2a, db2a)
+        subtract(b2b, db2b)
         for q in range(first, last):
             _hidden_backward(bi, xs, da, t1a, b1a, t2a, hbufs[q], cut[q], cut[q + 1])
     return steps
@@ -195,7 +180,7 @@ def _named(net, outs):
 
 KERNELS = (
     Kernel(
-        (multitask_sgd_steps, split_halves, _hidden_forward, _hidden_backward, _product, _less),
+        (multitask_sgd_steps, split_halves, _hidden_forward, _hidden_backward),
         "MultiTaskNet's forward, objective and backward + SGD.step, step by step",
         _example,
         _formula,

@@ -28,6 +28,18 @@ def _sgd(data, grad, vel, inv_scale, lr, wd, mu, nesterov, flush, tiny):
         data[i] = data[i] - g * lr
 
 
+@jit
+def subtract(theta, grad):
+    """θ ← θ − G, plain SGD's update of one 1-D parameter by a gradient of lr · L (a
+    compiled loop's bias, whose gradient it summed apart)."""
+    for j in range(theta.shape[0]):
+        theta[j] -= grad[j]
+
+
+HELPERS = (subtract,)
+"""Compiled functions called by other modules' kernels, not formulas of their own."""
+
+
 def sgd_step(opt: SGD, grad_scale: float = 1.0) -> None:
     """``opt.step(grad_scale)``: every parameter (contiguous) updated by `_sgd`."""
     if opt.plain:
