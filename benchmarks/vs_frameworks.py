@@ -45,8 +45,9 @@ weight gradients and the input gradients training needs) divided by the GEMM thr
 this machine measures on a large float32 matrix product: no implementation can beat it.
 For the VAE, each handgrad worker's epoch is split into estimated parts
 (`vae_breakdown`): the matrix products timed alone at their shapes, the optimiser's
-calls timed inside the loop, the per-step overhead as the same number of steps of a
-tiny VAE, and the elementwise and memory work as what remains.
+calls timed inside the loop (not apart in a compiled loop), the per-step overhead as
+the same number of steps of a tiny VAE, and the elementwise and memory work as what
+remains.
 
 ``--train-cli`` measures what users run: ``handgrad train vae --dataset mnist`` for
 ``--epochs`` epochs with ``--engine fused`` and ``--engine numpy``, back to back right
@@ -228,9 +229,10 @@ def run_handgrad(case: Case, data, model, epochs: int, engine: str = "numpy") ->
     step of a copy of the model first loads (or, with an empty cache, compiles) the
     kernels: its seconds are ``compile_seconds``.
 
-    The VAE's library loop draws ε from the shuffling Generator, which would change the
-    batch order; its loop here is the same step calls with ε from the model's own
-    Generator instead, and times the optimiser's part of each step apart.
+    The VAE runs the library's own epoch (`handgrad.experiments.vae._train_epoch`, the
+    loop ``handgrad train vae`` runs) with ε from the model's own Generator (the
+    library draws it from the shuffling one, which would change the batch order), and
+    times the optimiser's updates apart where it steps batch by batch.
     """
     from handgrad.fast import engine as engines
 
@@ -250,24 +252,39 @@ def run_handgrad(case: Case, data, model, epochs: int, engine: str = "numpy") ->
             seconds.append(time.perf_counter() - start)
         return {**extra, "seconds": seconds, "train_loss": loss}
 
-    from handgrad.training.loop import epoch_batches
+    from handgrad.experiments.vae import _train_epoch
 
     x = data.train.x
-    optimiser = []  # seconds of the epoch's optimiser steps, timed one by one
+    spent, optimiser = _time_updates(step), []
     for _ in range(epochs):
-        start, in_opt = time.perf_counter(), 0.0
-        total = 0.0
-        for _, (xb,) in epoch_batches(None, (x,), case.batch_size, rng, {}):
-            total += vae_pass(step, xb) * xb.shape[0]
-            opt_start = time.perf_counter()
-            step.apply()
-            in_opt += time.perf_counter() - opt_start
+        start, before = time.perf_counter(), spent[0]
+        terms = _train_epoch(step, x, case.batch_size, rng, noise=model.rng)
         seconds.append(time.perf_counter() - start)
-        optimiser.append(in_opt)
-        loss = total / x.shape[0]
+        optimiser.append(spent[0] - before)
+        loss = terms["train_neg_elbo"]
     steps = -(-x.shape[0] // case.batch_size)
-    parts = vae_breakdown(case, eng, steps, seconds, optimiser)
+    parts = vae_breakdown(case, eng, steps, seconds, optimiser if step_by_step(step) else None)
     return {**extra, "seconds": seconds, "train_loss": loss, "parts": parts}
+
+
+def step_by_step(step) -> bool:
+    """True if ``step`` trains batch by batch, calling its optimiser once per step (False:
+    a compiled loop over many steps, `handgrad.fast.Step.train_chunk`)."""
+    return not getattr(step, "compiled_chunks", lambda: False)()
+
+
+def _time_updates(step) -> list[float]:
+    """Wrap ``step``'s optimiser update in a timer: the returned list's one number grows
+    by the seconds of each update (a compiled loop over many steps calls none)."""
+    spent, update = [0.0], step._update
+
+    def timed(optimizer, seed):
+        start = time.perf_counter()
+        update(optimizer, seed)
+        spent[0] += time.perf_counter() - start
+
+    step._update = timed
+    return spent
 
 
 def case_optimizer(case: Case, model):
@@ -277,23 +294,18 @@ def case_optimizer(case: Case, model):
     return (Adam if case.name == "vae" else SGD)(model.parameters(), lr=case.lr)
 
 
-def vae_pass(step, xb: np.ndarray) -> float:
-    """Forward and backward of one VAE batch (no optimiser step), ε from the model's
-    Generator; the batch's loss."""
-    loss = step.forward(xb, rng=step.model.rng).loss
-    step.backward()
-    return loss
-
-
 def vae_breakdown(case: Case, engine, steps: int, seconds, optimiser, repeats: int = 3) -> dict:
     """Estimated seconds of one epoch's parts (medians over epochs or ``repeats``):
 
     * ``products``: the case's matrix products alone, at their shapes (`run_products`);
-    * ``optimiser``: the epoch's optimiser steps, timed inside the training loop;
-    * ``overhead``: forward and backward (no optimiser) of a VAE 8-8-2-8-8 on 2 rows
-      with the same engine, as many steps: the per-step calls, with next to no arithmetic;
-    * ``elementwise``: the rest of the epoch (elementwise chains, the batch gather, ε).
+    * ``optimiser``: the epoch's optimiser steps, timed inside the training loop; None
+      (``optimiser`` None) for a compiled loop, whose updates cannot be timed apart;
+    * ``overhead``: as many steps of a VAE 8-8-2-8-8 on 2 rows, trained by the same
+      loop with the same engine: the per-step calls, with next to no arithmetic;
+    * ``elementwise``: the rest of the epoch (elementwise chains, the batch gather, ε,
+      and a compiled loop's updates).
     """
+    from handgrad.experiments.vae import _train_epoch
     from handgrad.models.vae import VAE
     from handgrad.optim import Adam
 
@@ -302,16 +314,17 @@ def vae_breakdown(case: Case, engine, steps: int, seconds, optimiser, repeats: i
     )
     tiny = VAE(8, 2, (8,), decoder="bernoulli", rng=np.random.default_rng(SEED))
     step = engine.step(tiny, None, Adam(tiny.parameters()))
-    xb = np.random.default_rng(SEED).random((2, 8), np.float32)
+    xb = np.random.default_rng(SEED).random((2 * steps, 8), np.float32)
+    rng = np.random.default_rng(SEED)
 
     def tiny_epoch() -> None:
-        for _ in range(steps):
-            vae_pass(step, xb)
+        _train_epoch(step, xb, 2, rng)
 
     tiny_epoch()  # the kernels' first calls for these shapes
     overhead = statistics.median(_timed(tiny_epoch) for _ in range(repeats))
-    epoch, opt = statistics.median(seconds), statistics.median(optimiser)
-    rest = epoch - products - opt - overhead
+    epoch = statistics.median(seconds)
+    opt = None if optimiser is None else statistics.median(optimiser)
+    rest = epoch - products - (opt or 0.0) - overhead
     return {
         "epoch": epoch,
         "products": products,
@@ -322,8 +335,9 @@ def vae_breakdown(case: Case, engine, steps: int, seconds, optimiser, repeats: i
 
 
 def _warm_up(case: Case, data, model, engine) -> float:
-    """Seconds of one fused step (forward, backward, optimiser) on two rows and a copy of
-    the model: the kernels' loading from the disk cache, or their compilation."""
+    """Seconds of training a copy of the model on two rows, batch by batch and as one
+    chunk (`handgrad.fast.Step.train_chunk`, a compiled loop where there is one): the
+    kernels' loading from the disk cache, or their compilation."""
     import copy
 
     from handgrad.nn.losses import SoftmaxCrossEntropy
@@ -332,13 +346,16 @@ def _warm_up(case: Case, data, model, engine) -> float:
     twin = copy.deepcopy(model)
     loss = SoftmaxCrossEntropy() if case.name == "mlp" else None
     step = engine.step(twin, loss, case_optimizer(case, twin))
+    kwargs = {"rng": np.random.default_rng(0)} if case.name == "vae" else {}
     if case.name == "mlp":
-        step.forward(data.train.x[:2], data.train.y[:2])
+        rows = (data.train.x[:2], data.train.y[:2])
     elif case.name == "vae":
-        step.forward(data.train.x[:2], rng=np.random.default_rng(0))
+        rows = (data.train.x[:2],)
     else:
-        step.forward(data.x_train[:2], data.yA_train[:2], data.labels_train[:2])
+        rows = (data.x_train[:2], data.yA_train[:2], data.labels_train[:2])
+    step.forward(*rows, **kwargs)
     step.update()
+    step.train_chunk(rows, 2, np.arange(2) if step.gathers_rows else None, **kwargs)
     return time.perf_counter() - start
 
 
@@ -797,7 +814,11 @@ def breakdown_rows(results: dict[str, dict], bound: float) -> list[list[str]]:
         parts, framework = r["parts"], impl.split("-")[0]
         cores = r["cores"]
         name = f"{FRAMEWORKS[framework]}, {cores} core{'s' * (cores != 1)}"
-        shares = [f"{parts[k]:.3f} ({100 * parts[k] / parts['epoch']:.0f} %)" for k in PARTS]
+        shares = [
+            "in the loop" if parts[k] is None
+            else f"{parts[k]:.3f} ({100 * parts[k] / parts['epoch']:.0f} %)"
+            for k in PARTS
+        ]  # fmt: skip
         rows.append([name, f"{parts['epoch']:.3f}", *shares, f"{bound:.3f}"])
     return rows
 
@@ -920,9 +941,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if parts:
         print(
             "\nThe VAE epoch in parts, estimates (seconds, share of the epoch): the products "
-            "timed alone at their shapes; the optimiser's calls timed in the loop; the "
-            "per-step overhead as the same steps of an 8-8-2-8-8 VAE on 2 rows; elementwise "
-            "& memory the rest."
+            "timed alone at their shapes; the optimiser's calls timed in the loop (a "
+            "compiled loop's are in it: 'in the loop'); the per-step overhead as the same "
+            "steps of an 8-8-2-8-8 VAE on 2 rows, trained by the same loop; elementwise & "
+            "memory the rest."
         )
         print(render(parts, args.markdown, PARTS_HEADER, range(1, 7)))
     print("\nRatios of the best (faster thread setting) of each implementation:")

@@ -159,11 +159,16 @@ def test_vae_epoch_parts_add_up_to_the_epoch(bench, engine):
     case, data = bench.CASES["vae"], tiny_mnist(n=260)
     result = bench.run_handgrad(case, data, bench.build_handgrad_model(case, data), 2, engine)
     parts = result["parts"]
-    assert all(parts[k] > 0 for k in ("products", "optimiser", "overhead"))
-    assert sum(parts[k] for k in bench.PARTS) == pytest.approx(parts["epoch"])
+    assert all(parts[k] > 0 for k in ("products", "overhead"))
+    # the numpy engine steps batch by batch, its optimiser timed apart; the fused engine
+    # runs the MNIST VAE's shape as one compiled loop, its updates inside
+    assert (parts["optimiser"] is None) == (engine == "fused")
+    assert parts["optimiser"] is None or parts["optimiser"] > 0
+    assert sum(parts[k] or 0.0 for k in bench.PARTS) == pytest.approx(parts["epoch"])
     results = {f"{'fused' if engine == 'fused' else 'handgrad'}-1": {**result, "cores": 1}}
     (row,) = bench.breakdown_rows(results, bound=0.5)
     assert row[0].endswith(", 1 core") and row[-1] == "0.500"
+    assert (row[4] == "in the loop") == (engine == "fused")
     assert "matrix products" in bench.render([row], True, bench.PARTS_HEADER)
 
 

@@ -113,3 +113,46 @@ def make_state_only():
     model = MLP([2, 3, 2], seed=0)
     opt = SGD(model.parameters(), lr=0.5)
     return TrainingState(model, opt, StepLR(opt, step=1), {}), None
+
+
+class _Recorder:
+    """A training step that records the batches `train_chunk` gets (no compiled loop)."""
+
+    gathers_rows = False
+
+    def __init__(self):
+        self.batches, self.kwargs = [], []
+
+    def train_chunk(self, rows, batch_size, index=None, **kwargs):
+        self.kwargs.append(kwargs)
+        outs = []
+        for i in range(0, rows[0].shape[0], batch_size):
+            self.batches.append(rows[0][i : i + batch_size].copy())
+            outs.append(i)
+        return outs
+
+
+def test_chunk_steps_prepares_each_batch_by_its_step_number(monkeypatch):
+    """``prepare(step, rows)`` sees each batch, numbered as `epoch_batches` numbers it,
+    and the step trains on what it returns (e.g. a fresh binarisation per batch)."""
+    from handgrad.fast import gather
+    from handgrad.training.batching import minibatches
+    from handgrad.training.loop import chunk_steps
+
+    monkeypatch.setattr(gather, "GATHER_CHUNK_BYTES", 2 * 3 * 8)  # chunks of two batches
+    rows = np.arange(10) * 10
+    seen = []
+
+    def prepare(step, batch):
+        seen.append(step)
+        return [batch[0] + 1000 * step]
+
+    step = _Recorder()
+    got = list(chunk_steps(step, None, (rows,), 3, np.random.default_rng(4), {}, prepare,
+                           {"rng": "noise"}))  # fmt: skip
+    expected = list(minibatches(10, 3, np.random.default_rng(4)))
+    assert seen == [1, 2, 3, 4] and [s for s, *_ in got] == [1, 2, 3, 4]
+    for s, (trained, picked) in enumerate(zip(step.batches, expected, strict=True), 1):
+        np.testing.assert_array_equal(trained, rows[picked] + 1000 * s)
+    assert [m for _, _, m, _ in got] == [3, 3, 3, 1]
+    assert step.kwargs == [{"rng": "noise"}] * 2  # two chunks, each with the keywords

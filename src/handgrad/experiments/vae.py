@@ -48,7 +48,7 @@ from handgrad.training.experiment import (
     RunOptions,
     check_batch_fits,
 )
-from handgrad.training.loop import check_finite, epoch_batches, run_epochs
+from handgrad.training.loop import check_finite, chunk_steps, run_epochs
 from handgrad.training.numerics import locate_nonfinite
 from handgrad.training.optimizers import build_optimizer
 from handgrad.training.options import option
@@ -332,13 +332,15 @@ def _train_epoch(
     state: TrainingState | None = None,
     *,
     binarize_seed: int | None = None,
+    noise: np.random.Generator | None = None,
 ) -> dict[str, float]:
     """One pass over x in shuffled mini-batches (or its rest, after a mid-epoch stop)
     with the training ``step`` (`handgrad.fast.Step`, from any engine) of the VAE's
-    ELBO or of its IWAE bound (`handgrad.models.iwae.IWAE`); returns the mean training
-    terms. With ``state`` the epoch can stop and resume after any step
-    (`handgrad.training.loop.epoch_batches`); with ``binarize_seed`` each batch is a
-    fresh binarisation of its images (`handgrad.data.binarize.train_batch`).
+    ELBO or of its IWAE bound (`handgrad.models.iwae.IWAE`), run on chunks of batches
+    (`handgrad.training.loop.chunk_steps`); returns the mean training terms. ε is drawn
+    from ``noise`` (default ``rng``, which also shuffles). With ``state`` the epoch can
+    stop and resume after any chunk; with ``binarize_seed`` each batch is a fresh
+    binarisation of its images (`handgrad.data.binarize.train_batch`).
 
     Raises `handgrad.training.loop.Diverged` naming epoch, step and where if the loss is NaN/Inf.
     """
@@ -346,12 +348,15 @@ def _train_epoch(
     vae.train()
     totals = _Totals()
     sums = vars(totals)  # rec, kl, n, bound: saved with a mid-epoch checkpoint
-    for i, (xb,) in epoch_batches(state, (x,), batch_size, rng, sums):
-        if binarize_seed is not None:
-            xb = binarization.train_batch(xb, binarize_seed, epoch, i)
-        out = step.forward(xb, rng=rng)
+    prepare = None
+    if binarize_seed is not None:
+
+        def prepare(i: int, rows: list[np.ndarray]) -> list[np.ndarray]:
+            return [binarization.train_batch(rows[0], binarize_seed, epoch, i)]
+
+    kwargs = {"rng": rng if noise is None else noise}
+    for i, out, _, _ in chunk_steps(step, state, (x,), batch_size, rng, sums, prepare, kwargs):
         check_finite(out.loss, "the loss", epoch, i, locate_nonfinite, vae)
-        step.update()
         totals.add(out)
     return totals.means("train")
 

@@ -78,8 +78,9 @@ class Step:
     an ``index`` (a compiled loop that gathers as it goes): the training loop then does
     not gather them ahead (`handgrad.training.loop.epoch_chunks`)."""
 
-    def train_chunk(self, rows: tuple[Any, ...], batch_size: int, index: Any = None) -> list[Any]:
-        """Train on consecutive batches: ``forward(*batch)`` then `update` for each
+    def train_chunk(self, rows: tuple[Any, ...], batch_size: int, index: Any = None,
+                    **kwargs: Any) -> list[Any]:  # fmt: skip
+        """Train on consecutive batches: ``forward(*batch, **kwargs)`` then `update` for each
         batch = ``[a[i : i + batch_size] for a in rows]`` (or, with ``index``, the rows
         ``a[index[i : i + batch_size]]``), i = 0, batch_size, … (the last batch may be
         shorter); returns each step's output record. A step whose loss is not finite is
@@ -94,7 +95,7 @@ class Step:
         n = rows[0].shape[0] if index is None else index.shape[0]
         for i in range(0, n, batch_size):
             pick = slice(i, i + batch_size) if index is None else index[i : i + batch_size]
-            out = self.forward(*[a[pick] for a in rows])
+            out = self.forward(*[a[pick] for a in rows], **kwargs)
             outs.append(out)
             if not math.isfinite(out.loss):
                 break

@@ -146,20 +146,36 @@ def chunk_steps(
     batch_size: int,
     rng: np.random.Generator,
     sums: dict[str, Any],
+    prepare: Callable[[int, list[np.ndarray]], list[np.ndarray]] | None = None,
+    step_kwargs: dict[str, Any] | None = None,
 ) -> Iterator[tuple[int, Any, int, Callable[[], list[np.ndarray]]]]:
     """The current epoch trained by ``step`` (`handgrad.fast.Step`) a chunk at a time
-    (`epoch_chunks`, `Step.train_chunk`), then reported step by step: (step number, its
-    output record, its number of rows, ``batch()`` → its rows of each array of
-    ``data``, for a message about a non-finite loss). The loop updates ``sums`` as it
-    goes, as for `epoch_batches`; a stop is checkpointed after a chunk."""
-    chunks = epoch_chunks(state, data, batch_size, rng, sums, not step.gathers_rows)
-    for first, rows, index in chunks:
-        outs = step.train_chunk(rows, batch_size, index)
+    (`epoch_chunks`, ``step.train_chunk(rows, batch_size, index, **step_kwargs)``), then
+    reported step by step: (step number, its output record, its number of rows,
+    ``batch()`` → its rows of each array of ``data``, for a message about a non-finite
+    loss). With ``prepare``, each batch's rows are ``prepare(step number, rows)`` (e.g.
+    a fresh binarisation), and the chunks are gathered ahead. The loop updates ``sums``
+    as it goes, as for `epoch_batches`; a stop is checkpointed after a chunk."""
+    gathered = prepare is not None or not step.gathers_rows
+    for first, rows, index in epoch_chunks(state, data, batch_size, rng, sums, gathered):
+        if prepare is not None:
+            rows = _prepared(rows, batch_size, first, prepare)
+        outs = step.train_chunk(rows, batch_size, index, **(step_kwargs or {}))
         n = rows[0].shape[0] if index is None else index.shape[0]
         for j, out in enumerate(outs):
             pick = slice(j * batch_size, (j + 1) * batch_size)
             batch = functools.partial(_rows_of, rows, pick if index is None else index[pick])
             yield first + j, out, min(batch_size, n - j * batch_size), batch
+
+
+def _prepared(rows: Sequence[np.ndarray], batch_size: int, first: int,
+              prepare: Callable[[int, list[np.ndarray]], list[np.ndarray]]) -> tuple:  # fmt: skip
+    """The chunk's ``rows`` with each batch's rows replaced by ``prepare(step, rows)``,
+    the first batch being step ``first``."""
+    n = rows[0].shape[0]
+    batches = [prepare(first + j, _rows_of(rows, slice(i, i + batch_size)))
+               for j, i in enumerate(range(0, n, batch_size))]  # fmt: skip
+    return tuple(np.concatenate(parts) for parts in zip(*batches, strict=True))
 
 
 def _rows_of(arrays: Sequence[np.ndarray], pick: slice | np.ndarray) -> list[np.ndarray]:

@@ -7,6 +7,11 @@ reparameterisation and the KL term are one pass (`handgrad.fast.kernels.reparame
 and its backward), the decoder's last bias, the Bernoulli NLL and its gradient another
 (`handgrad.fast.kernels.bernoulli_nll`). ε is drawn exactly as the model draws it.
 Supported: Bernoulli decoders and ReLU activations, trained on the ELBO.
+
+`train_chunk` of a VAE with one hidden layer on each side under `handgrad.optim.Adam`
+(the MNIST VAE) runs the whole chunk of steps in one compiled call
+(`handgrad.fast.kernels.vae_adam`), on two threads where two cores are free; other VAEs
+and optimisers step batch by batch.
 """
 
 from __future__ import annotations
@@ -16,15 +21,19 @@ from typing import NamedTuple
 import numpy as np
 
 from handgrad.errors import HandgradError
+from handgrad.fast import blas
 from handgrad.fast.kernels.bernoulli_nll import bernoulli_nll
 from handgrad.fast.kernels.reparameterize_kl import (
     reparameterize_kl,
     reparameterize_kl_backward,
 )
+from handgrad.fast.kernels.vae_adam import SteppedVAE
 from handgrad.fast.step import Step
 from handgrad.fast.steps import fused_step
 from handgrad.fast.steps.relu_stack import ReluStack, relu_linears
 from handgrad.models.vae import VAE, ELBOTerms
+from handgrad.nn.init import as_rng
+from handgrad.optim import Adam
 
 
 class VAEStepResiduals(NamedTuple):
@@ -59,6 +68,76 @@ class FusedVAEStep(Step):
         self.encoder = ReluStack(relu_linears(self.model.encoder.layers))
         self.decoder = ReluStack(relu_linears(self.model.decoder.layers))
         self._m = -1
+        self._stepped: SteppedVAE | None = None
+
+    @property
+    def gathers_rows(self) -> bool:  # type: ignore[override]
+        """True where `train_chunk` runs compiled (and gathers its rows as it goes)."""
+        return self.compiled_chunks()
+
+    def kind(self) -> str:
+        if self.compiled_chunks():
+            return "compiled training loop (train_chunk), fused steps otherwise"
+        return super().kind()
+
+    def compiled_chunks(self) -> bool:
+        """True if `train_chunk` runs one compiled call: one hidden layer on each side
+        (of at least 2 units, and at least 2 pixels), contiguous parameters, `Adam`, and
+        a BLAS the compiled loop can call."""
+        enc, dec = self.encoder.linears, self.decoder.linears
+        return (
+            type(self.optimizer) is Adam
+            and len(enc) == 2
+            and len(dec) == 2
+            and enc[0].out_features >= 2
+            and dec[0].out_features >= 2
+            and self.model.x_dim >= 2
+            and all(
+                p.data.flags.c_contiguous and p.grad.flags.c_contiguous
+                for p in self.model.parameters()
+            )
+            and blas.available() is not None
+        )
+
+    def train_chunk(self, rows: tuple[np.ndarray, ...], batch_size: int,
+                    index: np.ndarray | None = None, rng=None) -> list[ELBOTerms]:  # fmt: skip
+        """`Step.train_chunk` (ε from ``rng``, default the model's Generator): one compiled
+        call (`SteppedVAE`) for the MNIST VAE's shape under Adam, the loop of forward and
+        update otherwise."""
+        gen = as_rng(rng if rng is not None else self.model.rng)
+        if not self.compiled_chunks():
+            return super().train_chunk(rows, batch_size, index, rng=gen)
+        (x,) = rows
+        self._check(x)
+        self.seed, self._forward_done = self.optimizer.grad_scale, False
+        stepped = self._stepped_for(batch_size)
+        index = np.arange(x.shape[0]) if index is None else index
+        beta = self.model.beta
+        rec, kl, _, _ = stepped(x, index, gen, beta, self.seed)
+        bounds = range(0, rec.shape[0], batch_size)
+        return [ELBOTerms(rec[i : i + batch_size], kl[i : i + batch_size], beta) for i in bounds]
+
+    def _stepped_for(self, batch_size: int) -> SteppedVAE:
+        """The compiled chunk runner for the current arrays and batch size."""
+        params = [p for lin in (*self.encoder.linears, *self.decoder.linears)
+                  for p in (lin.weight, lin.bias)]  # fmt: skip
+        current = self._stepped
+        if (
+            current is None
+            or current.batch != batch_size
+            or current.optimizer is not self.optimizer
+            or current.arrays != SteppedVAE.current_arrays(params, self.optimizer)
+        ):
+            current = self._stepped = SteppedVAE(params, self.optimizer, batch_size)
+        return current
+
+    def _check(self, xb: np.ndarray) -> None:
+        vae, dtype = self.model, self.encoder.dtype
+        if xb.dtype != dtype or xb.ndim != 2 or xb.shape[1] != vae.x_dim:
+            raise HandgradError(
+                f"{vae!r} expects x of shape (m, {vae.x_dim}) and dtype {dtype}, got "
+                f"{xb.shape} {xb.dtype}"
+            )
 
     def _buffers(self, m: int) -> None:
         if m != self._m:
@@ -69,11 +148,7 @@ class FusedVAEStep(Step):
 
     def _forward(self, xb: np.ndarray, rng: np.random.Generator) -> ELBOTerms:
         vae, m, dtype = self.model, xb.shape[0], self.encoder.dtype
-        if xb.dtype != dtype or xb.ndim != 2 or xb.shape[1] != vae.x_dim:
-            raise HandgradError(
-                f"{vae!r} expects x of shape (m, {vae.x_dim}) and dtype {dtype}, got "
-                f"{xb.shape} {xb.dtype}"
-            )
+        self._check(xb)
         self._buffers(m)
         stats = self.encoder.forward(xb)
         eps = rng.standard_normal((m, vae.latent), dtype=dtype)  # as VAE.elbo_terms draws it
