@@ -156,3 +156,24 @@ def test_chunk_steps_prepares_each_batch_by_its_step_number(monkeypatch):
         np.testing.assert_array_equal(trained, rows[picked] + 1000 * s)
     assert [m for _, _, m, _ in got] == [3, 3, 3, 1]
     assert step.kwargs == [{"rng": "noise"}] * 2  # two chunks, each with the keywords
+
+
+@pytest.mark.parametrize("diverge_in", [1, 2])
+def test_a_diverged_run_says_whether_a_checkpoint_is_kept(tmp_path, diverge_in):
+    state, run = make(tmp_path)
+
+    def train_epoch(epoch):
+        if epoch == diverge_in:
+            check_finite(float("inf"), "the loss", epoch, 3, lambda: "layer 1")
+        return {"loss": 1.0}
+
+    with pytest.raises(Diverged) as error:
+        run_epochs(state, run, 3, train_epoch, dict, str, log=lambda line: None)
+    message = str(error.value)
+    assert message.startswith("the loss became inf at epoch") and "--lr" in message
+    if diverge_in == 1:
+        assert "no checkpoint had been saved yet" in message
+        assert not (run.path / "checkpoint.npz").exists()
+    else:
+        assert f"its last checkpoint is kept ({run.path}" in message
+        assert (run.path / "checkpoint.npz").exists()

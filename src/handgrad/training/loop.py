@@ -233,8 +233,7 @@ def check_finite(
     if not math.isfinite(value):
         raise Diverged(
             f"{what} became {value} at epoch {epoch}, step {step}, first seen in "
-            f"{where(*args)}; lower the learning rate (--lr) or add batch norm; the last "
-            "good checkpoint is kept"
+            f"{where(*args)}; lower the learning rate (--lr) or add batch norm"
         )
 
 
@@ -287,9 +286,18 @@ def run_epochs(
         raise TrainingInterrupted(
             f"stopped {state.position()}, checkpoint saved; continue with --resume {run.path}"
         ) from None
+    except Diverged as error:  # say what is left of the run, which the check cannot know
+        raise Diverged(f"{error}; {_what_is_kept(state, run)}") from None
     except KeyboardInterrupt:
         raise TrainingInterrupted(
             f"stopped at once; the checkpoint after epoch {state.epoch} is kept; "
             f"continue with --resume {run.path}"
         ) from None
     return state.metrics
+
+
+def _what_is_kept(state: TrainingState, run: Run) -> str:
+    """The checkpoint a diverged run leaves, in words (none before its first)."""
+    if state.checkpoint_path is not None and state.checkpoint_path.exists():
+        return f"its last checkpoint is kept ({run.path})"
+    return "no checkpoint had been saved yet, so there is nothing to resume"
