@@ -11,7 +11,8 @@
   (the BLAS thread policy).
 * `handgrad.fast.blas` (NumPy's OpenBLAS called from compiled loops), `handgrad.fast.pair`
   (two threads at once) and `handgrad.fast.sync` (their once-per-step barrier): what the
-  compiled training loops of `handgrad.fast.kernels.mlp_sgd` and ``multitask_sgd`` use.
+  compiled training loops of `handgrad.fast.kernels.mlp_sgd`, ``multitask_sgd`` and
+  ``vae_adam`` use.
 """
 
 from handgrad.fast.engine import CHOICES, ENGINES, Engine, get, resolve
