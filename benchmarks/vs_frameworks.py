@@ -270,7 +270,7 @@ def run_handgrad(case: Case, data, model, epochs: int, engine: str = "numpy") ->
 def step_by_step(step) -> bool:
     """True if ``step`` trains batch by batch, calling its optimiser once per step (False:
     a compiled loop over many steps, `handgrad.fast.Step.train_chunk`)."""
-    return not getattr(step, "compiled_chunks", lambda: False)()
+    return not step.compiled_chunks()
 
 
 def _time_updates(step) -> list[float]:

@@ -49,7 +49,14 @@ class Step:
 
     def kind(self) -> str:
         """What computes this step, in words, for ``used``."""
+        if self.compiled_chunks():
+            return "compiled training loop (train_chunk), fused steps otherwise"
         return "fused training step" if self.fused else "layer by layer"
+
+    def compiled_chunks(self) -> bool:
+        """True if `train_chunk` runs the whole chunk in one compiled call (a fused step
+        whose model, optimiser and arrays its compiled loop supports)."""
+        return False
 
     def forward(self, *batch: Any, **kwargs: Any) -> Any:
         """Zero the gradients, run the forward pass and the loss on the batch; returns the

@@ -33,6 +33,7 @@ from handgrad.fast import blas
 from handgrad.fast.blas import NO_TRANS, TRANS, product
 from handgrad.fast.compiled import jit
 from handgrad.fast.kernels import Kernel, randn
+from handgrad.fast.kernels.batch_slots import gather_slot
 from handgrad.fast.kernels.linear_relu import bias_relu, relu_backward_bias_grad
 from handgrad.fast.kernels.sgd import subtract
 from handgrad.fast.kernels.softmax_xent import softmax_xent
@@ -67,23 +68,6 @@ def _backward_half(bi, x, w1, b1, w2, h, dh, g, lo, hi):
 
 
 @jit
-def _gather(x, y, index, s, batch, me, pair, xbuf, ybuf):
-    """Batch s's rows x[index[s·batch …]] and labels into buffer s mod 3: all of them
-    on one thread, the first (me = 0) or second half of them with ``pair``."""
-    n = index.shape[0]
-    r0 = s * batch
-    if r0 >= n:
-        return
-    m = min(batch, n - r0)
-    lo, hi = (0, m) if not pair else ((0, m // 2) if me == 0 else (m // 2, m))
-    slot = s % 3
-    for i in range(lo, hi):
-        row = index[r0 + i]
-        xbuf[slot, i] = x[row]
-        ybuf[slot, i] = y[row]
-
-
-@jit
 def mlp_sgd_steps(bi, x, y, index, batch, w1, b1, w2, b2, seed, h, dh, parts, g, xbuf, ybuf,
                   losses, correct, flags, me, pair):  # fmt: skip
     """Plain-SGD steps on the batches x[index[i : i + batch]], y[index[…]] (i = 0,
@@ -106,8 +90,9 @@ def mlp_sgd_steps(bi, x, y, index, batch, w1, b1, w2, b2, seed, h, dh, parts, g,
     cut = np.array([0, w1.shape[0] // 2, w1.shape[0]])  # the two halves' bounds
     first, last = (me, me + 1) if pair else (0, 2)  # the halves this thread runs
     steps = (n + batch - 1) // batch
-    _gather(x, y, index, 0, batch, me, pair, xbuf, ybuf)
-    _gather(x, y, index, 1, batch, me, pair, xbuf, ybuf)
+    for s in range(2):  # the first two batches; batch s + 2 is gathered in step s
+        gather_slot(x, index, s, batch, me, pair, xbuf)
+        gather_slot(y, index, s, batch, me, pair, ybuf)
     if pair:
         meet(flags, me, 1)
     for s in range(steps):
@@ -118,7 +103,8 @@ def mlp_sgd_steps(bi, x, y, index, batch, w1, b1, w2, b2, seed, h, dh, parts, g,
             _forward_half(bi, xs, w1, b1, w2, h[q], parts[par, q, :m], cut[q], cut[q + 1])
         if pair:
             meet(flags, me, s + 2)
-        _gather(x, y, index, s + 2, batch, me, pair, xbuf, ybuf)
+        gather_slot(x, index, s + 2, batch, me, pair, xbuf)
+        gather_slot(y, index, s + 2, batch, me, pair, ybuf)
         for i in range(m):
             for j in range(gs.shape[1]):
                 gs[i, j] = parts[par, 0, i, j] + parts[par, 1, i, j]
@@ -209,7 +195,7 @@ class SteppedMLP:
 
 KERNELS = (
     Kernel(
-        (mlp_sgd_steps, _forward_half, _backward_half, _gather),
+        (mlp_sgd_steps, _forward_half, _backward_half),
         "MLP (Linear, ReLU, Linear) + SoftmaxCrossEntropy + SGD.step, step by step",
         _example,
         _formula,

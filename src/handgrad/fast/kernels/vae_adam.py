@@ -35,6 +35,7 @@ from handgrad.fast.blas import NO_TRANS, TRANS, product
 from handgrad.fast.compiled import jit
 from handgrad.fast.kernels import Kernel
 from handgrad.fast.kernels.adam import _adam
+from handgrad.fast.kernels.batch_slots import gather_slot
 from handgrad.fast.kernels.bernoulli_nll import bernoulli_nll_rows
 from handgrad.fast.kernels.linear_relu import bias_relu, relu_backward_bias_grad
 from handgrad.fast.kernels.reparameterize_kl import (
@@ -44,21 +45,6 @@ from handgrad.fast.kernels.reparameterize_kl import (
 from handgrad.fast.pair import split_steps
 from handgrad.fast.sync import flags, meet
 from handgrad.optim import FLUSH_EVERY, Adam, flush_threshold
-
-
-@jit
-def _gather(x, index, s, batch, me, pair, xbuf):
-    """Batch s's rows x[index[s·batch …]] into buffer s mod 3: all of them on one thread,
-    the first (me = 0) or second half of them with ``pair``."""
-    n = index.shape[0]
-    r0 = s * batch
-    if r0 >= n:
-        return
-    m = min(batch, n - r0)
-    lo, hi = (0, m) if not pair else ((0, m // 2) if me == 0 else (m // 2, m))
-    slot = s % 3
-    for i in range(lo, hi):
-        xbuf[slot, i] = x[index[r0 + i]]
 
 
 @jit
@@ -115,8 +101,8 @@ def vae_adam_steps(bi, x, index, eps, batch, w, gr, am, av, b2s, consts, t0, bet
     dt = w1.dtype.type
     one, zero = dt(1), dt(0)
     steps = (n + batch - 1) // batch
-    _gather(x, index, 0, batch, me, pair, xbuf)
-    _gather(x, index, 1, batch, me, pair, xbuf)
+    gather_slot(x, index, 0, batch, me, pair, xbuf)  # batch s + 2 is gathered in step s
+    gather_slot(x, index, 1, batch, me, pair, xbuf)
     if pair:
         meet(flags, me, 1)
     for s in range(steps):
@@ -136,7 +122,7 @@ def vae_adam_steps(bi, x, index, eps, batch, w, gr, am, av, b2s, consts, t0, bet
             product(bi, NO_TRANS, TRANS, one, h1, w2[:, lo:hi], zero, parts[q, :m])
         if pair:
             meet(flags, me, count)
-        _gather(x, index, s + 2, batch, me, pair, xbuf)
+        gather_slot(x, index, s + 2, batch, me, pair, xbuf)
         for i in range(m):
             for j in range(2 * k):
                 st[i, j] = parts[0, i, j] + parts[1, i, j]
@@ -348,7 +334,7 @@ def _trained(vae, x, batch, make_step, index=None):
             "rng": rng.random(3)}  # fmt: skip
 
 
-HELPERS = (_gather, _adam_block, _adam_span)
+HELPERS = (_adam_block, _adam_span)
 """Compiled functions called by the kernel above, not formulas of their own."""
 
 KERNELS = (

@@ -55,18 +55,13 @@ class FusedMLPStep(Step):
     @property
     def gathers_rows(self) -> bool:  # type: ignore[override]
         """True where `train_chunk` runs compiled (and gathers its rows as it goes)."""
-        return self._compiled_path()
-
-    def kind(self) -> str:
-        if self._compiled_path():
-            return "compiled training loop (train_chunk), fused steps otherwise"
-        return super().kind()
+        return self.compiled_chunks()
 
     def train_chunk(self, rows: tuple[np.ndarray, np.ndarray], batch_size: int,
                     index: np.ndarray | None = None) -> list[Scored]:  # fmt: skip
         """`Step.train_chunk`: one compiled call (`SteppedMLP`) for a one-hidden-layer MLP
         under plain SGD, the loop of forward and update otherwise."""
-        if not self._compiled_path():
+        if not self.compiled_chunks():
             return super().train_chunk(rows, batch_size, index)
         x, y = rows
         self._check_dtype(x)
@@ -78,7 +73,7 @@ class FusedMLPStep(Step):
             self._label_error(y[index[taken * batch_size - correct[-1] - 1]])
         return [Scored(*out) for out in zip(losses.tolist(), correct.tolist(), strict=True)]
 
-    def _compiled_path(self) -> bool:
+    def compiled_chunks(self) -> bool:
         """A one-hidden-layer MLP (at least 2 hidden units, contiguous weights) under
         plain SGD, and a BLAS the compiled loop can call."""
         opt, linears = self.optimizer, self.stack.linears

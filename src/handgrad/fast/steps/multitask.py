@@ -94,11 +94,6 @@ class FusedMultiTaskStep(Step):
             and blas.available() is not None
         )
 
-    def kind(self) -> str:
-        if self.compiled_chunks():
-            return "compiled training loop (train_chunk), fused steps otherwise"
-        return super().kind()
-
     def train_chunk(self, rows: tuple[np.ndarray, ...], batch_size: int,
                     index: np.ndarray | None = None) -> list[TaskLosses]:  # fmt: skip
         """`Step.train_chunk`: compiled (`multitask_sgd_steps`, split over two threads

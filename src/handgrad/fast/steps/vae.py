@@ -75,11 +75,6 @@ class FusedVAEStep(Step):
         """True where `train_chunk` runs compiled (and gathers its rows as it goes)."""
         return self.compiled_chunks()
 
-    def kind(self) -> str:
-        if self.compiled_chunks():
-            return "compiled training loop (train_chunk), fused steps otherwise"
-        return super().kind()
-
     def compiled_chunks(self) -> bool:
         """True if `train_chunk` runs one compiled call: one hidden layer on each side
         (of at least 2 units, and at least 2 pixels), contiguous parameters, `Adam`, and
