@@ -18,6 +18,7 @@ space, and the loss curves.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -355,8 +356,9 @@ def _train_epoch(
             return [binarization.train_batch(rows[0], binarize_seed, epoch, i)]
 
     kwargs = {"rng": rng if noise is None else noise}
-    for i, out, _, _ in chunk_steps(step, state, (x,), batch_size, rng, sums, prepare, kwargs):
-        check_finite(out.loss, "the loss", epoch, i, locate_nonfinite, vae)
+    for i, out, _, batch in chunk_steps(step, state, (x,), batch_size, rng, sums, prepare, kwargs):
+        if not math.isfinite(out.loss):
+            check_finite(out.loss, "the loss", epoch, i, locate_nonfinite, vae, batch()[0])
         totals.add(out)
     return totals.means("train")
 

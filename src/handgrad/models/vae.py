@@ -21,7 +21,7 @@ change what the model can learn for data on any reasonable scale.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,6 +164,19 @@ class VAE(Module):
         return f"VAE({sizes}, decoder={self.decoder_kind}, beta={self.beta:g})"
 
     # --- the two networks ---------------------------------------------------------
+    def layer_outputs(self, x: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+        """(where, output) of each layer on x (m, D), in order: the encoder's, then the
+        decoder's on z = μ_z (no noise), for `handgrad.training.numerics.locate_nonfinite`
+        to say where a non-finite number first appears."""
+        h = x
+        for i, layer in enumerate(self.encoder.layers):
+            h = layer.forward(h)
+            yield f"encoder layer {i} ({layer!r})", h
+        h = h[:, : self.latent]
+        for i, layer in enumerate(self.decoder.layers):
+            h = layer.forward(h)
+            yield f"decoder layer {i} ({layer!r}) on z = μ", h
+
     def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """q(z | x): x (m, D) → (μ_z, logσ_z²), each (m, K)."""
         check_input(self, x, 2, self.x_dim)
