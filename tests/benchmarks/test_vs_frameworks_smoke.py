@@ -117,6 +117,35 @@ def test_fused_engine_does_the_same_work_as_the_numpy_engine(bench, name):
     assert fused["train_loss"] == pytest.approx(numpy_run["train_loss"], rel=rel)
 
 
+EPOCH_FUNCTIONS = {
+    "mlp": ("handgrad.experiments.mlp", "_train_epoch"),
+    "vae": ("handgrad.experiments.vae", "_train_epoch"),
+    "multitask": ("handgrad.experiments.multitask", "train_epoch"),
+}
+
+
+@pytest.mark.parametrize("name", ["mlp", "vae", "multitask"])
+def test_the_benchmark_times_the_epoch_the_training_command_runs(bench, name, monkeypatch):
+    """Each handgrad worker's timed epochs are calls of the experiment's own epoch
+    function, the one ``handgrad train NAME`` runs in each epoch."""
+    module_name, function = EPOCH_FUNCTIONS[name]
+    module = importlib.import_module(module_name)
+    real, calls = getattr(module, function), []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])  # the training step
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, function, counted)
+    case = bench.CASES[name]
+    data = multitask_data() if name == "multitask" else tiny_mnist(n=260)
+    model = bench.build_handgrad_model(case, data)
+    result = bench.run_handgrad(case, data, model, 2, "fused")
+    timed = [step for step in calls if step.model is model]  # not the warm-up's copy
+    assert len(result["seconds"]) == len(timed) == 2
+    assert timed[0] is timed[1] and timed[0].engine == "fused"
+
+
 def multitask_data():
     from handgrad.data.multitask import make_multitask
 
