@@ -206,14 +206,14 @@ def vae_adam_steps(bi, x, index, eps, batch, w, gr, am, av, b2s, consts, t0, bet
 
 class SteppedVAE:
     """The buffers of `vae_adam_steps` for a VAE's eight parameters (W1, b1, W2, b2, W3,
-    b3, W4, b4 as `handgrad.nn.Parameter` s), their `Adam` optimiser and a batch size;
-    ``run(x, index, rng, beta, seed)`` → (rec, kl, losses, steps taken) trains on the
-    batches of x[index] with ε drawn from ``rng`` (the same draws, in the same order, as
-    a draw of (m, K) per step, and ``rng`` left where those steps leave it), on two
-    threads where `handgrad.fast.pair.split_steps` finds it worth it.
+    b3, W4, b4 as `handgrad.nn.Parameter` s), their `Adam` optimiser and a batch size.
+    Called as ``stepped(x, index, rng, beta, seed)`` → (rec, kl, losses, steps taken),
+    it trains on the batches of x[index] with ε drawn from ``rng`` (the same draws, in
+    the same order, as a draw of (m, K) per step, and ``rng`` left where those steps
+    leave it), on two threads where `handgrad.fast.pair.split_steps` finds it worth it.
 
-    ``arrays`` are the arrays it was built on: it must be rebuilt when one is replaced
-    (a checkpoint loaded into new arrays)."""
+    ``arrays`` names the arrays it was built on (`current_arrays`): it must be rebuilt
+    when one is replaced."""
 
     def __init__(self, params, optimizer: Adam, batch: int):
         slot = {id(p): i for i, p in enumerate(optimizer.params)}

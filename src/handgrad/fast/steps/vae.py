@@ -95,7 +95,8 @@ class FusedVAEStep(Step):
         )
 
     def train_chunk(self, rows: tuple[np.ndarray, ...], batch_size: int,
-                    index: np.ndarray | None = None, rng=None) -> list[ELBOTerms]:  # fmt: skip
+                    index: np.ndarray | None = None,
+                    rng: np.random.Generator | None = None) -> list[ELBOTerms]:  # fmt: skip
         """`Step.train_chunk` (ε from ``rng``, default the model's Generator): one compiled
         call (`SteppedVAE`) for the MNIST VAE's shape under Adam, the loop of forward and
         update otherwise."""
