@@ -105,9 +105,11 @@ def test_a_step_with_a_non_finite_loss_is_not_taken():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_a_fused_chunk_trains_as_the_numpy_engine_steps(dtype):
+@pytest.mark.parametrize("settings", [{}, {"weight_decay": 0.1, "betas": (0.8, 0.99)}])
+def test_a_fused_chunk_trains_as_the_numpy_engine_steps(dtype, settings):
     """`FusedVAEStep.train_chunk` (compiled) and the numpy engine's `PlainStep` loop on
-    the same batches with the same ε: the same terms and weights, to rounding."""
+    the same batches with the same ε, under Adam and AdamW: the same terms and weights,
+    to rounding."""
     import copy
 
     x, vae = problem(dtype, n=50, d=20, hidden=10)
@@ -115,7 +117,8 @@ def test_a_fused_chunk_trains_as_the_numpy_engine_steps(dtype):
     outs, params = {}, {}
     for name in ("numpy", "fused"):
         model = copy.deepcopy(vae)
-        step = engines.get(name).step(model, None, Adam(model.parameters(), lr=1e-2))
+        opt = Adam(model.parameters(), lr=1e-2, **settings)
+        step = engines.get(name).step(model, None, opt)
         assert step.gathers_rows == (name == "fused")
         outs[name] = step.train_chunk((x,), 8, order, rng=np.random.default_rng(6))
         outs[name] += step.train_chunk((x,), 8, order, rng=np.random.default_rng(7))
