@@ -16,6 +16,17 @@ import numpy as np
 GATHER_CHUNK_BYTES = 4 << 20
 
 
+def chunk_rows(
+    arrays: Sequence[np.ndarray], batch_size: int, chunk_bytes: int | None = None
+) -> int:
+    """Rows per chunk of `gather_ahead` (and of a step that gathers its own rows, for
+    the same chunks): about ``chunk_bytes`` (default `GATHER_CHUNK_BYTES`) of a row of
+    each array, a whole number of batches, at least one."""
+    chunk_bytes = GATHER_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+    row_bytes = max(1, sum(a[:1].nbytes for a in arrays))
+    return max(1, chunk_bytes // row_bytes // batch_size) * batch_size
+
+
 def gather_ahead(
     arrays: Sequence[np.ndarray],
     order: np.ndarray,
@@ -40,9 +51,7 @@ def gather_ahead(
     The thread stops when the generator is closed or dropped (e.g. on a training
     stop); an error in it is re-raised here.
     """
-    chunk_bytes = GATHER_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
-    row_bytes = max(1, sum(a[:1].nbytes for a in arrays))
-    chunk = max(1, chunk_bytes // row_bytes // batch_size) * batch_size
+    chunk = chunk_rows(arrays, batch_size, chunk_bytes)
     chunks: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
 

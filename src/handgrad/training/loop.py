@@ -219,8 +219,7 @@ def _index_chunks(
 ) -> Iterator[tuple[np.ndarray]]:
     """(order[c : c + chunk],) for c = start, start + chunk, …: the chunks of rows that
     `gather_ahead` would gather from ``data``, as row numbers."""
-    row_bytes = max(1, sum(a[:1].nbytes for a in data))
-    chunk = max(1, gather.GATHER_CHUNK_BYTES // row_bytes // batch_size) * batch_size
+    chunk = gather.chunk_rows(data, batch_size)
     for c in range(start, order.shape[0], chunk):
         yield (order[c : c + chunk],)
 
