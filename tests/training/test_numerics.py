@@ -52,3 +52,11 @@ def test_a_vae_names_its_encoder_and_decoder_layers():
     with np.errstate(over="ignore", invalid="ignore"):
         assert locate_nonfinite(vae, x).startswith("the output of encoder layer 0 (Linear")
     assert vae.training  # put back in training mode
+
+
+def test_a_model_without_traceable_layers_claims_nothing_about_them():
+    from handgrad.models.multitask import MultiTaskNet
+
+    net = MultiTaskNet(4, 5, 2, 3, seed=0)
+    where = locate_nonfinite(net, np.ones((2, 4), dtype=net.dtype))
+    assert where == "the loss itself (the parameters and their gradients are finite)"

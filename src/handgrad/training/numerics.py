@@ -20,6 +20,7 @@ def locate_nonfinite(model: Module, x: np.ndarray | None = None) -> str:
     for name, p in model.named_parameters():
         if not np.isfinite(p.data).all():
             return f"parameter {name}"
+    traced = False  # whether some layer's output on x was looked at
     if x is not None:
         was_training = model.training
         model.eval()
@@ -27,12 +28,13 @@ def locate_nonfinite(model: Module, x: np.ndarray | None = None) -> str:
             for where, h in layer_outputs(model, x):
                 if not np.isfinite(h).all():
                     return f"the output of {where}"
+                traced = True
         finally:
             model.train(was_training)
     for name, p in model.named_parameters():
         if not np.isfinite(p.grad).all():
             return f"the gradient of {name}"
-    if x is None:
+    if not traced:  # no batch, or a model whose layers cannot be traced one by one
         return "the loss itself (the parameters and their gradients are finite)"
     return (
         "the loss itself (the parameters, their gradients and every layer's output on the "
