@@ -121,7 +121,6 @@ class FusedVAEStep(Step):
         if (
             current is None
             or current.batch != batch_size
-            or current.optimizer is not self.optimizer
             or current.arrays != SteppedVAE.current_arrays(params, self.optimizer)
         ):
             current = self._stepped = SteppedVAE(params, self.optimizer, batch_size)
