@@ -110,13 +110,17 @@ class FusedMultiTaskStep(Step):
         outs: list[TaskLosses] = []
         for c in range(0, x.shape[0], piece):
             r = min(piece, x.shape[0] - c)
-            mask = self._mask_piece[:r]
+            mask, rng = self._mask_piece[:r], net.dropout.rng
+            before = rng.bit_generator.state
             if net.p:  # the masks of the piece's steps, in order: as many draws as `Dropout`'s
-                draw_dropout_mask(net.dropout.rng, net.p, mask)
+                draw_dropout_mask(rng, net.p, mask)
             losses, correct, taken = self._piece(x[c : c + r], yA[c : c + r],
                                                  labels[c : c + r], mask, batch_size)  # fmt: skip
             outs += [TaskLosses(*ab) for ab in losses[:, : taken + 1].T.tolist()]
             if taken < losses.shape[1]:
+                if net.p:  # the Generator where a step at a time leaves it: past the step
+                    rng.bit_generator.state = before  # not taken, no further
+                    draw_dropout_mask(rng, net.p, mask[: (taken + 1) * batch_size])
                 if correct[taken] < 0:
                     self._label_error(labels[c + taken * batch_size - correct[taken] - 1])
                 break
